@@ -1,0 +1,187 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
+import { DnsCache } from './cache/index.js';
+import { type Config, parseEndpoint, rootServers } from './config/index.js';
+import { AdminServer, createRegistry } from './observe/index.js';
+import { createResolveMetrics, RequestHandler } from './resolve/index.js';
+import {
+  createServerMetrics,
+  type Endpoint,
+  formatEndpoint,
+  type ServerMetrics,
+  TcpListener,
+  UdpListener,
+} from './server/index.js';
+import { createSelector, createUpstreamMetrics, Upstream, type Zone, ZoneTable } from './upstream/index.js';
+import { type Clock, systemClock } from './util/clock.js';
+import { type Random, systemRandom } from './util/random.js';
+
+export interface BallastDeps {
+  readonly log: Logger;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly registry?: Registry;
+}
+
+export interface BoundAddresses {
+  readonly udp: Endpoint[];
+  readonly tcp: Endpoint[];
+  readonly admin: Endpoint;
+}
+
+/**
+ * One running ballast: config → components → listeners. `close()` drains gracefully (stop accepting, finish what
+ * is in flight within the drain timeout); it is idempotent.
+ */
+export class Ballast {
+  readonly registry: Registry;
+  readonly cache: DnsCache;
+  private readonly handler: RequestHandler;
+  private readonly upstreams: Upstream[] = [];
+  private readonly zones: ZoneTable;
+  private readonly udp: UdpListener[] = [];
+  private readonly tcp: TcpListener[] = [];
+  private readonly admin: AdminServer;
+  private readonly serverMetrics: ServerMetrics;
+  private ready = false;
+  private closing: Promise<void> | undefined;
+  private bound: BoundAddresses | undefined;
+
+  constructor(
+    readonly config: Config,
+    private readonly deps: BallastDeps,
+  ) {
+    const clock = deps.clock ?? systemClock;
+    const random = deps.random ?? systemRandom;
+    const log = deps.log;
+    this.registry = deps.registry ?? createRegistry();
+    const registers = [this.registry];
+
+    const evictions = new Counter({
+      name: 'ballast_cache_evictions_total',
+      help: 'Entries removed from the cache to stay within its entry or byte bound.',
+      registers,
+    });
+    this.cache = new DnsCache(config.cache, { onEvict: () => evictions.inc() });
+    const cache = this.cache;
+    new Gauge({
+      name: 'ballast_cache_entries',
+      help: 'Entries in the cache.',
+      registers,
+      collect() {
+        this.set(cache.entries);
+      },
+    });
+    new Gauge({
+      name: 'ballast_cache_bytes',
+      help: 'Bytes held by the cache (messages plus per-entry overhead).',
+      registers,
+      collect() {
+        this.set(cache.bytes);
+      },
+    });
+
+    const upstreamMetrics = createUpstreamMetrics(this.registry);
+    const upstreamDeps = { clock, random, metrics: upstreamMetrics, tcp: config.upstream.tcp };
+    const known = new Map<string, Upstream>();
+    const upstreamFor = (ep: { host: string; port: number }) => {
+      const k = `${ep.host}|${ep.port}`;
+      let u = known.get(k);
+      if (u === undefined) {
+        u = new Upstream(ep.host, ep.port, upstreamDeps);
+        known.set(k, u);
+        this.upstreams.push(u);
+      }
+      return u;
+    };
+    const u = config.upstream;
+    const zoneList: Zone[] = [
+      {
+        name: '.',
+        upstreams: rootServers(config).map(upstreamFor),
+        protocol: u.protocol,
+        timeoutMs: u.timeoutMs,
+        selector: createSelector(u.policy, random),
+      },
+      ...config.zones.map((z) => ({
+        name: z.name,
+        upstreams: z.servers.map((s) => upstreamFor(parseEndpoint(s, 53)!)),
+        protocol: z.protocol ?? u.protocol,
+        timeoutMs: z.timeoutMs ?? u.timeoutMs,
+        selector: createSelector(z.policy ?? u.policy, random),
+      })),
+    ];
+    this.zones = new ZoneTable(zoneList);
+
+    const zones = this.zones;
+    this.handler = new RequestHandler({
+      cache: this.cache,
+      zones: () => zones,
+      clock,
+      metrics: createResolveMetrics(this.registry),
+      log: log.child({ component: 'resolve' }),
+      udpSize: config.server.udpPayloadSize,
+    });
+    this.serverMetrics = createServerMetrics(this.registry);
+    this.admin = new AdminServer({
+      endpoint: parseEndpoint(config.admin.listen)!,
+      registry: this.registry,
+      ready: () => this.ready,
+      maxEventLoopDelayMs: config.admin.maxEventLoopDelayMs,
+      log: log.child({ component: 'admin' }),
+    });
+  }
+
+  /** Binds every listener and the admin port, then logs one start-up line. */
+  async start(): Promise<BoundAddresses> {
+    const udp: Endpoint[] = [];
+    const tcp: Endpoint[] = [];
+    const handle = (raw: Buffer, transport: 'udp' | 'tcp') => this.handler.handle(raw, transport);
+    const log = this.deps.log.child({ component: 'server' });
+    for (const address of this.config.listen) {
+      const want = parseEndpoint(address)!;
+      const udpListener = new UdpListener(want, handle, this.serverMetrics, log);
+      this.udp.push(udpListener);
+      const got = await udpListener.start();
+      udp.push(got);
+      // Port 0 means "any": TCP then takes the port UDP got, so one address serves both.
+      const tcpListener = new TcpListener(want.port === 0 ? got : want, handle, this.config.server.tcp, this.serverMetrics, log);
+      this.tcp.push(tcpListener);
+      tcp.push(await tcpListener.start());
+    }
+    const admin = await this.admin.start();
+    this.bound = { udp, tcp, admin };
+    this.ready = true;
+    this.deps.log.info(
+      {
+        listen: udp.map(formatEndpoint),
+        admin: formatEndpoint(admin),
+        zones: this.zones.zones.map((z) => ({
+          zone: z.name,
+          upstreams: z.upstreams.map((u) => u.label),
+          protocol: z.protocol,
+        })),
+        cache: { maxEntries: this.config.cache.maxEntries, maxBytes: this.config.cache.maxBytes },
+      },
+      'ballast started',
+    );
+    return this.bound;
+  }
+
+  get addresses(): BoundAddresses | undefined {
+    return this.bound;
+  }
+
+  /** Graceful stop: not ready, stop accepting, answer what is in flight (≤ drain timeout), close. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.ready = false;
+      const drain = this.config.server.drainTimeoutMs;
+      await Promise.all([...this.udp.map((l) => l.close(drain)), ...this.tcp.map((l) => l.close(drain))]);
+      for (const u of this.upstreams) u.close();
+      await this.admin.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,133 @@
+import {
+  EDE_OPTION_SIZE,
+  Flag,
+  HEADER_SIZE,
+  OPT_HEADER_SIZE,
+  type Query,
+  type ResponseScan,
+  synthesize,
+  writeEde,
+  writeOptHeader,
+} from '../wire/index.js';
+
+/** How one client wants an entry rendered. */
+export interface RenderOptions {
+  /** Largest reply the client accepts: its UDP payload size, or 65535 over TCP. */
+  readonly maxSize: number;
+  /** Serve every record with this TTL instead of its aged TTL (RFC 8767 §4 stale answers). */
+  readonly fixedTtl?: number;
+  /** Attach this EDE info-code (only for clients that sent EDNS). */
+  readonly ede?: number;
+  /** The UDP payload size ballast advertises when it has to write its own OPT record. */
+  readonly udpSize: number;
+}
+
+/**
+ * One cached upstream response (DESIGN.md §6): the upstream's bytes, the offset of every TTL field (OPT excluded)
+ * and each record's TTL already clamped to the cache bounds. Rendering copies the bytes and patches them; no record
+ * is decoded or re-encoded on a hit.
+ */
+export class CacheEntry {
+  /** Hits since this entry was stored; the resilience layer uses it for prefetch eligibility. */
+  hits = 0;
+
+  constructor(
+    readonly bytes: Buffer,
+    private readonly ttlOffsets: Uint16Array,
+    private readonly ttls: Uint32Array,
+    /** Lifetime in seconds: the smallest clamped record TTL, or the RFC 2308 negative TTL. */
+    readonly ttlSeconds: number,
+    readonly storedAtMs: number,
+    readonly rcode: number,
+    readonly negative: boolean,
+    private readonly optStart: number,
+    private readonly optEnd: number,
+  ) {}
+
+  /** Builds an entry from a scanned response; `ttls` are the per-record TTLs after clamping. */
+  static fromScan(bytes: Buffer, scan: ResponseScan, ttls: number[], ttlSeconds: number, nowMs: number, negative: boolean): CacheEntry {
+    return new CacheEntry(
+      bytes,
+      Uint16Array.from(scan.ttlOffsets),
+      Uint32Array.from(ttls),
+      ttlSeconds,
+      nowMs,
+      scan.rcode,
+      negative,
+      scan.optStart,
+      scan.optEnd,
+    );
+  }
+
+  get expiresAtMs(): number {
+    return this.storedAtMs + this.ttlSeconds * 1000;
+  }
+
+  /** Memory held by this entry, for the byte bound: the message plus its offset tables and object overhead. */
+  get size(): number {
+    return this.bytes.length + this.ttlOffsets.byteLength + this.ttls.byteLength + 160;
+  }
+
+  /**
+   * The reply for one client at `nowMs`: its ID, its question bytes (so its case and 0x20 bits come back), its RD
+   * bit, aged TTLs, and an OPT record only if it sent one (RFC 6891 §7). A UDP reply larger than the client accepts
+   * becomes header + question with TC=1 (RFC 1035 §4.2.1) so the client retries over TCP.
+   */
+  render(q: Query, nowMs: number, opts: RenderOptions): Buffer {
+    const src = this.bytes;
+    const hasOpt = this.optStart !== -1;
+    const withEde = q.edns && opts.ede !== undefined;
+    // Where the upstream OPT sits is replaced by: nothing (no EDNS client), the same bytes, or the same plus EDE.
+    let cutStart = src.length;
+    let cutEnd = src.length;
+    let insertLength = 0;
+    let arDelta = 0;
+    if (hasOpt) {
+      cutStart = this.optStart;
+      cutEnd = this.optEnd;
+      if (q.edns) insertLength = cutEnd - cutStart + (withEde ? EDE_OPTION_SIZE : 0);
+      else arDelta = -1;
+    } else if (q.edns) {
+      insertLength = OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0);
+      arDelta = 1;
+    }
+    const shift = insertLength - (cutEnd - cutStart);
+    const length = src.length + shift;
+    if (length > opts.maxSize) {
+      return synthesize(q, this.rcode, { udpSize: opts.udpSize, extraFlags: Flag.TC | (src.readUInt16BE(2) & Flag.AA) });
+    }
+
+    const out = Buffer.allocUnsafe(length);
+    src.copy(out, 0, 0, cutStart);
+    if (insertLength > 0) {
+      if (hasOpt) {
+        src.copy(out, cutStart, cutStart, cutEnd);
+        if (withEde) {
+          // Grow the OPT RDATA by one option, appended after the upstream's options.
+          out.writeUInt16BE(out.readUInt16BE(cutStart + 9) + EDE_OPTION_SIZE, cutStart + 9);
+          writeEde(out, cutEnd, opts.ede!);
+        }
+      } else {
+        const at = writeOptHeader(out, cutStart, opts.udpSize, this.rcode >> 4, q.dnssecOk, withEde ? EDE_OPTION_SIZE : 0);
+        if (withEde) writeEde(out, at, opts.ede!);
+      }
+    }
+    src.copy(out, cutStart + insertLength, cutEnd);
+    if (arDelta !== 0) out.writeUInt16BE(src.readUInt16BE(10) + arDelta, 10);
+
+    // The client's ID and question bytes; its RD bit (RFC 1035 §4.1.1 copies RD into the response).
+    q.raw.copy(out, 0, 0, 2);
+    q.raw.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+    out[2] = (out[2] & ~(Flag.RD >> 8)) | (q.raw[2] & (Flag.RD >> 8));
+
+    const offsets = this.ttlOffsets;
+    const ttls = this.ttls;
+    const age = Math.floor((nowMs - this.storedAtMs) / 1000);
+    for (let i = 0; i < offsets.length; i++) {
+      const at = offsets[i] >= cutEnd ? offsets[i] + shift : offsets[i];
+      const ttl = opts.fixedTtl ?? Math.max(ttls[i] - age, 0);
+      out.writeUInt32BE(ttl, at);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './cache.js';
+export * from './entry.js';
+export * from './store.js';

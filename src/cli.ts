@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Ballast } from './ballast.js';
+import { loadConfig } from './config/index.js';
+import { ConfigError } from './errors.js';
+import { createLogger } from './observe/index.js';
+
+/** Exit status for a bad command line or configuration. */
+export const EXIT_USAGE = 2;
+
+const HELP = `ballast — a node-local DNS cache that keeps answering when the control plane does not
+
+Usage:
+  ballast serve [options]
+  ballast --help | --version
+
+Options for serve (flags override the config file):
+  --listen HOST:PORT        serve DNS on UDP and TCP (repeatable; IPv6 as [::1]:5353) [127.0.0.1:5353]
+  --upstream HOST:PORT      upstream for the root zone (repeatable) [nameservers of /etc/resolv.conf, port 53]
+  --zone ZONE=HOST:PORT[,HOST:PORT...]
+                            upstreams for one zone (repeatable; longest suffix wins)
+  --admin HOST:PORT         HTTP for /metrics, /health, /ready [127.0.0.1:9253]
+  --config FILE             YAML file with any setting (see docs/configuration.md)
+  --log-level LEVEL         fatal|error|warn|info|debug|trace|silent [info]
+  -h, --help                show this help
+  -v, --version             print the version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Entry point: returns the process exit status (or never, while serving). */
+export async function main(argv: string[]): Promise<number | undefined> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    process.stderr.write(`ballast: ${(err as Error).message}\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`ballast ${version()}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (command !== 'serve' || positionals.length > 1) {
+    process.stderr.write(`ballast: expected the command "serve"${command ? `, got ${JSON.stringify(command)}` : ''}\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  return serve(values);
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      listen: { type: 'string', multiple: true },
+      upstream: { type: 'string', multiple: true },
+      zone: { type: 'string', multiple: true },
+      admin: { type: 'string' },
+      config: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+}
+
+async function serve(values: ReturnType<typeof parse>['values']): Promise<number | undefined> {
+  let ballast: Ballast;
+  const log = (() => {
+    try {
+      const config = loadConfig(values.config, {
+        listen: values.listen,
+        upstream: values.upstream,
+        zone: values.zone,
+        admin: values.admin,
+        logLevel: values['log-level'],
+      });
+      const logger = createLogger(config.log.level);
+      ballast = new Ballast(config, { log: logger });
+      return logger;
+    } catch (err) {
+      if (err instanceof ConfigError) return err;
+      throw err;
+    }
+  })();
+  if (log instanceof ConfigError) {
+    process.stderr.write(`ballast: ${log.message}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    await ballast!.start();
+  } catch (err) {
+    log.fatal({ err }, 'cannot start');
+    await ballast!.close();
+    log.flush();
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'shutting down');
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  await ballast!.close();
+  log.info('stopped');
+  log.flush();
+  return 0;
+}

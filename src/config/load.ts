@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { type Config, configSchema, parseEndpoint } from './schema.js';
+
+/** Settings given on the command line; each overrides the file's value at the same path. */
+export interface FlagOverrides {
+  listen?: string[];
+  upstream?: string[];
+  zone?: string[];
+  admin?: string;
+  logLevel?: string;
+}
+
+/** Reads and validates the config: YAML file (if any), then flags on top. Throws ConfigError naming the key. */
+export function loadConfig(file: string | undefined, flags: FlagOverrides = {}): Config {
+  let raw: unknown = {};
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError(`config file ${file}: expected a mapping of settings at the top level`);
+    }
+  }
+  return validate(applyFlags(raw as Record<string, unknown>, flags));
+}
+
+/** Validates a settings object; the error names every bad key path, its value and what is allowed. */
+export function validate(raw: unknown): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(result.error, raw));
+  return result.data;
+}
+
+function applyFlags(raw: Record<string, unknown>, flags: FlagOverrides): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  const section = (key: string): Record<string, unknown> => {
+    const v = out[key];
+    const copy = typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...(v as object) } : {};
+    out[key] = copy;
+    return copy as Record<string, unknown>;
+  };
+  if (flags.listen?.length) out.listen = flags.listen;
+  if (flags.upstream?.length) section('upstream').servers = flags.upstream;
+  if (flags.admin !== undefined) section('admin').listen = flags.admin;
+  if (flags.logLevel !== undefined) section('log').level = flags.logLevel;
+  if (flags.zone?.length) {
+    const zones = Array.isArray(out.zones) ? [...(out.zones as unknown[])] : [];
+    for (const spec of flags.zone) {
+      const eq = spec.indexOf('=');
+      if (eq <= 0) throw new ConfigError(`--zone ${JSON.stringify(spec)}: expected ZONE=HOST:PORT[,HOST:PORT...]`);
+      const name = spec.slice(0, eq);
+      const servers = spec.slice(eq + 1).split(',').filter(Boolean);
+      const norm = (n: unknown) => String(n).toLowerCase().replace(/\.$/, '');
+      const existing = zones.findIndex((z) => typeof z === 'object' && z !== null && norm((z as { name?: unknown }).name) === norm(name));
+      const zone = { ...(existing === -1 ? {} : (zones[existing] as object)), name, servers };
+      if (existing === -1) zones.push(zone);
+      else zones[existing] = zone;
+    }
+    out.zones = zones;
+  }
+  return out;
+}
+
+function formatIssues(error: z.ZodError, raw: unknown): string {
+  const lines = error.issues.map((issue) => {
+    const path = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
+    const value = valueAt(raw, issue.path);
+    const shown = value === undefined ? 'missing' : JSON.stringify(value);
+    let allowed = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      return `${path}: unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; remove or fix the spelling`;
+    }
+    if (issue.code === 'invalid_value') allowed = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    return `${path}: got ${shown}; ${allowed}`;
+  });
+  return `invalid configuration:\n  ${lines.join('\n  ')}`;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** Nameserver addresses from a resolv.conf, port 53. Zone IDs (fe80::1%eth0) are dropped. */
+export function readResolvConf(path: string): { host: string; port: number }[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`upstream.resolvConf: cannot read ${path}: ${(err as Error).message}`);
+  }
+  const out: { host: string; port: number }[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const ep = parseEndpoint(m[1].replace(/%.*$/, ''), 53);
+    if (ep) out.push(ep);
+  }
+  return out;
+}
+
+/** Root-zone upstreams: upstream.servers, else the resolv.conf nameservers (ConfigError when there are none). */
+export function rootServers(config: Config): { host: string; port: number }[] {
+  if (config.upstream.servers.length > 0) return config.upstream.servers.map((s) => parseEndpoint(s, 53)!);
+  const found = readResolvConf(config.upstream.resolvConf);
+  if (found.length === 0) {
+    throw new ConfigError(
+      `upstream.servers: got []; expected at least one server, and ${config.upstream.resolvConf} lists no nameserver`,
+    );
+  }
+  return found;
+}

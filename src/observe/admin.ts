@@ -1,0 +1,84 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Endpoint } from '../server/index.js';
+
+export interface AdminOptions {
+  readonly endpoint: Endpoint;
+  readonly registry: Registry;
+  /** Readiness: listeners bound (and, later, snapshot loaded). Never upstream health (DESIGN.md §8). */
+  readonly ready: () => boolean;
+  /** /health fails when the event loop's p99 delay over the last interval exceeds this. */
+  readonly maxEventLoopDelayMs: number;
+  readonly log: Logger;
+}
+
+/** HTTP admin endpoints: /metrics (Prometheus), /health (liveness), /ready (readiness). */
+export class AdminServer {
+  private server: Server | undefined;
+  private readonly loop = monitorEventLoopDelay({ resolution: 20 });
+
+  constructor(private readonly opts: AdminOptions) {}
+
+  async start(): Promise<Endpoint> {
+    this.loop.enable();
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((err) => {
+        this.opts.log.error({ err }, 'admin request failed');
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // reusePort: a second instance binds the same admin port during a rollout (kubernetes/dns#667).
+      server.listen({ host: this.opts.endpoint.host, port: this.opts.endpoint.port, reusePort: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = server.address();
+    if (a === null || typeof a === 'string') throw new Error('admin server has no address');
+    return { host: a.address, port: a.port };
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    switch (path) {
+      case '/metrics': {
+        const body = await this.opts.registry.metrics();
+        res.writeHead(200, { 'content-type': this.opts.registry.contentType }).end(body);
+        return;
+      }
+      case '/health': {
+        const p99 = this.loop.percentile(99) / 1e6;
+        this.loop.reset();
+        const ok = p99 <= this.opts.maxEventLoopDelayMs;
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : `event loop delay p99 ${p99.toFixed(0)} ms\n`);
+        return;
+      }
+      case '/ready': {
+        const ok = this.opts.ready();
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n');
+        return;
+      }
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.loop.disable();
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

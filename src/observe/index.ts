@@ -1,0 +1,3 @@
+export * from './admin.js';
+export * from './logger.js';
+export * from './registry.js';

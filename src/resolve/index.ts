@@ -1,0 +1,3 @@
+export * from './forward.js';
+export * from './handler.js';
+export * from './metrics.js';

@@ -1,0 +1,49 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export type ResolveMetrics = ReturnType<typeof createResolveMetrics>;
+
+/** Request-path metrics (DESIGN.md §8). Labels are bounded: protocol, qtype name or "other", rcode name, source. */
+export function createResolveMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    requests: new Counter({
+      name: 'ballast_requests_total',
+      help: 'Queries received, by transport and qtype.',
+      labelNames: ['protocol', 'qtype'] as const,
+      registers,
+    }),
+    responses: new Counter({
+      name: 'ballast_responses_total',
+      help: 'Responses sent, by rcode and by source (cache, stale, upstream, synthesized).',
+      labelNames: ['rcode', 'source'] as const,
+      registers,
+    }),
+    dropped: new Counter({
+      name: 'ballast_dropped_queries_total',
+      help: 'Datagrams or frames dropped without an answer, by reason (short, response, question, closing).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    cacheHits: new Counter({
+      name: 'ballast_cache_hits_total',
+      help: 'Queries answered from the cache, by entry state (fresh, stale).',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    cacheMisses: new Counter({
+      name: 'ballast_cache_misses_total',
+      help: 'Queries that found no usable cache entry.',
+      registers,
+    }),
+    coalesced: new Counter({
+      name: 'ballast_coalesced_queries_total',
+      help: 'Queries that waited on an upstream query already in flight for the same cache key.',
+      registers,
+    }),
+    inflight: new Gauge({
+      name: 'ballast_inflight_queries',
+      help: 'Client queries being resolved (waiting on an upstream) right now.',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,93 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Logger } from 'pino';
+import type { Endpoint, HandleQuery } from './listen.js';
+import type { ServerMetrics } from './metrics.js';
+
+/**
+ * A UDP listener. SO_REUSEPORT lets a second ballast bind the same address during a rollout (DESIGN.md §7).
+ * Replies to cache hits go out in the same tick as the datagram that asked; only misses wait on a promise.
+ */
+export class UdpListener {
+  private socket: Socket | undefined;
+  private inflight = 0;
+  private closing = false;
+  private drained: (() => void) | undefined;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly handle: HandleQuery,
+    private readonly metrics: ServerMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<Endpoint> {
+    const socket = createSocket({ type: isIPv6(this.endpoint.host) ? 'udp6' : 'udp4', reusePort: true });
+    this.socket = socket;
+    socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.endpoint.port, this.endpoint.host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    socket.on('error', (err) => this.log.error({ err }, 'udp socket error'));
+    const a = socket.address();
+    return { host: a.address, port: a.port };
+  }
+
+  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.closing) return;
+    let out: ReturnType<HandleQuery>;
+    try {
+      out = this.handle(msg, 'udp');
+    } catch (err) {
+      // A bug must cost one query, never the process (DESIGN.md §6).
+      this.log.error({ err }, 'query handler threw');
+      return;
+    }
+    if (out === null) return;
+    if (!(out instanceof Promise)) return this.send(out, rinfo);
+    this.inflight++;
+    out.then(
+      (reply) => {
+        if (reply !== null) this.send(reply, rinfo);
+        this.settle();
+      },
+      (err) => {
+        this.log.error({ err }, 'query handler failed');
+        this.settle();
+      },
+    );
+  }
+
+  private send(reply: Buffer, rinfo: RemoteInfo): void {
+    this.socket?.send(reply, rinfo.port, rinfo.address, (err) => {
+      if (err) this.metrics.sendErrors.labels('udp').inc();
+    });
+  }
+
+  private settle(): void {
+    this.inflight--;
+    if (this.inflight === 0 && this.drained) this.drained();
+  }
+
+  /** Stops taking new queries, waits for answers in flight (at most `drainMs`), then closes the socket. */
+  async close(drainMs: number): Promise<void> {
+    if (this.socket === undefined) return;
+    this.closing = true;
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, drainMs);
+        this.drained = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    const socket = this.socket;
+    this.socket = undefined;
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,47 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type UpstreamMetrics = ReturnType<typeof createUpstreamMetrics>;
+
+/** Upstream metrics (DESIGN.md §8). The `upstream` label is "host:port" from config, so it stays bounded. */
+export function createUpstreamMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    queries: new Counter({
+      name: 'ballast_upstream_queries_total',
+      help: 'Queries sent to upstreams, by upstream and transport.',
+      labelNames: ['upstream', 'protocol'] as const,
+      registers,
+    }),
+    errors: new Counter({
+      name: 'ballast_upstream_errors_total',
+      help: 'Upstream exchanges that produced no usable answer, by upstream and kind (timeout, network, busy).',
+      labelNames: ['upstream', 'kind'] as const,
+      registers,
+    }),
+    rejected: new Counter({
+      name: 'ballast_upstream_rejected_responses_total',
+      help: 'Datagrams or frames from upstreams ignored as not the answer (source, id, question, malformed).',
+      labelNames: ['upstream', 'reason'] as const,
+      registers,
+    }),
+    truncated: new Counter({
+      name: 'ballast_upstream_truncated_total',
+      help: 'UDP answers with TC=1 that were asked again over TCP.',
+      labelNames: ['upstream'] as const,
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'ballast_upstream_duration_seconds',
+      help: 'Time from sending a query to an upstream to its accepted answer.',
+      labelNames: ['upstream'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    inflight: new Gauge({
+      name: 'ballast_upstream_inflight',
+      help: 'Queries currently waiting on an upstream answer.',
+      labelNames: ['upstream'] as const,
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,176 @@
+import { connect, type Socket } from 'node:net';
+import { UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
+import type { Clock, Timer } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import { FrameDecoder, frame, type ResponseScan } from '../wire/index.js';
+import { checkResponse, isScan, type RejectReason, TRUNCATED } from './validate.js';
+
+export interface TcpPoolOptions {
+  /** Connections kept to this upstream at most. */
+  readonly maxConnections: number;
+  /** Queries pipelined on one connection at most (RFC 7766 §6.2.1.1). */
+  readonly maxInflightPerConnection: number;
+  /** Close a connection after this long with nothing in flight. */
+  readonly idleTimeoutMs: number;
+}
+
+interface Pending {
+  readonly query: Buffer;
+  readonly questionEnd: number;
+  readonly resolve: (answer: { bytes: Buffer; scan: ResponseScan }) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: Timer;
+}
+
+/** One pipelined connection (RFC 7766 §6.2.1.1): many queries in flight, answers matched by ID in any order. */
+class Connection {
+  readonly pending = new Map<number, Pending>();
+  private readonly decoder = new FrameDecoder();
+  private idle: Timer | undefined;
+  closed = false;
+  /** Queries sent on this connection so far. */
+  sent = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly label: string,
+    private readonly opts: TcpPoolOptions,
+    private readonly clock: Clock,
+    private readonly onReject: (reason: RejectReason) => void,
+    private readonly onClose: (c: Connection) => void,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => {
+      if (!this.decoder.push(chunk, (msg) => this.onFrame(msg))) this.destroy(new UpstreamNetworkError(`${label}: zero-length frame`));
+    });
+    socket.on('error', (err) => this.destroy(new UpstreamNetworkError(`tcp ${label}: ${err.message}`, { cause: err })));
+    socket.on('close', () => this.destroy(new UpstreamNetworkError(`tcp ${label}: connection closed`)));
+    this.armIdle();
+  }
+
+  send(id: number, p: Pending): void {
+    this.idle?.cancel();
+    this.idle = undefined;
+    this.pending.set(id, p);
+    this.sent++;
+    this.socket.write(frame(p.query));
+  }
+
+  forget(id: number): void {
+    this.pending.delete(id);
+    this.armIdle();
+  }
+
+  private onFrame(msg: Buffer): void {
+    const id = msg.length >= 2 ? msg.readUInt16BE(0) : -1;
+    const p = this.pending.get(id);
+    if (p === undefined) return this.onReject('id');
+    const verdict = checkResponse(msg, p.query, p.questionEnd);
+    // Over TCP there is no larger transport to retry on; a TC=1 answer here is unusable.
+    if (verdict === TRUNCATED) return this.onReject('malformed');
+    if (!isScan(verdict)) return this.onReject(verdict);
+    this.pending.delete(id);
+    p.timer.cancel();
+    p.resolve({ bytes: msg, scan: verdict });
+    this.armIdle();
+  }
+
+  private armIdle(): void {
+    if (this.pending.size > 0 || this.closed || this.idle) return;
+    this.idle = this.clock.setTimer(() => this.destroy(undefined), this.opts.idleTimeoutMs);
+  }
+
+  destroy(err: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.idle?.cancel();
+    this.socket.destroy();
+    const failure = err ?? new UpstreamNetworkError(`tcp ${this.label}: connection closed`);
+    for (const p of this.pending.values()) {
+      p.timer.cancel();
+      p.reject(failure);
+    }
+    this.pending.clear();
+    this.onClose(this);
+  }
+}
+
+/** Reused, pipelined TCP connections to one upstream (DESIGN.md §6, RFC 7766). */
+export class TcpPool {
+  private readonly connections: Connection[] = [];
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly opts: TcpPoolOptions,
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly onReject: (reason: RejectReason) => void,
+  ) {}
+
+  /**
+   * Sends `query` (its ID is overwritten with a fresh random one) and resolves with the validated answer. If a
+   * reused connection closes under the query — the upstream's idle close racing our write, RFC 7766 §6.2.3 — the
+   * query is sent once more on a new connection.
+   */
+  async exchange(query: Buffer, questionEnd: number, timeoutMs: number): Promise<{ bytes: Buffer; scan: ResponseScan }> {
+    const conn = this.pick();
+    const reused = conn !== undefined && conn.sent > 0;
+    try {
+      return await this.sendOn(conn, query, questionEnd, timeoutMs);
+    } catch (err) {
+      if (!reused || !(err instanceof UpstreamNetworkError) || !conn.closed) throw err;
+      return this.sendOn(this.pick(), query, questionEnd, timeoutMs);
+    }
+  }
+
+  private sendOn(
+    conn: Connection | undefined,
+    query: Buffer,
+    questionEnd: number,
+    timeoutMs: number,
+  ): Promise<{ bytes: Buffer; scan: ResponseScan }> {
+    if (conn === undefined) {
+      return Promise.reject(new UpstreamBusyError(`tcp ${this.host}:${this.port}: all connections are full`));
+    }
+    let id = this.random.id16();
+    while (conn.pending.has(id)) id = (id + 1) & 0xffff;
+    query.writeUInt16BE(id, 0);
+    return new Promise((resolve, reject) => {
+      const timer = this.clock.setTimer(() => {
+        conn.forget(id);
+        reject(new UpstreamTimeoutError(`no answer from ${this.host}:${this.port} over tcp within ${timeoutMs} ms`));
+      }, timeoutMs);
+      conn.send(id, { query, questionEnd, resolve, reject, timer });
+    });
+  }
+
+  /** The least busy open connection with room (pipelining before opening more), else a new one under the cap. */
+  private pick(): Connection | undefined {
+    let best: Connection | undefined;
+    for (const c of this.connections) {
+      if (c.pending.size < this.opts.maxInflightPerConnection && (best === undefined || c.pending.size < best.pending.size)) {
+        best = c;
+      }
+    }
+    if (best !== undefined) return best;
+    if (this.connections.length < this.opts.maxConnections) {
+      const socket = connect({ host: this.host, port: this.port });
+      const conn = new Connection(socket, `${this.host}:${this.port}`, this.opts, this.clock, this.onReject, (c) => {
+        const i = this.connections.indexOf(c);
+        if (i !== -1) this.connections.splice(i, 1);
+      });
+      this.connections.push(conn);
+      return conn;
+    }
+    return undefined;
+  }
+
+  get openConnections(): number {
+    return this.connections.length;
+  }
+
+  close(): void {
+    for (const c of [...this.connections]) c.destroy(new UpstreamNetworkError('upstream pool closed'));
+  }
+}

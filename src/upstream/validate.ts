@@ -1,0 +1,37 @@
+import { Flag, HEADER_SIZE, MalformedMessageError, type ResponseScan, equalsIgnoreCase, scanResponse } from '../wire/index.js';
+
+/** Why a datagram or frame from an upstream was not accepted as the answer (bounded metric label). */
+export type RejectReason = 'source' | 'id' | 'question' | 'malformed';
+
+/** The upstream set TC=1: the caller should ask again over TCP (RFC 7766 §5). */
+export const TRUNCATED = 'truncated';
+
+/**
+ * DESIGN.md §6: an answer is accepted only if it is a response, carries the ID we sent and the same question
+ * (compared case-insensitively, RFC 4343), and scans cleanly. The caller has already checked the source address.
+ */
+export function checkResponse(msg: Buffer, sent: Buffer, questionEnd: number): ResponseScan | typeof TRUNCATED | RejectReason {
+  if (msg.length < questionEnd) return msg.length >= 2 && msg.readUInt16BE(0) !== sent.readUInt16BE(0) ? 'id' : 'malformed';
+  if (msg.readUInt16BE(0) !== sent.readUInt16BE(0)) return 'id';
+  const flags = msg.readUInt16BE(2);
+  if (!(flags & Flag.QR)) return 'malformed';
+  if (msg.readUInt16BE(4) !== 1) return 'question';
+  const nameLength = questionEnd - 4 - HEADER_SIZE;
+  if (
+    !equalsIgnoreCase(msg, HEADER_SIZE, sent, HEADER_SIZE, nameLength) ||
+    msg.readUInt32BE(questionEnd - 4) !== sent.readUInt32BE(questionEnd - 4)
+  ) {
+    return 'question';
+  }
+  if (flags & Flag.TC) return TRUNCATED;
+  try {
+    return scanResponse(msg);
+  } catch (err) {
+    if (err instanceof MalformedMessageError) return 'malformed';
+    throw err;
+  }
+}
+
+export function isScan(v: ResponseScan | string): v is ResponseScan {
+  return typeof v !== 'string';
+}

@@ -1,0 +1,48 @@
+import { encodeName } from '../wire/index.js';
+import type { Selector } from './select.js';
+import type { Protocol, Upstream } from './upstream.js';
+
+/** Where queries under one zone go. The root zone "." catches everything else. */
+export interface Zone {
+  /** Presentation form, lower case, no trailing dot ("." for the root). */
+  readonly name: string;
+  readonly upstreams: readonly Upstream[];
+  readonly protocol: Protocol;
+  readonly timeoutMs: number;
+  readonly selector: Selector;
+}
+
+/**
+ * Longest-suffix zone matching on label boundaries. Keys are wire-format names (the same lower-cased latin1 form as
+ * Query.qname), so a lookup walks the query's labels from the longest suffix down and needs no string parsing.
+ */
+export class ZoneTable {
+  private readonly byWireName = new Map<string, Zone>();
+  private readonly root: Zone;
+
+  constructor(zones: readonly Zone[]) {
+    let root: Zone | undefined;
+    for (const z of zones) {
+      if (z.name === '.') root = z;
+      else this.byWireName.set(encodeName(z.name).toString('latin1'), z);
+    }
+    if (root === undefined) throw new Error('zone table needs a root zone "."');
+    this.root = root;
+  }
+
+  /** The most specific zone for a wire-format, lower-cased qname. */
+  match(qname: string): Zone {
+    if (this.byWireName.size === 0) return this.root;
+    let pos = 0;
+    while (pos < qname.length && qname.charCodeAt(pos) !== 0) {
+      const zone = this.byWireName.get(pos === 0 ? qname : qname.slice(pos));
+      if (zone !== undefined) return zone;
+      pos += qname.charCodeAt(pos) + 1;
+    }
+    return this.root;
+  }
+
+  get zones(): Zone[] {
+    return [...this.byWireName.values(), this.root];
+  }
+}

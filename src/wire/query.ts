@@ -1,0 +1,131 @@
+import { CLASSIC_UDP_SIZE, EDNS_DO, Flag, HEADER_SIZE, Opcode, Rcode, RrType } from './constants.js';
+import { BAD_NAME, lowerName, skipName, skipUncompressedName } from './name.js';
+
+/** A client query, read once at the listener (DESIGN.md §6). Holds offsets into `raw`, never decoded records. */
+export interface Query {
+  readonly raw: Buffer;
+  readonly id: number;
+  /** Header bytes 2–3 as one word. */
+  readonly flags: number;
+  readonly qtype: number;
+  readonly qclass: number;
+  /** Offset just past the question section (qname, qtype, qclass). */
+  readonly questionEnd: number;
+  /** Cache key (DESIGN.md §4): lower-cased qname, qtype, qclass, DO and CD. */
+  readonly key: string;
+  /** The lower-cased wire-format qname, as a latin1 string; also the zone-match input. */
+  readonly qname: string;
+  readonly edns: boolean;
+  /** The client's UDP payload size: 512 without EDNS, and never below 512 (RFC 6891 §6.2.5). */
+  readonly udpSize: number;
+  readonly dnssecOk: boolean;
+  readonly checkingDisabled: boolean;
+}
+
+/** Why a datagram was not accepted as a query; `reply` says whether the client is owed an error response. */
+export interface QueryRejection {
+  readonly reason: 'short' | 'response' | 'opcode' | 'qdcount' | 'question' | 'malformed' | 'badvers';
+  /** The rcode to answer with, or undefined to drop silently. */
+  readonly rcode: number | undefined;
+  /** Offset past the question when it could be read (so the error reply can echo it), else 0. */
+  readonly questionEnd: number;
+  readonly edns: boolean;
+}
+
+export type ParseResult = Query | QueryRejection;
+
+export function isRejection(r: ParseResult): r is QueryRejection {
+  return (r as QueryRejection).reason !== undefined;
+}
+
+const drop = (reason: QueryRejection['reason']): QueryRejection => ({
+  reason,
+  rcode: undefined,
+  questionEnd: 0,
+  edns: false,
+});
+
+const reject = (reason: QueryRejection['reason'], rcode: number, questionEnd: number, edns = false): QueryRejection => ({
+  reason,
+  rcode,
+  questionEnd,
+  edns,
+});
+
+/**
+ * Reads a client query: header, exactly one question, and the OPT record if any. Answer and authority records (none
+ * in a normal query) are skipped, not trusted. Malformed but readable → FORMERR; other opcodes → NOTIMP; responses
+ * and unreadable datagrams → dropped (DESIGN.md §6), since answering garbage only helps reflection attacks.
+ */
+export function parseQuery(raw: Buffer): ParseResult {
+  if (raw.length < HEADER_SIZE) return drop('short');
+  const flags = raw.readUInt16BE(2);
+  if (flags & Flag.QR) return drop('response');
+  const qdcount = raw.readUInt16BE(4);
+  const opcode = (flags >> 11) & 0xf;
+  let questionEnd = 0;
+  if (qdcount === 1) {
+    const nameEnd = skipUncompressedName(raw, HEADER_SIZE);
+    if (nameEnd !== BAD_NAME && nameEnd + 4 <= raw.length) questionEnd = nameEnd + 4;
+  }
+  if (opcode !== Opcode.QUERY) return reject('opcode', Rcode.NOTIMP, questionEnd);
+  if (qdcount !== 1) return reject('qdcount', Rcode.FORMERR, 0);
+  if (questionEnd === 0) return drop('question');
+
+  // Skip answer and authority records, then look for OPT among the additional records.
+  const ancount = raw.readUInt16BE(6);
+  const nscount = raw.readUInt16BE(8);
+  const arcount = raw.readUInt16BE(10);
+  let pos = questionEnd;
+  let edns = false;
+  let udpSize = CLASSIC_UDP_SIZE;
+  let dnssecOk = false;
+  let version = 0;
+  const total = ancount + nscount + arcount;
+  for (let i = 0; i < total; i++) {
+    const nameStart = pos;
+    pos = skipName(raw, pos);
+    if (pos === BAD_NAME || pos + 10 > raw.length) return reject('malformed', Rcode.FORMERR, questionEnd, edns);
+    const type = raw.readUInt16BE(pos);
+    const rdlength = raw.readUInt16BE(pos + 8);
+    if (pos + 10 + rdlength > raw.length) return reject('malformed', Rcode.FORMERR, questionEnd, edns);
+    if (type === RrType.OPT) {
+      // RFC 6891 §6.1.1: one OPT, owner is the root, and only in the additional section.
+      if (edns || i < ancount + nscount || raw[nameStart] !== 0) {
+        return reject('malformed', Rcode.FORMERR, questionEnd, edns);
+      }
+      edns = true;
+      udpSize = Math.max(raw.readUInt16BE(pos + 2), CLASSIC_UDP_SIZE);
+      version = raw[pos + 5];
+      dnssecOk = (raw.readUInt16BE(pos + 6) & EDNS_DO) !== 0;
+    }
+    pos += 10 + rdlength;
+  }
+  if (pos !== raw.length) return reject('malformed', Rcode.FORMERR, questionEnd, edns);
+  // RFC 6891 §6.1.3: a version we do not implement gets BADVERS.
+  if (version !== 0) return reject('badvers', Rcode.BADVERS, questionEnd, true);
+
+  const qtype = raw.readUInt16BE(questionEnd - 4);
+  const qclass = raw.readUInt16BE(questionEnd - 2);
+  const checkingDisabled = (flags & Flag.CD) !== 0;
+  const qname = lowerName(raw, HEADER_SIZE, questionEnd - 4);
+  return {
+    raw,
+    id: raw.readUInt16BE(0),
+    flags,
+    qtype,
+    qclass,
+    questionEnd,
+    key: cacheKey(qname, qtype, qclass, dnssecOk, checkingDisabled),
+    qname,
+    edns,
+    udpSize,
+    dnssecOk,
+    checkingDisabled,
+  };
+}
+
+/** DESIGN.md §4: the DO and CD bits change what an upstream returns, so they are part of the key. */
+export function cacheKey(qname: string, qtype: number, qclass: number, dnssecOk: boolean, cd: boolean): string {
+  return `${qname}/${qtype}/${qclass}/${dnssecOk ? 1 : 0}${cd ? 1 : 0}`;
+}

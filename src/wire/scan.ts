@@ -1,0 +1,116 @@
+import { Flag, HEADER_SIZE, RrType } from './constants.js';
+import { BAD_NAME, skipName } from './name.js';
+
+/**
+ * What one pass over an upstream response finds (STYLE.md §2): enough to cache it and to serve it by patching
+ * bytes, without ever decoding records into objects.
+ */
+export interface ResponseScan {
+  readonly id: number;
+  readonly flags: number;
+  /** Full rcode: header bits plus the OPT extended-rcode bits (RFC 6891 §6.1.3). */
+  readonly rcode: number;
+  readonly truncated: boolean;
+  readonly qdcount: number;
+  readonly ancount: number;
+  readonly nscount: number;
+  readonly arcount: number;
+  /** Offset past the question section (12 when qdcount is 0). */
+  readonly questionEnd: number;
+  /** Offsets of the 32-bit TTL field of every record except OPT, in message order. */
+  readonly ttlOffsets: number[];
+  /** The TTL at each offset, with RFC 2181 §8 applied (values with the top bit set count as 0). */
+  readonly ttls: number[];
+  /** TTL and MINIMUM of the first SOA in the authority section, or -1 (RFC 2308 §5). */
+  readonly soaTtl: number;
+  readonly soaMinimum: number;
+  /** Byte range of the OPT record, or -1/-1. */
+  readonly optStart: number;
+  readonly optEnd: number;
+}
+
+/** Thrown for a response that cannot be read; the upstream layer counts it and keeps waiting. */
+export class MalformedMessageError extends Error {
+  readonly code = 'BALLAST_MALFORMED_MESSAGE';
+}
+
+function fail(what: string): never {
+  throw new MalformedMessageError(`malformed DNS message: ${what}`);
+}
+
+/** RFC 2181 §8: a TTL with the most significant bit set is treated as zero. */
+function readTtl(buf: Buffer, at: number): number {
+  const ttl = buf.readUInt32BE(at);
+  return ttl > 0x7fffffff ? 0 : ttl;
+}
+
+/** Scans a complete DNS response. Throws MalformedMessageError on anything out of bounds or malformed. */
+export function scanResponse(buf: Buffer): ResponseScan {
+  if (buf.length < HEADER_SIZE) fail('shorter than a header');
+  const flags = buf.readUInt16BE(2);
+  const qdcount = buf.readUInt16BE(4);
+  const ancount = buf.readUInt16BE(6);
+  const nscount = buf.readUInt16BE(8);
+  const arcount = buf.readUInt16BE(10);
+  let pos = HEADER_SIZE;
+  for (let i = 0; i < qdcount; i++) {
+    pos = skipName(buf, pos);
+    if (pos === BAD_NAME || pos + 4 > buf.length) fail('bad question');
+    pos += 4;
+  }
+  const questionEnd = pos;
+  const ttlOffsets: number[] = [];
+  const ttls: number[] = [];
+  let soaTtl = -1;
+  let soaMinimum = -1;
+  let optStart = -1;
+  let optEnd = -1;
+  let extendedRcode = 0;
+  const total = ancount + nscount + arcount;
+  for (let i = 0; i < total; i++) {
+    const start = pos;
+    pos = skipName(buf, pos);
+    if (pos === BAD_NAME || pos + 10 > buf.length) fail(`bad record ${i}`);
+    const type = buf.readUInt16BE(pos);
+    const rdlength = buf.readUInt16BE(pos + 8);
+    const rdata = pos + 10;
+    const next = rdata + rdlength;
+    if (next > buf.length) fail(`record ${i} overruns the message`);
+    if (type === RrType.OPT) {
+      if (optStart !== -1 || i < ancount + nscount) fail('misplaced or repeated OPT');
+      optStart = start;
+      optEnd = next;
+      extendedRcode = buf[pos + 4];
+    } else {
+      ttlOffsets.push(pos + 4);
+      ttls.push(readTtl(buf, pos + 4));
+      if (type === RrType.SOA && soaTtl === -1 && i >= ancount && i < ancount + nscount) {
+        // SOA RDATA: MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 §3.3.13).
+        let p = skipName(buf, rdata, next);
+        if (p !== BAD_NAME) p = skipName(buf, p, next);
+        if (p === BAD_NAME || p + 20 !== next) fail('bad SOA rdata');
+        soaTtl = readTtl(buf, pos + 4);
+        soaMinimum = buf.readUInt32BE(p + 16);
+      }
+    }
+    pos = next;
+  }
+  if (pos !== buf.length) fail('trailing bytes');
+  return {
+    id: buf.readUInt16BE(0),
+    flags,
+    rcode: (extendedRcode << 4) | (flags & 0xf),
+    truncated: (flags & Flag.TC) !== 0,
+    qdcount,
+    ancount,
+    nscount,
+    arcount,
+    questionEnd,
+    ttlOffsets,
+    ttls,
+    soaTtl,
+    soaMinimum,
+    optStart,
+    optEnd,
+  };
+}

@@ -1,0 +1,129 @@
+// A fake upstream DNS server on loopback for tests: dns2's own server (an independent codec), UDP and TCP on the
+// same port, with a record table, a query log, and switches for outages.
+import type { AddressInfo } from 'node:net';
+import dns2 from 'dns2';
+
+const { Packet } = dns2;
+
+export interface ReceivedQuery {
+  readonly name: string;
+  readonly type: number;
+  readonly transport: 'udp' | 'tcp';
+  readonly id: number;
+  readonly port: number;
+}
+
+/** What the fake does with a query: answer from the table, or misbehave. */
+export type Mode = 'answer' | 'blackhole' | 'servfail' | 'refused';
+
+export type Responder = (
+  request: InstanceType<typeof Packet>,
+  transport: 'udp' | 'tcp',
+  rinfo: { address: string; port: number },
+) => InstanceType<typeof Packet> | Buffer | null | undefined;
+
+export interface FakeUpstream {
+  readonly host: string;
+  readonly port: number;
+  /** "127.0.0.1:PORT", ready for --upstream or config. */
+  readonly address: string;
+  readonly queries: ReceivedQuery[];
+  /** Queries received for `name` (case-insensitive), or all queries. */
+  count(name?: string): number;
+  mode: Mode;
+  /** Replaces the answer for one name and type. */
+  set(name: string, type: number, records: object[]): void;
+  close(): Promise<void>;
+}
+
+export interface FakeUpstreamOptions {
+  /** Records by "name/TYPE-number"; names not present get NXDOMAIN with an SOA (TTL 60, MINIMUM 30). */
+  records?: Record<string, object[]>;
+  /** Takes precedence over the table when it returns something other than undefined. */
+  respond?: Responder;
+  /** Zone apex used for the SOA in negative answers. */
+  zone?: string;
+}
+
+export const NEGATIVE_SOA_TTL = 60;
+export const NEGATIVE_SOA_MINIMUM = 30;
+
+/** An A record for the table. */
+export const a = (name: string, address: string, ttl = 300) => ({ name, type: Packet.TYPE.A, class: 1, ttl, address });
+
+export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  const records = new Map<string, object[]>();
+  for (const [k, v] of Object.entries(opts.records ?? {})) records.set(k.toLowerCase(), v);
+  const zone = opts.zone ?? 'test';
+  const queries: ReceivedQuery[] = [];
+  const state = { mode: 'answer' as Mode };
+
+  const handle =
+    (transport: 'udp' | 'tcp') =>
+    (request: InstanceType<typeof Packet>, send: (r: Buffer | InstanceType<typeof Packet>) => void, client: unknown) => {
+      const rinfo = client as { address: string; port: number };
+      const [q] = request.questions;
+      queries.push({ name: q.name.toLowerCase(), type: q.type, transport, id: request.header.id, port: rinfo.port });
+      if (state.mode === 'blackhole') return;
+      const custom = opts.respond?.(request, transport, rinfo);
+      if (custom === null) return;
+      if (custom !== undefined) return send(custom);
+      const response = Packet.createResponseFromRequest(request);
+      response.header.ra = 1;
+      if (state.mode === 'servfail' || state.mode === 'refused') {
+        response.header.rcode = state.mode === 'servfail' ? 2 : 5;
+        return send(response);
+      }
+      response.header.aa = 1;
+      const found = records.get(`${q.name.toLowerCase()}/${q.type}`);
+      const nameExists = [...records.keys()].some((k) => k.startsWith(`${q.name.toLowerCase()}/`));
+      if (found) {
+        response.answers.push(...found.map((r) => ({ ...r, name: q.name }) as never));
+      } else {
+        if (!nameExists) response.header.rcode = 3;
+        response.authorities.push({
+          name: zone,
+          type: Packet.TYPE.SOA,
+          class: 1,
+          ttl: NEGATIVE_SOA_TTL,
+          primary: `ns.${zone}`,
+          admin: `hostmaster.${zone}`,
+          serial: 1,
+          refresh: 3600,
+          retry: 600,
+          expiration: 86400,
+          minimum: NEGATIVE_SOA_MINIMUM,
+        } as never);
+      }
+      send(response);
+    };
+
+  const udp = dns2.createServer({ udp: { type: 'udp4' }, handle: handle('udp') });
+  udp.on('requestError', () => {});
+  await udp.listen({ udp: { port: 0, address: '127.0.0.1' } });
+  const port = (udp.addresses().udp as AddressInfo).port;
+  const tcp = dns2.createServer({ tcp: true, handle: handle('tcp') });
+  tcp.on('requestError', () => {});
+  await tcp.listen({ tcp: { port, address: '127.0.0.1' } });
+
+  return {
+    host: '127.0.0.1',
+    port,
+    address: `127.0.0.1:${port}`,
+    queries,
+    count: (name?: string) =>
+      name === undefined ? queries.length : queries.filter((q) => q.name === name.toLowerCase()).length,
+    get mode() {
+      return state.mode;
+    },
+    set mode(m: Mode) {
+      state.mode = m;
+    },
+    set(name, type, recs) {
+      records.set(`${name.toLowerCase()}/${type}`, recs);
+    },
+    async close() {
+      await Promise.all([udp.close(), tcp.close()]);
+    },
+  };
+}
