@@ -146,7 +146,13 @@ export class Ballast {
       const got = await udpListener.start();
       udp.push(got);
       // Port 0 means "any": TCP then takes the port UDP got, so one address serves both.
-      const tcpListener = new TcpListener(want.port === 0 ? got : want, handle, this.config.server.tcp, this.serverMetrics, log);
+      const tcpListener = new TcpListener(
+        want.port === 0 ? got : want,
+        handle,
+        this.config.server.tcp,
+        this.serverMetrics,
+        log,
+      );
       this.tcp.push(tcpListener);
       tcp.push(await tcpListener.start());
     }

@@ -51,7 +51,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
   }
   const command = positionals[0];
   if (command !== 'serve' || positionals.length > 1) {
-    process.stderr.write(`ballast: expected the command "serve"${command ? `, got ${JSON.stringify(command)}` : ''}\n\n${HELP}`);
+    process.stderr.write(
+      `ballast: expected the command "serve"${command ? `, got ${JSON.stringify(command)}` : ''}\n\n${HELP}`,
+    );
     return EXIT_USAGE;
   }
   return serve(values);

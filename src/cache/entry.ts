@@ -45,7 +45,14 @@ export class CacheEntry {
   ) {}
 
   /** Builds an entry from a scanned response; `ttls` are the per-record TTLs after clamping. */
-  static fromScan(bytes: Buffer, scan: ResponseScan, ttls: number[], ttlSeconds: number, nowMs: number, negative: boolean): CacheEntry {
+  static fromScan(
+    bytes: Buffer,
+    scan: ResponseScan,
+    ttls: number[],
+    ttlSeconds: number,
+    nowMs: number,
+    negative: boolean,
+  ): CacheEntry {
     return new CacheEntry(
       bytes,
       Uint16Array.from(scan.ttlOffsets),
@@ -94,7 +101,10 @@ export class CacheEntry {
     const shift = insertLength - (cutEnd - cutStart);
     const length = src.length + shift;
     if (length > opts.maxSize) {
-      return synthesize(q, this.rcode, { udpSize: opts.udpSize, extraFlags: Flag.TC | (src.readUInt16BE(2) & Flag.AA) });
+      return synthesize(q, this.rcode, {
+        udpSize: opts.udpSize,
+        extraFlags: Flag.TC | (src.readUInt16BE(2) & Flag.AA),
+      });
     }
 
     const out = Buffer.allocUnsafe(length);
@@ -108,7 +118,14 @@ export class CacheEntry {
           writeEde(out, cutEnd, opts.ede!);
         }
       } else {
-        const at = writeOptHeader(out, cutStart, opts.udpSize, this.rcode >> 4, q.dnssecOk, withEde ? EDE_OPTION_SIZE : 0);
+        const at = writeOptHeader(
+          out,
+          cutStart,
+          opts.udpSize,
+          this.rcode >> 4,
+          q.dnssecOk,
+          withEde ? EDE_OPTION_SIZE : 0,
+        );
         if (withEde) writeEde(out, at, opts.ede!);
       }
     }

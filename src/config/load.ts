@@ -60,9 +60,14 @@ function applyFlags(raw: Record<string, unknown>, flags: FlagOverrides): Record<
       const eq = spec.indexOf('=');
       if (eq <= 0) throw new ConfigError(`--zone ${JSON.stringify(spec)}: expected ZONE=HOST:PORT[,HOST:PORT...]`);
       const name = spec.slice(0, eq);
-      const servers = spec.slice(eq + 1).split(',').filter(Boolean);
+      const servers = spec
+        .slice(eq + 1)
+        .split(',')
+        .filter(Boolean);
       const norm = (n: unknown) => String(n).toLowerCase().replace(/\.$/, '');
-      const existing = zones.findIndex((z) => typeof z === 'object' && z !== null && norm((z as { name?: unknown }).name) === norm(name));
+      const existing = zones.findIndex(
+        (z) => typeof z === 'object' && z !== null && norm((z as { name?: unknown }).name) === norm(name),
+      );
       const zone = { ...(existing === -1 ? {} : (zones[existing] as object)), name, servers };
       if (existing === -1) zones.push(zone);
       else zones[existing] = zone;
@@ -81,7 +86,8 @@ function formatIssues(error: z.ZodError, raw: unknown): string {
     if (issue.code === 'unrecognized_keys') {
       return `${path}: unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; remove or fix the spelling`;
     }
-    if (issue.code === 'invalid_value') allowed = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    if (issue.code === 'invalid_value')
+      allowed = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     return `${path}: got ${shown}; ${allowed}`;
   });
   return `invalid configuration:\n  ${lines.join('\n  ')}`;

@@ -60,7 +60,9 @@ export class AdminServer {
         const p99 = this.loop.percentile(99) / 1e6;
         this.loop.reset();
         const ok = p99 <= this.opts.maxEventLoopDelayMs;
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : `event loop delay p99 ${p99.toFixed(0)} ms\n`);
+        res
+          .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(ok ? 'ok\n' : `event loop delay p99 ${p99.toFixed(0)} ms\n`);
         return;
       }
       case '/ready': {

@@ -1,4 +1,4 @@
-import { type Logger, type LevelWithSilent, pino } from 'pino';
+import { type LevelWithSilent, type Logger, pino } from 'pino';
 
 /**
  * The one root logger: JSON lines on stdout (STYLE.md §10). Components take `log.child({ component })`. Nothing is

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type CacheEntry, type DnsCache } from '../cache/index.js';
+import type { CacheEntry, DnsCache } from '../cache/index.js';
 import { UpstreamTimeoutError } from '../errors.js';
 import type { ZoneTable } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';

@@ -88,7 +88,7 @@ class Conn {
     private readonly opts: TcpOptions,
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
-    private readonly onClose: () => void,
+    onClose: () => void,
   ) {
     socket.setTimeout(opts.idleTimeoutMs, () => {
       if (this.inflight === 0) this.end('idle');
@@ -146,7 +146,8 @@ class Conn {
 
   /** Back-pressure: stop reading while too much is in flight or the client is not reading its answers. */
   private updateFlow(): void {
-    const busy = this.inflight >= this.opts.maxInflightPerConnection || this.socket.writableLength > WRITE_BACKLOG_BYTES;
+    const busy =
+      this.inflight >= this.opts.maxInflightPerConnection || this.socket.writableLength > WRITE_BACKLOG_BYTES;
     if (busy && !this.paused) {
       this.paused = true;
       this.socket.pause();

@@ -48,7 +48,10 @@ export class UdpListener {
       return;
     }
     if (out === null) return;
-    if (!(out instanceof Promise)) return this.send(out, rinfo);
+    if (!(out instanceof Promise)) {
+      this.send(out, rinfo);
+      return;
+    }
     this.inflight++;
     out.then(
       (reply) => {

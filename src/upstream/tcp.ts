@@ -41,7 +41,8 @@ class Connection {
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {
-      if (!this.decoder.push(chunk, (msg) => this.onFrame(msg))) this.destroy(new UpstreamNetworkError(`${label}: zero-length frame`));
+      if (!this.decoder.push(chunk, (msg) => this.onFrame(msg)))
+        this.destroy(new UpstreamNetworkError(`${label}: zero-length frame`));
     });
     socket.on('error', (err) => this.destroy(new UpstreamNetworkError(`tcp ${label}: ${err.message}`, { cause: err })));
     socket.on('close', () => this.destroy(new UpstreamNetworkError(`tcp ${label}: connection closed`)));
@@ -64,11 +65,12 @@ class Connection {
   private onFrame(msg: Buffer): void {
     const id = msg.length >= 2 ? msg.readUInt16BE(0) : -1;
     const p = this.pending.get(id);
-    if (p === undefined) return this.onReject('id');
-    const verdict = checkResponse(msg, p.query, p.questionEnd);
+    const verdict = p === undefined ? 'id' : checkResponse(msg, p.query, p.questionEnd);
     // Over TCP there is no larger transport to retry on; a TC=1 answer here is unusable.
-    if (verdict === TRUNCATED) return this.onReject('malformed');
-    if (!isScan(verdict)) return this.onReject(verdict);
+    if (p === undefined || !isScan(verdict)) {
+      this.onReject(verdict === TRUNCATED ? 'malformed' : (verdict as RejectReason));
+      return;
+    }
     this.pending.delete(id);
     p.timer.cancel();
     p.resolve({ bytes: msg, scan: verdict });
@@ -113,7 +115,11 @@ export class TcpPool {
    * reused connection closes under the query — the upstream's idle close racing our write, RFC 7766 §6.2.3 — the
    * query is sent once more on a new connection.
    */
-  async exchange(query: Buffer, questionEnd: number, timeoutMs: number): Promise<{ bytes: Buffer; scan: ResponseScan }> {
+  async exchange(
+    query: Buffer,
+    questionEnd: number,
+    timeoutMs: number,
+  ): Promise<{ bytes: Buffer; scan: ResponseScan }> {
     const conn = this.pick();
     const reused = conn !== undefined && conn.sent > 0;
     try {
@@ -149,7 +155,10 @@ export class TcpPool {
   private pick(): Connection | undefined {
     let best: Connection | undefined;
     for (const c of this.connections) {
-      if (c.pending.size < this.opts.maxInflightPerConnection && (best === undefined || c.pending.size < best.pending.size)) {
+      if (
+        c.pending.size < this.opts.maxInflightPerConnection &&
+        (best === undefined || c.pending.size < best.pending.size)
+      ) {
         best = c;
       }
     }

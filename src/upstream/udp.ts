@@ -40,13 +40,14 @@ export function udpExchange(
       () => finish(new UpstreamTimeoutError(`no answer from ${host}:${port} within ${timeoutMs} ms`)),
       timeoutMs,
     );
-    socket.on('error', (err) => finish(new UpstreamNetworkError(`udp ${host}:${port}: ${err.message}`, { cause: err })));
+    socket.on('error', (err) =>
+      finish(new UpstreamNetworkError(`udp ${host}:${port}: ${err.message}`, { cause: err })),
+    );
     socket.on('message', (msg, rinfo) => {
-      if (rinfo.port !== port || rinfo.address !== host) return onReject('source');
-      const verdict = checkResponse(msg, query, questionEnd);
-      if (verdict === TRUNCATED) return finish(undefined, { bytes: msg, scan: undefined });
-      if (!isScan(verdict)) return onReject(verdict);
-      finish(undefined, { bytes: msg, scan: verdict });
+      const verdict = rinfo.port !== port || rinfo.address !== host ? 'source' : checkResponse(msg, query, questionEnd);
+      if (verdict === TRUNCATED) finish(undefined, { bytes: msg, scan: undefined });
+      else if (isScan(verdict)) finish(undefined, { bytes: msg, scan: verdict });
+      else onReject(verdict);
     });
     socket.send(query, port, host, (err) => {
       if (err) finish(new UpstreamNetworkError(`udp send to ${host}:${port}: ${err.message}`, { cause: err }));

@@ -1,4 +1,11 @@
-import { Flag, HEADER_SIZE, MalformedMessageError, type ResponseScan, equalsIgnoreCase, scanResponse } from '../wire/index.js';
+import {
+  equalsIgnoreCase,
+  Flag,
+  HEADER_SIZE,
+  MalformedMessageError,
+  type ResponseScan,
+  scanResponse,
+} from '../wire/index.js';
 
 /** Why a datagram or frame from an upstream was not accepted as the answer (bounded metric label). */
 export type RejectReason = 'source' | 'id' | 'question' | 'malformed';
@@ -10,8 +17,13 @@ export const TRUNCATED = 'truncated';
  * DESIGN.md §6: an answer is accepted only if it is a response, carries the ID we sent and the same question
  * (compared case-insensitively, RFC 4343), and scans cleanly. The caller has already checked the source address.
  */
-export function checkResponse(msg: Buffer, sent: Buffer, questionEnd: number): ResponseScan | typeof TRUNCATED | RejectReason {
-  if (msg.length < questionEnd) return msg.length >= 2 && msg.readUInt16BE(0) !== sent.readUInt16BE(0) ? 'id' : 'malformed';
+export function checkResponse(
+  msg: Buffer,
+  sent: Buffer,
+  questionEnd: number,
+): ResponseScan | typeof TRUNCATED | RejectReason {
+  if (msg.length < questionEnd)
+    return msg.length >= 2 && msg.readUInt16BE(0) !== sent.readUInt16BE(0) ? 'id' : 'malformed';
   if (msg.readUInt16BE(0) !== sent.readUInt16BE(0)) return 'id';
   const flags = msg.readUInt16BE(2);
   if (!(flags & Flag.QR)) return 'malformed';

@@ -50,7 +50,8 @@ export class ManualClock implements Clock {
       this.timers = this.timers.filter((t) => t.live);
       let next: (typeof this.timers)[number] | undefined;
       for (const t of this.timers) {
-        if (t.at <= target && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t;
+        if (t.at <= target && (next === undefined || t.at < next.at || (t.at === next.at && t.seq < next.seq)))
+          next = t;
       }
       if (next === undefined) break;
       this.current = Math.max(this.current, next.at);

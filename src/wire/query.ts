@@ -45,7 +45,12 @@ const drop = (reason: QueryRejection['reason']): QueryRejection => ({
   edns: false,
 });
 
-const reject = (reason: QueryRejection['reason'], rcode: number, questionEnd: number, edns = false): QueryRejection => ({
+const reject = (
+  reason: QueryRejection['reason'],
+  rcode: number,
+  questionEnd: number,
+  edns = false,
+): QueryRejection => ({
   reason,
   rcode,
   questionEnd,

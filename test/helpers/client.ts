@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import dns2 from 'dns2';
 
 const { Packet } = dns2;
+
 export { Packet };
 
 export interface QueryOptions {

@@ -60,7 +60,11 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
 
   const handle =
     (transport: 'udp' | 'tcp') =>
-    (request: InstanceType<typeof Packet>, send: (r: Buffer | InstanceType<typeof Packet>) => void, client: unknown) => {
+    (
+      request: InstanceType<typeof Packet>,
+      send: (r: Buffer | InstanceType<typeof Packet>) => void,
+      client: unknown,
+    ) => {
       const rinfo = client as { address: string; port: number };
       const [q] = request.questions;
       queries.push({ name: q.name.toLowerCase(), type: q.type, transport, id: request.header.id, port: rinfo.port });
