@@ -77,7 +77,9 @@ export function scanResponse(buf: Buffer): ResponseScan {
     const next = rdata + rdlength;
     if (next > buf.length) fail(`record ${i} overruns the message`);
     if (type === RrType.OPT) {
-      if (optStart !== -1 || i < ancount + nscount) fail('misplaced or repeated OPT');
+      // RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root. The answer path patches the OPT
+      // RDLENGTH at a fixed offset from its start, which needs the one-byte root owner.
+      if (optStart !== -1 || i < ancount + nscount || buf[start] !== 0) fail('misplaced, repeated or non-root OPT');
       optStart = start;
       optEnd = next;
       extendedRcode = buf[pos + 4];

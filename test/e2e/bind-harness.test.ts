@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BindServer, bindAvailable, E2E, startBind } from './bind.js';
-import { digAt, parseDig, txtStrings } from './dig.js';
+import { type BindServer, bindAvailable, E2E, startBind } from '../helpers/bind.js';
+import { digAt, parseDig, txtStrings } from '../helpers/dig.js';
 
 const available = bindAvailable();
 const inCi = Boolean(process.env.CI);
