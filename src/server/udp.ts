@@ -55,8 +55,8 @@ export class UdpListener {
     this.inflight++;
     out.then(
       (reply) => {
-        if (reply !== null) this.send(reply, rinfo);
-        this.settle();
+        if (reply === null) this.settle();
+        else this.send(reply, rinfo, () => this.settle());
       },
       (err) => {
         this.log.error({ err }, 'query handler failed');
@@ -65,12 +65,19 @@ export class UdpListener {
     );
   }
 
-  private send(reply: Buffer, rinfo: RemoteInfo): void {
-    this.socket?.send(reply, rinfo.port, rinfo.address, (err) => {
+  private send(reply: Buffer, rinfo: RemoteInfo, sent?: () => void): void {
+    const socket = this.socket;
+    if (socket === undefined) {
+      sent?.();
+      return;
+    }
+    socket.send(reply, rinfo.port, rinfo.address, (err) => {
       if (err) this.metrics.sendErrors.labels('udp').inc();
+      sent?.();
     });
   }
 
+  /** A query that waited on an upstream is done (its reply handed to the kernel); the last one ends a drain. */
   private settle(): void {
     this.inflight--;
     if (this.inflight === 0 && this.drained) this.drained();
