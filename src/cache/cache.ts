@@ -65,7 +65,8 @@ export class DnsCache {
     const entry = CacheEntry.fromScan(bytes, scan, ttls, Math.max(lifetime, 0), nowMs, negative);
     if (lifetime <= 0) return { entry, cached: false };
     this.store.set(key, entry);
-    return { entry, cached: true };
+    // lru-cache refuses a single value larger than the whole byte budget.
+    return { entry, cached: this.store.peek(key) === entry };
   }
 
   /**

@@ -139,7 +139,8 @@ export class CacheEntry {
 
     const offsets = this.ttlOffsets;
     const ttls = this.ttls;
-    const age = Math.floor((nowMs - this.storedAtMs) / 1000);
+    // A wall clock that stepped back must not make a TTL grow past what the upstream gave.
+    const age = Math.max(Math.floor((nowMs - this.storedAtMs) / 1000), 0);
     for (let i = 0; i < offsets.length; i++) {
       const at = offsets[i] >= cutEnd ? offsets[i] + shift : offsets[i];
       const ttl = opts.fixedTtl ?? Math.max(ttls[i] - age, 0);

@@ -104,7 +104,9 @@ export function encodeName(name: string): Buffer {
   const labels = trimmed.split('.');
   const parts: Buffer[] = [];
   for (const label of labels) {
-    const bytes = Buffer.from(label.toLowerCase(), 'latin1');
+    const bytes = Buffer.from(label, 'latin1');
+    // Fold A–Z only, as lowerName does for queries (RFC 4343 §3).
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] >= 0x41 && bytes[i] <= 0x5a) bytes[i] |= 0x20;
     if (bytes.length === 0 || bytes.length > MAX_LABEL_LENGTH) {
       throw new RangeError(`invalid DNS name ${JSON.stringify(name)}: empty label or label over 63 bytes`);
     }

@@ -1,0 +1,278 @@
+import { describe, expect, it } from 'vitest';
+import { DnsCache } from '../../src/cache/index.js';
+import { scanResponse } from '../../src/wire/index.js';
+import { lowerCase } from '../wire/bytes.js';
+import { fixture, RESPONSE_FACTS } from '../wire/fixtures.js';
+import { admit, OPEN, query, T0 } from './helpers.js';
+
+const TCP = { maxSize: 65535, udpSize: 1232 };
+
+/** nxdomain-soa with its SOA TTL (offset 64) and MINIMUM (121..125) replaced. */
+function nxdomain(soaTtl: number, minimum: number): Buffer {
+  const { response } = fixture('nxdomain-soa');
+  response.writeUInt32BE(soaTtl, 64);
+  response.writeUInt32BE(minimum, 121);
+  return response;
+}
+
+/** A copy of a fixture response with its authority section (bytes [start, end)) cut out. */
+function withoutAuthority(name: string, start: number, end: number): Buffer {
+  const { response } = fixture(name);
+  const b = Buffer.concat([response.subarray(0, start), response.subarray(end)]);
+  b.writeUInt16BE(0, 8);
+  return b;
+}
+
+describe('DnsCache.admit: positive answers', () => {
+  it('caches NOERROR answers for their smallest record TTL', () => {
+    const cases: [string, number][] = [
+      ['a-basic', 5],
+      ['ns-with-glue', 5],
+      ['cname-chain', 300],
+      ['dnssec-dnskey-do', 300],
+      ['any-rfc8482', 60], // NSEC and its RRSIG carry 60, the rest 300
+      ['unknown-type', 300],
+      ['big-txt-tcp', 300],
+    ];
+    for (const [name, ttl] of cases) {
+      const { query: q, response } = fixture(name);
+      const { cache, entry, cached, q: parsed } = admit(q, response);
+      expect(cached, name).toBe(true);
+      expect(entry.ttlSeconds, name).toBe(ttl);
+      expect(entry.negative, name).toBe(false);
+      expect(entry.rcode, name).toBe(0);
+      expect(entry.storedAtMs, name).toBe(T0);
+      expect(entry.expiresAtMs, name).toBe(T0 + ttl * 1000);
+      expect(cache.lookup(parsed.key, T0)?.entry, name).toBe(entry);
+      expect(cache.entries, name).toBe(1);
+    }
+  });
+
+  it('raises TTLs to minTtlSeconds, for the lifetime and for what is served', () => {
+    const { query: q, response } = fixture('a-basic'); // TTL 5 at 52
+    const { entry } = admit(q, response, { minTtlSeconds: 30 });
+    expect(entry.ttlSeconds).toBe(30);
+    expect(entry.render(query(q), T0, TCP).readUInt32BE(52)).toBe(30);
+    expect(entry.render(query(q), T0 + 29_000, TCP).readUInt32BE(52)).toBe(1);
+  });
+
+  it('caps TTLs at maxTtlSeconds, record by record', () => {
+    const { query: q, response } = fixture('any-rfc8482');
+    const { entry } = admit(q, response, { maxTtlSeconds: 100 });
+    expect(entry.ttlSeconds).toBe(60);
+    const out = entry.render(query(q), T0, TCP);
+    for (const [at, , ttl] of RESPONSE_FACTS['any-rfc8482'].records)
+      expect(out.readUInt32BE(at)).toBe(Math.min(ttl, 100));
+    const mx = fixture('mx');
+    expect(admit(mx.query, mx.response, { maxTtlSeconds: 60 }).entry.ttlSeconds).toBe(60);
+  });
+
+  it('does not cache a zero TTL unless minTtlSeconds lifts it', () => {
+    const { query: q, response } = fixture('a-basic');
+    response.writeUInt32BE(0, 52);
+    const zero = admit(q, response);
+    expect(zero.cached).toBe(false);
+    expect(zero.cache.lookup(zero.q.key, T0)).toBeUndefined();
+    // The entry comes back anyway, so clients waiting on this fetch still get the answer.
+    expect(zero.entry.render(zero.q, T0, TCP)).toEqual(response);
+    expect(admit(q, response, { minTtlSeconds: 2 }).cached).toBe(true);
+  });
+});
+
+describe('DnsCache.admit: negative answers (RFC 2308)', () => {
+  it('caches NXDOMAIN with an SOA for min(SOA TTL, SOA MINIMUM)', () => {
+    const { query: q, response } = fixture('nxdomain-soa');
+    const { entry, cached, cache, q: parsed } = admit(q, response);
+    expect(cached).toBe(true);
+    expect(entry.negative).toBe(true);
+    expect(entry.rcode).toBe(3);
+    expect(entry.ttlSeconds).toBe(5);
+    expect(cache.lookup(parsed.key, T0)?.state).toBe('fresh');
+    // The signed zone's NXDOMAIN: SOA TTL 60, MINIMUM 60.
+    const signed = fixture('dnssec-nxdomain-nsec-do');
+    expect(admit(signed.query, signed.response).entry.ttlSeconds).toBe(60);
+  });
+
+  it('takes the smaller of the SOA TTL and MINIMUM, and serves the SOA with that TTL', () => {
+    const { query: q } = fixture('nxdomain-soa');
+    const byMinimum = admit(q, nxdomain(3600, 7));
+    expect(byMinimum.entry.ttlSeconds).toBe(7);
+    expect(byMinimum.entry.render(byMinimum.q, T0, TCP).readUInt32BE(64)).toBe(7);
+    expect(byMinimum.entry.render(byMinimum.q, T0 + 3_000, TCP).readUInt32BE(64)).toBe(4);
+    const byTtl = admit(q, nxdomain(4, 900));
+    expect(byTtl.entry.ttlSeconds).toBe(4);
+    expect(byTtl.entry.render(byTtl.q, T0, TCP).readUInt32BE(64)).toBe(4);
+  });
+
+  it('caps the negative TTL at maxNegativeTtlSeconds and serves every authority record with it', () => {
+    const { query: q, response } = fixture('dnssec-nxdomain-nsec-do'); // six records at TTL 60
+    const { entry } = admit(q, response, { maxNegativeTtlSeconds: 3 });
+    expect(entry.ttlSeconds).toBe(3);
+    const out = entry.render(query(q), T0, TCP);
+    for (const [at] of RESPONSE_FACTS['dnssec-nxdomain-nsec-do'].records) expect(out.readUInt32BE(at)).toBe(3);
+  });
+
+  it('caches NODATA (NOERROR, no answers, SOA) the same way', () => {
+    const { query: q, response } = fixture('nodata-soa');
+    const { entry, cached } = admit(q, response);
+    expect(cached).toBe(true);
+    expect(entry.negative).toBe(true);
+    expect(entry.rcode).toBe(0);
+    expect(entry.ttlSeconds).toBe(5);
+  });
+
+  it('does not cache NXDOMAIN or NODATA without an SOA', () => {
+    // nxdomain-soa's authority SOA is 45..125; nodata-soa's is 46..126.
+    for (const [name, bytes] of [
+      ['nxdomain-soa', withoutAuthority('nxdomain-soa', 45, 125)],
+      ['nodata-soa', withoutAuthority('nodata-soa', 46, 126)],
+    ] as const) {
+      expect(scanResponse(bytes).soaTtl, name).toBe(-1);
+      const { cached, cache, q, entry } = admit(fixture(name).query, bytes);
+      expect(cached, name).toBe(false);
+      expect(cache.lookup(q.key, T0), name).toBeUndefined();
+      expect(cache.entries, name).toBe(0);
+      expect(entry.render(q, T0, TCP), name).toEqual(bytes);
+    }
+  });
+
+  it('treats an SOA in the answer section (an SOA query) as a positive answer', () => {
+    // soa: an SOA in the answer section is a positive answer with its own TTL.
+    const { query: q, response } = fixture('soa');
+    const { entry } = admit(q, response);
+    expect(entry.negative).toBe(false);
+    expect(entry.ttlSeconds).toBe(5);
+  });
+});
+
+describe('DnsCache.admit: what is never cached', () => {
+  it('does not cache SERVFAIL, REFUSED or FORMERR', () => {
+    const refused = fixture('refused-out-of-zone');
+    expect(admit(refused.query, refused.response).cached).toBe(false);
+    for (const rcode of [1, 2, 4, 5]) {
+      const { query: q, response } = fixture('a-basic');
+      response[3] = (response[3] & 0xf0) | rcode;
+      const { cached, cache, q: parsed } = admit(q, response);
+      expect(cached, `rcode ${rcode}`).toBe(false);
+      expect(cache.lookup(parsed.key, T0), `rcode ${rcode}`).toBeUndefined();
+    }
+  });
+
+  it('does not cache truncated answers', () => {
+    for (const name of ['big-txt-noedns-tc', 'big-txt-edns4096-server-caps-at-1232-tc']) {
+      const { query: q, response } = fixture(name);
+      const { cached, cache, q: parsed } = admit(q, response);
+      expect(cached, name).toBe(false);
+      expect(cache.lookup(parsed.key, T0), name).toBeUndefined();
+    }
+    // Even a TC answer that carries records.
+    const { query: q, response } = fixture('a-basic');
+    response[2] |= 0x02;
+    expect(admit(q, response).cached).toBe(false);
+  });
+});
+
+describe('DnsCache.lookup', () => {
+  it('says fresh until the TTL has passed, then expired, and keeps the entry', () => {
+    const { query: q, response } = fixture('a-basic'); // TTL 5
+    const { cache, entry, q: parsed } = admit(q, response);
+    expect(cache.lookup(parsed.key, T0)?.state).toBe('fresh');
+    expect(cache.lookup(parsed.key, T0 + 4_999)?.state).toBe('fresh');
+    expect(cache.lookup(parsed.key, T0 + 5_000)?.state).toBe('expired');
+    const late = cache.lookup(parsed.key, T0 + 86_400_000);
+    expect(late?.state).toBe('expired');
+    expect(late?.entry).toBe(entry);
+  });
+
+  it('finds a mixed-case query under the same key, and nothing under other keys', () => {
+    const { query: q, response } = fixture('mixed-case-0x20');
+    const { cache, q: parsed } = admit(q, response);
+    expect(parsed.key).toBe(query(lowerCase(q, 12, parsed.questionEnd - 4)).key);
+    expect(cache.lookup(query(fixture('a-basic').query).key, T0)).toBeUndefined();
+  });
+
+  it('replaces an entry admitted again under the same key, and forgets deleted keys', () => {
+    const { query: q, response } = fixture('a-basic');
+    const { cache, q: parsed } = admit(q, response);
+    const again = cache.admit(parsed.key, response, scanResponse(response), T0 + 60_000);
+    expect(cache.entries).toBe(1);
+    expect(cache.lookup(parsed.key, T0 + 60_000)).toEqual({ entry: again.entry, state: 'fresh' });
+    cache.delete(parsed.key);
+    expect(cache.lookup(parsed.key, T0 + 60_000)).toBeUndefined();
+    expect(cache.entries).toBe(0);
+  });
+});
+
+describe('DnsCache bounds', () => {
+  const names = ['a-basic', 'aaaa-basic', 'mx'];
+  const load = (cache: DnsCache, list = names) => {
+    const keys: string[] = [];
+    for (const name of list) {
+      const { query: q, response } = fixture(name);
+      const key = query(q).key;
+      cache.admit(key, response, scanResponse(response), T0);
+      keys.push(key);
+    }
+    return keys;
+  };
+
+  it('holds at most maxEntries, evicting the least recently used', () => {
+    let evictions = 0;
+    const cache = new DnsCache({ ...OPEN, maxEntries: 2 }, { onEvict: () => evictions++ });
+    const [first, second, third] = load(cache);
+    expect(cache.entries).toBe(2);
+    expect(evictions).toBe(1);
+    expect(cache.lookup(first, T0)).toBeUndefined();
+    expect(cache.lookup(second, T0)).toBeDefined();
+    expect(cache.lookup(third, T0)).toBeDefined();
+  });
+
+  it('counts a lookup as a use: the entry looked up survives the next eviction', () => {
+    const cache = new DnsCache({ ...OPEN, maxEntries: 2 });
+    const [first, second] = load(cache, names.slice(0, 2));
+    expect(cache.lookup(first, T0)).toBeDefined();
+    const [third] = load(cache, names.slice(2));
+    expect(cache.lookup(first, T0)).toBeDefined();
+    expect(cache.lookup(second, T0)).toBeUndefined();
+    expect(cache.lookup(third, T0)).toBeDefined();
+  });
+
+  it('holds at most maxBytes, evicting the least recently used', () => {
+    // What each entry costs, measured in an unbounded cache.
+    const probe = new DnsCache(OPEN);
+    load(probe, names.slice(0, 1));
+    const firstCost = probe.bytes;
+    load(probe, names.slice(1, 2));
+    const secondCost = probe.bytes - firstCost;
+    expect(firstCost).toBeGreaterThan(fixture('a-basic').response.length);
+    expect(secondCost).toBeGreaterThan(fixture('aaaa-basic').response.length);
+
+    const roomy = new DnsCache({ ...OPEN, maxBytes: firstCost + secondCost });
+    const [a1, b1] = load(roomy, names.slice(0, 2));
+    expect(roomy.lookup(a1, T0)).toBeDefined();
+    expect(roomy.lookup(b1, T0)).toBeDefined();
+
+    let evictions = 0;
+    const tight = new DnsCache({ ...OPEN, maxBytes: firstCost + secondCost - 1 }, { onEvict: () => evictions++ });
+    const [a2, b2] = load(tight, names.slice(0, 2));
+    expect(tight.lookup(a2, T0)).toBeUndefined();
+    expect(tight.lookup(b2, T0)).toBeDefined();
+    expect(tight.bytes).toBe(secondCost);
+    expect(tight.bytes).toBeLessThanOrEqual(firstCost + secondCost - 1);
+    expect(evictions).toBe(1);
+  });
+
+  it('stays within both bounds under a stream of distinct keys', () => {
+    const { response } = fixture('any-rfc8482'); // 1120 bytes each
+    const cache = new DnsCache({ ...OPEN, maxEntries: 1000, maxBytes: 20_000 });
+    const scan = scanResponse(response);
+    for (let i = 0; i < 500; i++) {
+      cache.admit(`k${i}`, response, scan, T0);
+      expect(cache.bytes).toBeLessThanOrEqual(20_000);
+    }
+    expect(cache.entries).toBeLessThan(20);
+    expect(cache.entries).toBeGreaterThan(10);
+    expect(cache.lookup('k0', T0)).toBeUndefined();
+    expect(cache.lookup('k499', T0)).toBeDefined();
+  });
+});

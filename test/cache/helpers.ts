@@ -1,0 +1,50 @@
+import { type CacheEntry, type CacheOptions, DnsCache } from '../../src/cache/index.js';
+import { isRejection, parseQuery, type Query, scanResponse } from '../../src/wire/index.js';
+
+/** Wide-open bounds, so a test only meets the limit it sets itself. */
+export const OPEN: CacheOptions = {
+  maxEntries: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  minTtlSeconds: 0,
+  maxTtlSeconds: 7 * 24 * 3600,
+  maxNegativeTtlSeconds: 3600,
+};
+
+/** Fetch time of every entry in these tests: an arbitrary fixed instant, so ages are exact. */
+export const T0 = 1_700_000_000_000;
+
+export function query(bytes: Buffer): Query {
+  const r = parseQuery(bytes);
+  if (isRejection(r)) throw new Error(`test query rejected: ${r.reason}`);
+  return r;
+}
+
+/** Admits `response` under the key of `queryBytes` at T0. */
+export function admit(
+  queryBytes: Buffer,
+  response: Buffer,
+  opts: Partial<CacheOptions> = {},
+  nowMs = T0,
+): { cache: DnsCache; entry: CacheEntry; cached: boolean; q: Query } {
+  const cache = new DnsCache({ ...OPEN, ...opts });
+  const q = query(queryBytes);
+  const { entry, cached } = cache.admit(q.key, response, scanResponse(response), nowMs);
+  return { cache, entry, cached, q };
+}
+
+/** A copy of a non-EDNS query with an OPT record appended (ARCOUNT 1). */
+export function withOpt(queryBytes: Buffer, { udpSize = 1232, dnssecOk = false } = {}): Buffer {
+  const b = Buffer.concat([
+    queryBytes,
+    Buffer.from([0, 0, 41, udpSize >> 8, udpSize & 0xff, 0, 0, dnssecOk ? 0x80 : 0, 0, 0, 0]),
+  ]);
+  b.writeUInt16BE(b.readUInt16BE(10) + 1, 10);
+  return b;
+}
+
+/** A copy of an EDNS query with its OPT (the last 11 bytes, no options) removed. */
+export function withoutOpt(queryBytes: Buffer): Buffer {
+  const b = Buffer.from(queryBytes.subarray(0, queryBytes.length - 11));
+  b.writeUInt16BE(b.readUInt16BE(10) - 1, 10);
+  return b;
+}
