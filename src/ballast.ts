@@ -4,7 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { DnsCache } from './cache/index.js';
 import { type Config, parseEndpoint, rootServers } from './config/index.js';
 import { AdminServer, createRegistry } from './observe/index.js';
-import { createResolveMetrics, RequestHandler } from './resolve/index.js';
+import { ClientLimiter, createResolveMetrics, FailureCache, RequestHandler } from './resolve/index.js';
 import {
   createServerMetrics,
   type Endpoint,
@@ -14,8 +14,13 @@ import {
   UdpListener,
 } from './server/index.js';
 import { createSelector, createUpstreamMetrics, Upstream, type Zone, ZoneTable } from './upstream/index.js';
-import { type Clock, systemClock } from './util/clock.js';
+import { type Clock, systemClock, type Timer } from './util/clock.js';
 import { type Random, systemRandom } from './util/random.js';
+import { TokenBucket } from './util/token-bucket.js';
+import { qnameOfKey } from './wire/index.js';
+
+/** How often expired entries are demoted and dead ones dropped. */
+const SWEEP_INTERVAL_MS = 5000;
 
 export interface BallastDeps {
   readonly log: Logger;
@@ -47,6 +52,8 @@ export class Ballast {
   private ready = false;
   private closing: Promise<void> | undefined;
   private bound: BoundAddresses | undefined;
+  private readonly clock: Clock;
+  private sweep: Timer | undefined;
 
   constructor(
     readonly config: Config,
@@ -60,10 +67,19 @@ export class Ballast {
 
     const evictions = new Counter({
       name: 'ballast_cache_evictions_total',
-      help: 'Entries removed from the cache to stay within its entry or byte bound.',
+      help: 'Entries removed to stay within the entry or byte bound, by state (stale entries go first).',
+      labelNames: ['state'] as const,
       registers,
     });
-    this.cache = new DnsCache(config.cache, { onEvict: () => evictions.inc() });
+    this.cache = new DnsCache(
+      {
+        ...config.cache,
+        staleMaxAgeSeconds: config.stale.maxAgeSeconds,
+        refreshFrom: config.refresh.fromFraction,
+        refreshTo: config.refresh.toFraction,
+      },
+      { onEvict: (tier) => evictions.labels(tier === 'secondary' ? 'stale' : 'fresh').inc(), random },
+    );
     const cache = this.cache;
     new Gauge({
       name: 'ballast_cache_entries',
@@ -71,6 +87,14 @@ export class Ballast {
       registers,
       collect() {
         this.set(cache.entries);
+      },
+    });
+    new Gauge({
+      name: 'ballast_cache_stale_entries',
+      help: 'Entries past their TTL, kept to be served stale (as of the last lookup or sweep).',
+      registers,
+      collect() {
+        this.set(cache.staleEntries);
       },
     });
     new Gauge({
@@ -83,7 +107,16 @@ export class Ballast {
     });
 
     const upstreamMetrics = createUpstreamMetrics(this.registry);
-    const upstreamDeps = { clock, random, metrics: upstreamMetrics, tcp: config.upstream.tcp };
+    const upstreamDeps = {
+      clock,
+      random,
+      metrics: upstreamMetrics,
+      log: log.child({ component: 'upstream' }),
+      tcp: config.upstream.tcp,
+      health: config.upstream.health,
+      minTimeoutMs: config.upstream.minTimeoutMs,
+      maxInflight: config.upstream.maxInflight,
+    };
     const known = new Map<string, Upstream>();
     const upstreamFor = (ep: { host: string; port: number }) => {
       const k = `${ep.host}|${ep.port}`;
@@ -115,6 +148,20 @@ export class Ballast {
     this.zones = new ZoneTable(zoneList);
 
     const zones = this.zones;
+    const failures = new FailureCache({
+      initialMs: config.failureCache.initialSeconds * 1000,
+      maxMs: config.failureCache.maxSeconds * 1000,
+      staleRecheckMs: config.stale.recheckSeconds * 1000,
+      maxEntries: config.failureCache.maxEntries,
+    });
+    new Gauge({
+      name: 'ballast_failure_cache_entries',
+      help: 'Cache keys remembered as recently failed (RFC 9520), held or backing off.',
+      registers,
+      collect() {
+        this.set(failures.size);
+      },
+    });
     this.handler = new RequestHandler({
       cache: this.cache,
       zones: () => zones,
@@ -122,7 +169,26 @@ export class Ballast {
       metrics: createResolveMetrics(this.registry),
       log: log.child({ component: 'resolve' }),
       udpSize: config.server.udpPayloadSize,
+      stale: {
+        answerTtlSeconds: config.stale.answerTtlSeconds,
+        clientTimeoutMs: config.stale.clientTimeoutMs,
+        keepPastMaxAgeWhileDown: config.stale.keepPastMaxAgeWhileDown,
+      },
+      failures,
+      limiter: new ClientLimiter(config.clientLimit.queriesPerSecond, config.clientLimit.burst, clock),
+      forward: {
+        udpSize: config.upstream.udpPayloadSize,
+        // One retry token per second as a floor, so a quiet node can still retry; at most 10 banked.
+        retryBudget: new TokenBucket(1, 10, clock),
+        retryRatio: config.upstream.retryBudgetRatio,
+      },
+      budget: {
+        refreshPerSecond: config.refresh.budgetPerSecond,
+        recoveryMinPerSecond: config.refresh.recoveryMinPerSecond,
+      },
+      refreshMinHits: config.refresh.minHits,
     });
+    this.clock = clock;
     this.serverMetrics = createServerMetrics(this.registry);
     this.admin = new AdminServer({
       endpoint: parseEndpoint(config.admin.listen)!,
@@ -137,7 +203,8 @@ export class Ballast {
   async start(): Promise<BoundAddresses> {
     const udp: Endpoint[] = [];
     const tcp: Endpoint[] = [];
-    const handle = (raw: Buffer, transport: 'udp' | 'tcp') => this.handler.handle(raw, transport);
+    const handle = (raw: Buffer, transport: 'udp' | 'tcp', client: string) =>
+      this.handler.handle(raw, transport, client);
     const log = this.deps.log.child({ component: 'server' });
     for (const address of this.config.listen) {
       const want = parseEndpoint(address)!;
@@ -158,6 +225,7 @@ export class Ballast {
     }
     const admin = await this.admin.start();
     this.bound = { udp, tcp, admin };
+    this.scheduleSweep();
     this.ready = true;
     this.deps.log.info(
       {
@@ -175,6 +243,21 @@ export class Ballast {
     return this.bound;
   }
 
+  /**
+   * Every few seconds: demote expired entries (so stale ones are evicted first) and drop those past
+   * stale.maxAgeSeconds — unless the option keeps them while their zone's upstreams are down.
+   */
+  private scheduleSweep(): void {
+    this.sweep = this.clock.setTimer(() => {
+      const keep = this.config.stale.keepPastMaxAgeWhileDown;
+      this.cache.sweep(
+        this.clock.now(),
+        (key) => keep && !this.zones.match(qnameOfKey(key)).upstreams.some((u) => u.healthy),
+      );
+      if (this.closing === undefined) this.scheduleSweep();
+    }, SWEEP_INTERVAL_MS);
+  }
+
   get addresses(): BoundAddresses | undefined {
     return this.bound;
   }
@@ -183,6 +266,7 @@ export class Ballast {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ready = false;
+      this.sweep?.cancel();
       const drain = this.config.server.drainTimeoutMs;
       await Promise.all([...this.udp.map((l) => l.close(drain)), ...this.tcp.map((l) => l.close(drain))]);
       for (const u of this.upstreams) u.close();

@@ -25,3 +25,8 @@ export class UpstreamBusyError extends BallastError {
 export class ConfigError extends BallastError {
   override readonly code = 'BALLAST_CONFIG_INVALID';
 }
+
+/** Every upstream of the zone is open or probing: nothing is sent, the caller answers from stale or SERVFAIL. */
+export class UpstreamsDownError extends BallastError {
+  override readonly code = 'BALLAST_UPSTREAMS_DOWN';
+}

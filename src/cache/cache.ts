@@ -1,6 +1,7 @@
+import type { Random } from '../util/random.js';
 import { Rcode, type ResponseScan } from '../wire/index.js';
 import { CacheEntry } from './entry.js';
-import { Store } from './store.js';
+import { Store, type Tier } from './store.js';
 
 export interface CacheOptions {
   readonly maxEntries: number;
@@ -11,13 +12,21 @@ export interface CacheOptions {
   readonly maxTtlSeconds: number;
   /** Cap for negative TTLs (RFC 2308 §5). */
   readonly maxNegativeTtlSeconds: number;
+  /** How long an entry is kept past its expiry to be served stale (RFC 8767 §5 suggests 1–3 days). */
+  readonly staleMaxAgeSeconds: number;
+  /** The background refresh point, as fractions of the TTL: uniform between these, per entry. */
+  readonly refreshFrom: number;
+  readonly refreshTo: number;
 }
 
 export interface CacheHooks {
-  onEvict?: () => void;
+  onEvict?: (tier: Tier) => void;
+  /** Randomness for refresh points; injected so tests are deterministic. */
+  random: Random;
 }
 
-export type Freshness = 'fresh' | 'expired';
+/** fresh: within its TTL. stale: expired, within staleMaxAge. dead: past staleMaxAge (kept only when asked). */
+export type Freshness = 'fresh' | 'stale' | 'dead';
 
 export interface Lookup {
   readonly entry: CacheEntry;
@@ -33,21 +42,59 @@ export class DnsCache {
 
   constructor(
     private readonly opts: CacheOptions,
-    hooks: CacheHooks = {},
+    private readonly hooks: CacheHooks,
   ) {
     const onEvict = hooks.onEvict;
     this.store = new Store<CacheEntry>({
       maxEntries: opts.maxEntries,
       maxBytes: opts.maxBytes,
-      onEvict: onEvict ? () => onEvict() : undefined,
+      onEvict: onEvict ? (_key, tier) => onEvict(tier) : undefined,
     });
   }
 
-  /** The entry for `key` and whether it is fresh at `nowMs`. */
+  /**
+   * The entry for `key` and its state at `nowMs`. An expired entry is demoted to the store's secondary tier, so
+   * under memory pressure stale entries are evicted before fresh ones (DESIGN.md §4).
+   */
   lookup(key: string, nowMs: number): Lookup | undefined {
     const entry = this.store.get(key);
     if (entry === undefined) return undefined;
-    return { entry, state: nowMs < entry.expiresAtMs ? 'fresh' : 'expired' };
+    if (nowMs < entry.expiresAtMs) return { entry, state: 'fresh' };
+    this.store.demote(key);
+    return { entry, state: nowMs < entry.expiresAtMs + this.opts.staleMaxAgeSeconds * 1000 ? 'stale' : 'dead' };
+  }
+
+  /**
+   * Demotes every expired entry and drops every dead one unless `keepDead(key)` says otherwise (the option that keeps
+   * answers past staleMaxAge while their zone's upstreams are down). O(entries); run every few seconds.
+   */
+  sweep(nowMs: number, keepDead: (key: string) => boolean): { demoted: number; dropped: number } {
+    let demoted = 0;
+    let dropped = 0;
+    for (const [key, entry] of this.store.items('primary')) {
+      if (nowMs >= entry.expiresAtMs) {
+        this.store.demote(key);
+        demoted++;
+      }
+    }
+    const maxAgeMs = this.opts.staleMaxAgeSeconds * 1000;
+    for (const [key, entry] of this.store.items('secondary')) {
+      if (nowMs >= entry.expiresAtMs + maxAgeMs && !keepDead(key)) {
+        this.store.delete(key);
+        dropped++;
+      }
+    }
+    return { demoted, dropped };
+  }
+
+  /** Stale entries held now (the secondary tier, as of the last lookup or sweep). */
+  get staleEntries(): number {
+    return this.store.size('secondary');
+  }
+
+  /** Whether anything, fresh, stale or dead, is held for `key`. */
+  has(key: string): boolean {
+    return this.store.peek(key) !== undefined;
   }
 
   delete(key: string): void {
@@ -64,9 +111,11 @@ export class DnsCache {
     const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
     const entry = CacheEntry.fromScan(bytes, scan, ttls, Math.max(lifetime, 0), nowMs, negative);
     if (lifetime <= 0) return { entry, cached: false };
-    this.store.set(key, entry);
-    // lru-cache refuses a single value larger than the whole byte budget.
-    return { entry, cached: this.store.peek(key) === entry };
+    // A per-entry random refresh point, so entries stored together are not all refreshed together (DESIGN.md §5).
+    const { refreshFrom, refreshTo } = this.opts;
+    const fraction = refreshFrom + (refreshTo - refreshFrom) * this.hooks.random.float();
+    entry.refreshAtMs = nowMs + Math.floor(lifetime * 1000 * fraction);
+    return { entry, cached: this.store.set(key, entry) };
   }
 
   /**

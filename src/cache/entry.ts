@@ -28,8 +28,12 @@ export interface RenderOptions {
  * is decoded or re-encoded on a hit.
  */
 export class CacheEntry {
-  /** Hits since this entry was stored; the resilience layer uses it for prefetch eligibility. */
+  /** Hits since this entry was stored: two or more make it eligible for a background refresh (CoreDNS prefetch). */
   hits = 0;
+  /** When a hot entry is refreshed in the background: a per-entry random point in its lifetime (set by the cache). */
+  refreshAtMs = Number.POSITIVE_INFINITY;
+  /** Whether a background refresh was already started in this lifetime (at most one per entry). */
+  refreshing = false;
 
   constructor(
     readonly bytes: Buffer,

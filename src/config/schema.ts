@@ -64,76 +64,168 @@ const zoneSchema = z.strictObject({
   timeoutMs: int().min(50).max(30_000).optional(),
 });
 
-export const configSchema = z.strictObject({
-  /** Addresses to serve DNS on, UDP and TCP each. */
-  listen: z.array(listenAddress).min(1).default([DEFAULT_LISTEN]),
-  admin: z
-    .strictObject({
-      /** HTTP address for /metrics, /health, /ready. */
-      listen: listenAddress.default(DEFAULT_ADMIN),
-      /** /health fails when the event loop's p99 delay exceeds this. */
-      maxEventLoopDelayMs: int().min(10).max(60_000).default(2000),
-    })
-    .prefault({}),
-  upstream: z
-    .strictObject({
-      /** Upstreams for the root zone; empty means the nameservers of `resolvConf`. */
-      servers: z.array(serverAddress).default([]),
-      /** Where to read nameservers from when `servers` is empty. */
-      resolvConf: z.string().min(1).default(DEFAULT_RESOLV_CONF),
-      protocol: protocol.default('prefer-udp'),
-      policy: policy.default('random'),
-      /** How long one attempt waits for an answer. */
-      timeoutMs: int().min(50).max(30_000).default(2000),
-      /** EDNS payload size ballast asks upstreams for. */
-      udpPayloadSize: int().min(512).max(4096).default(DEFAULT_UDP_PAYLOAD_SIZE),
-      tcp: z
-        .strictObject({
-          maxConnections: int().min(1).max(64).default(4),
-          maxInflightPerConnection: int().min(1).max(65_535).default(1000),
-          /** Kept below CoreDNS's own idle close (about 8 s) so ballast, not the server, closes first. */
-          idleTimeoutMs: int().min(100).max(600_000).default(5000),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  /** Per-zone upstreams (stub domains, the cluster zone). */
-  zones: z.array(zoneSchema).default([]),
-  cache: z
-    .strictObject({
-      maxEntries: int().min(1).max(10_000_000).default(100_000),
-      maxBytes: int()
-        .min(64 * 1024)
-        .max(16 * 1024 ** 3)
-        .default(64 * 1024 * 1024),
-      minTtlSeconds: int().min(0).max(86_400).default(0),
-      /** RFC 8767 §4: cap any TTL at 7 days. */
-      maxTtlSeconds: int().min(1).max(604_800).default(604_800),
-      /** RFC 2308 §5: negative answers are capped; 1 hour as Unbound. */
-      maxNegativeTtlSeconds: int().min(0).max(604_800).default(3600),
-    })
-    .prefault({}),
-  server: z
-    .strictObject({
-      /** EDNS payload size ballast advertises to clients. */
-      udpPayloadSize: int().min(512).max(4096).default(DEFAULT_UDP_PAYLOAD_SIZE),
-      tcp: z
-        .strictObject({
-          idleTimeoutMs: int().min(100).max(600_000).default(10_000),
-          maxConnections: int().min(1).max(100_000).default(1000),
-          maxInflightPerConnection: int().min(1).max(10_000).default(100),
-        })
-        .prefault({}),
-      /** On SIGTERM/SIGINT, how long to wait for queries in flight before closing. */
-      drainTimeoutMs: int().min(0).max(600_000).default(5000),
-    })
-    .prefault({}),
-  log: z
-    .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    })
-    .prefault({}),
-});
+export const configSchema = z
+  .strictObject({
+    /** Addresses to serve DNS on, UDP and TCP each. */
+    listen: z.array(listenAddress).min(1).default([DEFAULT_LISTEN]),
+    admin: z
+      .strictObject({
+        /** HTTP address for /metrics, /health, /ready. */
+        listen: listenAddress.default(DEFAULT_ADMIN),
+        /** /health fails when the event loop's p99 delay exceeds this. */
+        maxEventLoopDelayMs: int().min(10).max(60_000).default(2000),
+      })
+      .prefault({}),
+    upstream: z
+      .strictObject({
+        /** Upstreams for the root zone; empty means the nameservers of `resolvConf`. */
+        servers: z.array(serverAddress).default([]),
+        /** Where to read nameservers from when `servers` is empty. */
+        resolvConf: z.string().min(1).default(DEFAULT_RESOLV_CONF),
+        protocol: protocol.default('prefer-udp'),
+        policy: policy.default('random'),
+        /** Longest one attempt waits for an answer; the RTT-based timeout is usually far shorter. */
+        timeoutMs: int().min(50).max(30_000).default(2000),
+        /** Floor of the RTT-based timeout (SRTT + 4·RTTVAR, RFC 6298's estimator). */
+        minTimeoutMs: int().min(10).max(30_000).default(250),
+        /** Queries in flight to one upstream at most; beyond it, stale or SERVFAIL at once (CoreDNS max_concurrent). */
+        maxInflight: int().min(1).max(100_000).default(1000),
+        /** Retries earn this fraction of a token per first attempt; one retry costs one (about 10 %, RFC 9520 §3.1). */
+        retryBudgetRatio: z.number().min(0).max(1).default(0.1),
+        health: z
+          .strictObject({
+            /** Consecutive failures (timeouts, network errors, REFUSED) that mark an upstream down. */
+            failureThreshold: int().min(1).max(1000).default(5),
+            /** First probe backoff; doubles per failed probe, with full jitter. */
+            probeBackoffMinMs: int().min(10).max(600_000).default(500),
+            /** Longest probe backoff. */
+            probeBackoffMaxMs: int().min(100).max(3_600_000).default(30_000),
+            /** Share of recent distinct names answered SERVFAIL that marks an upstream down. */
+            servfailRatio: z.number().gt(0).max(1).default(0.9),
+            /** Distinct names needed before the SERVFAIL ratio counts. */
+            servfailMinNames: int().min(1).max(10_000).default(10),
+          })
+          .prefault({}),
+        /** EDNS payload size ballast asks upstreams for. */
+        udpPayloadSize: int().min(512).max(4096).default(DEFAULT_UDP_PAYLOAD_SIZE),
+        tcp: z
+          .strictObject({
+            maxConnections: int().min(1).max(64).default(4),
+            maxInflightPerConnection: int().min(1).max(65_535).default(1000),
+            /** Kept below CoreDNS's own idle close (about 8 s) so ballast, not the server, closes first. */
+            idleTimeoutMs: int().min(100).max(600_000).default(5000),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /** Per-zone upstreams (stub domains, the cluster zone). */
+    zones: z.array(zoneSchema).default([]),
+    cache: z
+      .strictObject({
+        maxEntries: int().min(1).max(10_000_000).default(100_000),
+        maxBytes: int()
+          .min(64 * 1024)
+          .max(16 * 1024 ** 3)
+          .default(64 * 1024 * 1024),
+        minTtlSeconds: int().min(0).max(86_400).default(0),
+        /** RFC 8767 §4: cap any TTL at 7 days. */
+        maxTtlSeconds: int().min(1).max(604_800).default(604_800),
+        /** RFC 2308 §5: negative answers are capped; 1 hour as Unbound. */
+        maxNegativeTtlSeconds: int().min(0).max(604_800).default(3600),
+      })
+      .prefault({}),
+    stale: z
+      .strictObject({
+        /** How long past expiry an entry may be served stale (RFC 8767 §5 suggests 1–3 days; Unbound uses 1 day). */
+        maxAgeSeconds: int()
+          .min(0)
+          .max(30 * 86_400)
+          .default(86_400),
+        /** TTL of every record in a stale answer (RFC 8767 §4: 30 s). Never 0. */
+        answerTtlSeconds: int().min(1).max(3600).default(30),
+        /** With a stale entry and a healthy upstream, how long a client waits for the refresh (RFC 8767 §5). */
+        clientTimeoutMs: int().min(0).max(30_000).default(1800),
+        /** After a failed refresh, how long before the key is asked upstream again (RFC 8767 §5). */
+        recheckSeconds: int().min(1).max(300).default(30),
+        /** Keep serving entries past maxAgeSeconds while every upstream of their zone is down. */
+        keepPastMaxAgeWhileDown: z.boolean().default(false),
+      })
+      .prefault({}),
+    refresh: z
+      .strictObject({
+        /** Earliest background refresh point, as a fraction of the TTL. */
+        fromFraction: z.number().gt(0).lt(1).default(0.75),
+        /** Latest background refresh point, as a fraction of the TTL. */
+        toFraction: z.number().gt(0).lt(1).default(0.95),
+        /** Hits in an entry's current lifetime that make it eligible for a background refresh. */
+        minHits: int().min(1).max(1000).default(2),
+        /** Background refreshes per second per zone at most (0: no limit). */
+        budgetPerSecond: int().min(0).max(1_000_000).default(1000),
+        /** Floor of the post-outage refresh rate for a zone that was nearly idle before. */
+        recoveryMinPerSecond: int().min(1).max(1_000_000).default(20),
+      })
+      .prefault({}),
+    failureCache: z
+      .strictObject({
+        /** First hold after a failure, for a key with no stale answer (RFC 9520 §3.2: ≥ 1 s). */
+        initialSeconds: int().min(1).max(300).default(5),
+        /** Longest hold, reached by doubling (RFC 9520 §3.2: ≤ 5 min). */
+        maxSeconds: int().min(1).max(300).default(300),
+        /** Keys remembered at most. */
+        maxEntries: int().min(1).max(10_000_000).default(100_000),
+      })
+      .prefault({}),
+    clientLimit: z
+      .strictObject({
+        /** Upstream-bound queries per second per client address (cache hits are free); 0 disables the limit. */
+        queriesPerSecond: int().min(0).max(1_000_000).default(200),
+        /** Burst allowance per client. */
+        burst: int().min(1).max(1_000_000).default(400),
+      })
+      .prefault({}),
+    server: z
+      .strictObject({
+        /** EDNS payload size ballast advertises to clients. */
+        udpPayloadSize: int().min(512).max(4096).default(DEFAULT_UDP_PAYLOAD_SIZE),
+        tcp: z
+          .strictObject({
+            idleTimeoutMs: int().min(100).max(600_000).default(10_000),
+            maxConnections: int().min(1).max(100_000).default(1000),
+            maxInflightPerConnection: int().min(1).max(10_000).default(100),
+          })
+          .prefault({}),
+        /** On SIGTERM/SIGINT, how long to wait for queries in flight before closing. */
+        drainTimeoutMs: int().min(0).max(600_000).default(5000),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    // Pairs that must be ordered; each message names the first key and the bound it broke.
+    const pairs: [string[], number, string, number][] = [
+      [['refresh', 'fromFraction'], c.refresh.fromFraction, 'refresh.toFraction', c.refresh.toFraction],
+      [['upstream', 'minTimeoutMs'], c.upstream.minTimeoutMs, 'upstream.timeoutMs', c.upstream.timeoutMs],
+      [
+        ['upstream', 'health', 'probeBackoffMinMs'],
+        c.upstream.health.probeBackoffMinMs,
+        'upstream.health.probeBackoffMaxMs',
+        c.upstream.health.probeBackoffMaxMs,
+      ],
+      [
+        ['failureCache', 'initialSeconds'],
+        c.failureCache.initialSeconds,
+        'failureCache.maxSeconds',
+        c.failureCache.maxSeconds,
+      ],
+    ];
+    for (const [path, low, highKey, high] of pairs) {
+      if (low > high) ctx.addIssue({ code: 'custom', path, message: `must not exceed ${highKey} (${high})` });
+    }
+  });
 
 /** Settings as written in YAML or built from flags. */
 export type ConfigInput = z.input<typeof configSchema>;

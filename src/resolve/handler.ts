@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { CacheEntry, DnsCache } from '../cache/index.js';
-import { UpstreamTimeoutError } from '../errors.js';
-import type { ZoneTable } from '../upstream/index.js';
+import type { CacheEntry, DnsCache, Lookup } from '../cache/index.js';
+import { UpstreamBusyError, UpstreamsDownError, UpstreamTimeoutError } from '../errors.js';
+import type { Zone, ZoneTable } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
 import {
   Ede,
@@ -15,11 +15,33 @@ import {
   rcodeLabel,
   synthesize,
 } from '../wire/index.js';
-import { forward } from './forward.js';
+import { type BudgetOptions, ZoneBudget } from './budget.js';
+import type { FailureCache } from './failures.js';
+import { type ForwardOptions, forward, isAnswer } from './forward.js';
+import type { ClientLimiter } from './limits.js';
 import type { ResolveMetrics } from './metrics.js';
 
 export type Transport = 'udp' | 'tcp';
 type Source = 'cache' | 'stale' | 'upstream' | 'synthesized';
+
+/** Why a query was not (or not in time) answered by its upstream; the metric label of a stale answer. */
+export type StaleReason =
+  | 'upstream_down'
+  | 'failure_cached'
+  | 'client_timeout'
+  | 'refresh_failed'
+  | 'recovering'
+  | 'rate_limited'
+  | 'busy';
+
+export interface StaleOptions {
+  /** TTL of every record in a stale answer (RFC 8767 §4: 30 s; never 0). */
+  readonly answerTtlSeconds: number;
+  /** How long a client with a stale entry waits on its refresh before getting the stale answer (RFC 8767 §5). */
+  readonly clientTimeoutMs: number;
+  /** Keep answering past staleMaxAge while every upstream of the entry's zone is down. */
+  readonly keepPastMaxAgeWhileDown: boolean;
+}
 
 export interface HandlerDeps {
   readonly cache: DnsCache;
@@ -29,30 +51,59 @@ export interface HandlerDeps {
   readonly log: Logger;
   /** The UDP payload size ballast advertises, and asks upstreams for (RFC 6891 §6.2.5; 1232 per DNS Flag Day 2020). */
   readonly udpSize: number;
+  readonly stale: StaleOptions;
+  readonly failures: FailureCache;
+  readonly limiter: ClientLimiter;
+  readonly forward: ForwardOptions;
+  readonly budget: BudgetOptions;
+  /** Hits in an entry's lifetime that make it eligible for a background refresh (CoreDNS prefetch: 2). */
+  readonly refreshMinHits: number;
+}
+
+/** What the handler remembers per zone: its refresh budget and whether it is serving stale for lack of upstreams. */
+interface ZoneState {
+  readonly budget: ZoneBudget;
+  staleSince: number | undefined;
+  staleCount: number;
+}
+
+/** An upstream answered with an rcode that is not an answer; the client gets it as is when there is nothing stale. */
+class ErrorAnswer extends Error {
+  constructor(readonly entry: CacheEntry) {
+    super(`upstream answered ${rcodeLabel(entry.rcode)}`);
+  }
 }
 
 /**
- * The request path, in order (STYLE.md §4):
- *   listener → parse → cache → coalesce → forward → store → reply.
- * `handle` answers a cache hit synchronously — no promise, no allocation beyond the reply — and returns a promise
- * only when the query has to wait for an upstream.
+ * The request path, in order (STYLE.md §4; the rows of DESIGN.md §4's table):
+ *
+ *   listener → parse → cache ─fresh→ reply (and maybe one jittered background refresh)
+ *                            ─stale/none→ may we ask upstream? (zone health, failure cache, client limit, budget)
+ *                                         ─no→ stale answer, or SERVFAIL/REFUSED with an EDE, at once
+ *                                         ─yes→ coalesce → forward → store → reply
+ *                                               (with a stale entry: the refresh races the client response timer)
+ *
+ * `handle` answers a fresh hit synchronously — no promise, no allocation beyond the reply.
  */
 export class RequestHandler {
-  /** One upstream fetch per cache key at a time; later askers wait on the same promise (kubernetes/dns#387). */
+  /** One upstream fetch per cache key at a time, for misses, stale refreshes and prefetches alike. */
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  private readonly zoneStates = new Map<string, ZoneState>();
   private readonly requestCounters = new Map<number, { inc(): void }>();
   private readonly responseCounters = new Map<number, { inc(): void }>();
   private readonly fresh;
+  private readonly staleHit;
 
   constructor(private readonly deps: HandlerDeps) {
     this.fresh = deps.metrics.cacheHits.labels('fresh');
+    this.staleHit = deps.metrics.cacheHits.labels('stale');
   }
 
   /** One query's bytes in; the reply's bytes out, or null to send nothing. */
-  handle(raw: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> {
+  handle(raw: Buffer, transport: Transport, client: string): Buffer | null | Promise<Buffer | null> {
     // parse
     const parsed = parseQuery(raw);
-    if (isRejection(parsed)) return this.refuse(raw, parsed);
+    if (isRejection(parsed)) return this.reject(raw, parsed);
     const q = parsed;
     this.countRequest(transport, q.qtype);
     const maxSize = transport === 'udp' ? q.udpSize : MAX_MESSAGE_SIZE;
@@ -61,36 +112,72 @@ export class RequestHandler {
     const now = this.deps.clock.now();
     const hit = this.deps.cache.lookup(q.key, now);
     if (hit !== undefined && hit.state === 'fresh') {
-      hit.entry.hits++;
+      const entry = hit.entry;
+      entry.hits++;
+      if (entry.hits >= this.deps.refreshMinHits && now >= entry.refreshAtMs && !entry.refreshing) {
+        this.prefetch(q, entry);
+      }
       this.fresh.inc();
-      this.countResponse('cache', hit.entry.rcode);
-      return hit.entry.render(q, now, { maxSize, udpSize: this.deps.udpSize });
+      this.countResponse('cache', entry.rcode);
+      return entry.render(q, now, { maxSize, udpSize: this.deps.udpSize });
     }
     this.deps.metrics.cacheMisses.inc();
-    return this.resolve(q, maxSize);
+    return this.resolve(q, maxSize, client, hit, now);
   }
 
-  /** coalesce → forward → store → reply. */
-  private async resolve(q: Query, maxSize: number): Promise<Buffer> {
-    const { metrics, clock, udpSize } = this.deps;
-    let flight = this.inflight.get(q.key);
-    if (flight === undefined) {
-      flight = this.fetch(q);
-      this.inflight.set(q.key, flight);
-      const settled = () => {
-        if (this.inflight.get(q.key) === flight) this.inflight.delete(q.key);
-      };
-      flight.then(settled, settled);
-    } else {
-      metrics.coalesced.inc();
+  /** A stale entry or none: decide whether to ask upstream, then coalesce → forward → store → reply. */
+  private resolve(q: Query, maxSize: number, client: string, hit: Lookup | undefined, now: number) {
+    const zone = this.deps.zones().match(q.qname);
+    const healthy = zone.upstreams.some((u) => u.healthy);
+    const state = this.zoneState(zone);
+    state.budget.observeHealth(healthy);
+    if (healthy && state.staleSince !== undefined) this.staleEnded(zone, state);
+
+    let stale: CacheEntry | undefined;
+    if (hit !== undefined) {
+      if (hit.state === 'stale' || (!healthy && this.deps.stale.keepPastMaxAgeWhileDown)) stale = hit.entry;
+      else this.deps.cache.delete(q.key);
     }
+
+    const joining = this.inflight.has(q.key);
+    let reason: StaleReason | undefined;
+    if (!healthy) reason = 'upstream_down';
+    else if (!joining && !zone.upstreams.some((u) => u.available)) reason = 'busy';
+    else if (!joining && this.deps.failures.heldUntil(q.key, now) !== undefined) {
+      reason = 'failure_cached';
+      this.deps.metrics.failureCacheHits.inc();
+    } else if (!joining && !this.deps.limiter.allow(client)) {
+      reason = 'rate_limited';
+      this.deps.metrics.rateLimited.inc();
+    } else if (stale !== undefined && !joining && !state.budget.allowStaleRefresh()) {
+      reason = 'recovering';
+      this.deps.metrics.refreshes.labels('stale', 'skipped').inc();
+    }
+    if (reason !== undefined) {
+      if (stale !== undefined) return this.serveStale(q, maxSize, stale, reason, zone);
+      return this.refuse(q, reason);
+    }
+
+    const flight = this.fetch(q, zone, stale !== undefined ? 'stale' : undefined);
+    return stale === undefined ? this.awaitAnswer(q, maxSize, flight) : this.raceStale(q, maxSize, stale, flight, zone);
+  }
+
+  /** No stale entry: the client waits for the upstream (coalesced with any other asker of the same key). */
+  private async awaitAnswer(q: Query, maxSize: number, flight: Promise<CacheEntry>): Promise<Buffer> {
+    const { metrics, clock, udpSize } = this.deps;
     metrics.inflight.inc();
     try {
       const entry = await flight;
       this.countResponse('upstream', entry.rcode);
       return entry.render(q, clock.now(), { maxSize, udpSize });
     } catch (err) {
+      if (err instanceof ErrorAnswer) {
+        this.countResponse('upstream', err.entry.rcode);
+        return err.entry.render(q, clock.now(), { maxSize, udpSize });
+      }
       this.deps.log.debug({ err, qtype: q.qtype }, 'upstream failed');
+      if (err instanceof UpstreamsDownError) return this.refuse(q, 'upstream_down');
+      if (err instanceof UpstreamBusyError) return this.refuse(q, 'busy');
       this.countResponse('synthesized', Rcode.SERVFAIL);
       const ede = err instanceof UpstreamTimeoutError ? Ede.NO_REACHABLE_AUTHORITY : Ede.NETWORK_ERROR;
       return synthesize(q, Rcode.SERVFAIL, { udpSize, ede });
@@ -99,15 +186,147 @@ export class RequestHandler {
     }
   }
 
-  /** forward → store. Every answer is turned into an entry; only NOERROR/NXDOMAIN with a TTL are kept. */
-  private async fetch(q: Query): Promise<CacheEntry> {
+  /**
+   * RFC 8767 §5: with a stale entry and a healthy upstream, the refresh gets `clientTimeoutMs` to answer; then the
+   * client gets the stale answer and the refresh goes on in the background. A failed refresh also means stale.
+   */
+  private raceStale(q: Query, maxSize: number, stale: CacheEntry, flight: Promise<CacheEntry>, zone: Zone) {
+    const { metrics, clock, udpSize } = this.deps;
+    metrics.inflight.inc();
+    return new Promise<Buffer>((resolve) => {
+      let done = false;
+      const finish = (reply: () => Buffer) => {
+        if (done) return;
+        done = true;
+        timer.cancel();
+        metrics.inflight.dec();
+        resolve(reply());
+      };
+      const timer = clock.setTimer(
+        () => finish(() => this.serveStale(q, maxSize, stale, 'client_timeout', zone)),
+        this.deps.stale.clientTimeoutMs,
+      );
+      flight.then(
+        (entry) =>
+          finish(() => {
+            this.countResponse('upstream', entry.rcode);
+            return entry.render(q, clock.now(), { maxSize, udpSize });
+          }),
+        () => finish(() => this.serveStale(q, maxSize, stale, 'refresh_failed', zone)),
+      );
+    });
+  }
+
+  /** RFC 8767 §4: the stale records with TTL answerTtlSeconds, and EDE 3 (19 for NXDOMAIN) for EDNS clients. */
+  private serveStale(q: Query, maxSize: number, entry: CacheEntry, reason: StaleReason, zone: Zone): Buffer {
+    const { metrics, clock, udpSize } = this.deps;
+    metrics.staleAnswers.labels(reason).inc();
+    this.staleHit.inc();
+    this.countResponse('stale', entry.rcode);
+    if (reason === 'upstream_down') {
+      const state = this.zoneState(zone);
+      state.staleCount++;
+      if (state.staleSince === undefined) {
+        state.staleSince = clock.now();
+        this.deps.log.warn({ zone: zone.name }, 'stale serving started: every upstream of the zone is down');
+      }
+    }
+    return entry.render(q, clock.now(), {
+      maxSize,
+      udpSize,
+      fixedTtl: this.deps.stale.answerTtlSeconds,
+      ede: entry.rcode === Rcode.NXDOMAIN ? Ede.STALE_NXDOMAIN : Ede.STALE_ANSWER,
+    });
+  }
+
+  private staleEnded(zone: Zone, state: ZoneState): void {
+    const seconds = Math.round((this.deps.clock.now() - state.staleSince!) / 1000);
+    this.deps.log.info({ zone: zone.name, seconds, staleAnswers: state.staleCount }, 'stale serving ended');
+    state.staleSince = undefined;
+    state.staleCount = 0;
+  }
+
+  /** Nothing to serve and upstream must not be asked: SERVFAIL (or REFUSED when rate-limited) with an EDE. */
+  private refuse(q: Query, reason: StaleReason): Buffer {
+    const rcode = reason === 'rate_limited' ? Rcode.REFUSED : Rcode.SERVFAIL;
+    const ede = reason === 'rate_limited' ? Ede.PROHIBITED : Ede.NO_REACHABLE_AUTHORITY;
+    this.countResponse('synthesized', rcode);
+    return synthesize(q, rcode, { udpSize: this.deps.udpSize, ede });
+  }
+
+  /** A hot entry past its jittered refresh point: one background refresh, within the zone's budget. */
+  private prefetch(q: Query, entry: CacheEntry): void {
+    if (this.inflight.has(q.key)) return;
     const zone = this.deps.zones().match(q.qname);
-    const answer = await forward(q, zone, this.deps.udpSize);
-    return this.deps.cache.admit(q.key, answer.bytes, answer.scan, this.deps.clock.now()).entry;
+    const healthy = zone.upstreams.some((u) => u.healthy);
+    const state = this.zoneState(zone);
+    state.budget.observeHealth(healthy);
+    // Refreshes pause for a zone whose upstreams are down; the entry will be served stale instead.
+    if (!healthy || !state.budget.allowPrefetch()) {
+      this.deps.metrics.refreshes.labels('prefetch', 'skipped').inc();
+      return;
+    }
+    entry.refreshing = true;
+    this.fetch(q, zone, 'prefetch').catch(() => {});
+  }
+
+  /** coalesce → forward → store. Rejects with ErrorAnswer for an error rcode, or the upstream's error. */
+  private fetch(q: Query, zone: Zone, refresh: 'prefetch' | 'stale' | undefined): Promise<CacheEntry> {
+    const existing = this.inflight.get(q.key);
+    if (existing !== undefined) {
+      this.deps.metrics.coalesced.inc();
+      return existing;
+    }
+    const flight = this.fetchOnce(q, zone);
+    this.inflight.set(q.key, flight);
+    const settled = () => {
+      if (this.inflight.get(q.key) === flight) this.inflight.delete(q.key);
+    };
+    flight.then(settled, settled);
+    if (refresh !== undefined) {
+      const counter = this.deps.metrics.refreshes;
+      flight.then(
+        () => counter.labels(refresh, 'success').inc(),
+        () => counter.labels(refresh, 'failure').inc(),
+      );
+    }
+    return flight;
+  }
+
+  private async fetchOnce(q: Query, zone: Zone): Promise<CacheEntry> {
+    const { cache, clock, failures } = this.deps;
+    this.zoneState(zone).budget.noteQuery();
+    let answer: Awaited<ReturnType<typeof forward>>;
+    try {
+      answer = await forward(q, zone, this.deps.forward);
+    } catch (err) {
+      // Zone-wide conditions are not this key's failure; everything else is (RFC 9520 §3).
+      if (!(err instanceof UpstreamsDownError || err instanceof UpstreamBusyError)) {
+        failures.record(q.key, clock.now(), cache.has(q.key));
+      }
+      throw err;
+    }
+    const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
+    if (isAnswer(answer.scan.rcode)) {
+      failures.clear(q.key);
+      return entry;
+    }
+    // SERVFAIL, REFUSED, FORMERR…: never replaces a cached entry (RFC 8767 §4), and is a failure for this key.
+    failures.record(q.key, clock.now(), cache.has(q.key));
+    throw new ErrorAnswer(entry);
+  }
+
+  private zoneState(zone: Zone): ZoneState {
+    let s = this.zoneStates.get(zone.name);
+    if (s === undefined) {
+      s = { budget: new ZoneBudget(this.deps.budget, this.deps.clock), staleSince: undefined, staleCount: 0 };
+      this.zoneStates.set(zone.name, s);
+    }
+    return s;
   }
 
   /** DESIGN.md §6: FORMERR / NOTIMP / BADVERS for readable queries, silence for the rest. */
-  private refuse(raw: Buffer, r: QueryRejection): Buffer | null {
+  private reject(raw: Buffer, r: QueryRejection): Buffer | null {
     if (r.rcode === undefined) {
       this.deps.metrics.dropped.labels(r.reason).inc();
       return null;

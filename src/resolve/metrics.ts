@@ -20,7 +20,7 @@ export function createResolveMetrics(registry: Registry) {
     }),
     dropped: new Counter({
       name: 'ballast_dropped_queries_total',
-      help: 'Datagrams or frames dropped without an answer, by reason (short, response, question, closing).',
+      help: 'Datagrams or frames dropped without an answer, by reason (short, response, question).',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -32,7 +32,15 @@ export function createResolveMetrics(registry: Registry) {
     }),
     cacheMisses: new Counter({
       name: 'ballast_cache_misses_total',
-      help: 'Queries that found no usable cache entry.',
+      help: 'Queries that found no fresh cache entry (no entry, or a stale one).',
+      registers,
+    }),
+    staleAnswers: new Counter({
+      name: 'ballast_stale_answers_total',
+      help:
+        'Stale answers served (RFC 8767), by reason: upstream_down, failure_cached, client_timeout, refresh_failed, ' +
+        'recovering, rate_limited, busy.',
+      labelNames: ['reason'] as const,
       registers,
     }),
     coalesced: new Counter({
@@ -40,9 +48,25 @@ export function createResolveMetrics(registry: Registry) {
       help: 'Queries that waited on an upstream query already in flight for the same cache key.',
       registers,
     }),
+    refreshes: new Counter({
+      name: 'ballast_refreshes_total',
+      help: 'Upstream refreshes of cached entries, by kind (prefetch, stale) and result (success, failure, skipped).',
+      labelNames: ['kind', 'result'] as const,
+      registers,
+    }),
+    failureCacheHits: new Counter({
+      name: 'ballast_failure_cache_hits_total',
+      help: 'Queries not sent upstream because their key failed recently (RFC 9520 failure cache).',
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'ballast_rate_limited_queries_total',
+      help: 'Upstream-bound queries refused by the per-client limit (answered stale or REFUSED).',
+      registers,
+    }),
     inflight: new Gauge({
       name: 'ballast_inflight_queries',
-      help: 'Client queries being resolved (waiting on an upstream) right now.',
+      help: 'Client queries waiting on an upstream answer right now.',
       registers,
     }),
   };

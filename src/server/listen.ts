@@ -9,4 +9,9 @@ export function formatEndpoint(e: Endpoint): string {
 }
 
 /** The query handler as the listeners see it (server/ does not depend on how queries are resolved). */
-export type HandleQuery = (raw: Buffer, transport: 'udp' | 'tcp') => Buffer | null | Promise<Buffer | null>;
+export type HandleQuery = (
+  raw: Buffer,
+  transport: 'udp' | 'tcp',
+  /** The client's address, for per-client limits. */
+  client: string,
+) => Buffer | null | Promise<Buffer | null>;

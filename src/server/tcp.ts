@@ -81,6 +81,7 @@ class Conn {
   private closing = false;
   private closed = false;
   private drained: (() => void) | undefined;
+  private readonly client: string;
 
   constructor(
     private readonly socket: Socket,
@@ -90,6 +91,7 @@ class Conn {
     private readonly log: Logger,
     onClose: () => void,
   ) {
+    this.client = socket.remoteAddress ?? 'unknown';
     socket.setTimeout(opts.idleTimeoutMs, () => {
       if (this.inflight === 0) this.end('idle');
     });
@@ -110,7 +112,7 @@ class Conn {
     if (this.closing) return;
     let out: ReturnType<HandleQuery>;
     try {
-      out = this.handle(msg, 'tcp');
+      out = this.handle(msg, 'tcp', this.client);
     } catch (err) {
       this.log.error({ err }, 'query handler threw');
       return;

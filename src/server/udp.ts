@@ -41,7 +41,7 @@ export class UdpListener {
     if (this.closing) return;
     let out: ReturnType<HandleQuery>;
     try {
-      out = this.handle(msg, 'udp');
+      out = this.handle(msg, 'udp', rinfo.address);
     } catch (err) {
       // A bug must cost one query, never the process (DESIGN.md §6).
       this.log.error({ err }, 'query handler threw');

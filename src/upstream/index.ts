@@ -1,4 +1,6 @@
+export * from './health.js';
 export * from './metrics.js';
+export * from './rtt.js';
 export * from './select.js';
 export * from './upstream.js';
 export * from './zones.js';

@@ -37,6 +37,24 @@ export function createUpstreamMetrics(registry: Registry) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    state: new Gauge({
+      name: 'ballast_upstream_health_state',
+      help: 'Breaker state per upstream: 0 closed (healthy), 1 probing, 2 open (down; only probes are sent).',
+      labelNames: ['upstream'] as const,
+      registers,
+    }),
+    transitions: new Counter({
+      name: 'ballast_upstream_health_transitions_total',
+      help: 'Breaker state changes per upstream, by the state entered.',
+      labelNames: ['upstream', 'state'] as const,
+      registers,
+    }),
+    probes: new Counter({
+      name: 'ballast_upstream_probes_total',
+      help: 'Health probes sent to upstreams whose breaker is open, by result.',
+      labelNames: ['upstream', 'result'] as const,
+      registers,
+    }),
     inflight: new Gauge({
       name: 'ballast_upstream_inflight',
       help: 'Queries currently waiting on an upstream answer.',

@@ -1,8 +1,11 @@
+import type { Logger } from 'pino';
 import { UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import { MalformedMessageError, type ResponseScan, scanResponse } from '../wire/index.js';
+import { MalformedMessageError, Rcode, type ResponseScan, scanResponse } from '../wire/index.js';
+import { Breaker, type BreakerOptions, type BreakerState, type Outcome } from './health.js';
 import type { UpstreamMetrics } from './metrics.js';
+import { RttEstimator } from './rtt.js';
 import { TcpPool, type TcpPoolOptions } from './tcp.js';
 import { udpExchange } from './udp.js';
 
@@ -24,15 +27,34 @@ export interface UpstreamDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly metrics: UpstreamMetrics;
+  readonly log: Logger;
   readonly tcp: TcpPoolOptions;
+  readonly health: BreakerOptions;
+  /** Floor of the RTT-based timeout. */
+  readonly minTimeoutMs: number;
+  /** Queries in flight to this upstream at most; beyond it the upstream is skipped (CoreDNS max_concurrent). */
+  readonly maxInflight: number;
 }
 
-/** One upstream server: it owns its sockets and its metrics (STYLE.md §5). */
+/** A query kept for probing: the last one that failed, so a probe asks what clients actually need. */
+interface ProbeQuery {
+  readonly query: Buffer;
+  readonly questionEnd: number;
+  readonly protocol: Protocol;
+  readonly maxTimeoutMs: number;
+}
+
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, probing: 1, open: 2 };
+
+/** One upstream server: it owns its sockets, its health state machine and its metrics (STYLE.md §5). */
 export class Upstream {
   readonly label: string;
   private readonly tcp: TcpPool;
+  private readonly breaker: Breaker;
+  private readonly rtt: RttEstimator;
   private readonly children;
   private inflightCount = 0;
+  private probeQuery: ProbeQuery | undefined;
 
   constructor(
     readonly host: string,
@@ -54,20 +76,100 @@ export class Upstream {
       duration: m.duration.labels(this.label),
       inflight: m.inflight.labels(this.label),
       truncated: m.truncated.labels(this.label),
+      state: m.state.labels(this.label),
+      probes: { ok: m.probes.labels(this.label, 'success'), failed: m.probes.labels(this.label, 'failure') },
     };
+    this.children.state.set(0);
     this.tcp = new TcpPool(host, port, deps.tcp, deps.clock, deps.random, (r) => reject[r].inc());
+    this.rtt = new RttEstimator(deps.minTimeoutMs, 30_000);
+    const log = deps.log.child({ upstream: this.label });
+    this.breaker = new Breaker(
+      deps.health,
+      deps.clock,
+      deps.random,
+      () => this.probe(),
+      (state, reason) => {
+        this.children.state.set(STATE_VALUE[state]);
+        m.transitions.labels(this.label, state).inc();
+        // State changes are logged once each (DESIGN.md §8); probing is too frequent to be worth a line.
+        if (state === 'open' && reason !== 'probe failed') log.warn({ reason }, 'upstream down');
+        else if (state === 'closed') log.info({ reason }, 'upstream up');
+      },
+    );
   }
 
-  /** Queries in flight to this upstream now. */
+  /** Whether client traffic may go to this upstream: its breaker is closed. */
+  get healthy(): boolean {
+    return this.breaker.closed;
+  }
+
+  /** Healthy and under its in-flight cap. */
+  get available(): boolean {
+    return this.breaker.closed && this.inflightCount < this.deps.maxInflight;
+  }
+
+  get state(): BreakerState {
+    return this.breaker.state;
+  }
+
   get inflight(): number {
     return this.inflightCount;
   }
 
+  /** The timeout the next exchange gets: RTT-based, at most `maxTimeoutMs`. */
+  timeoutFor(maxTimeoutMs: number): number {
+    return Math.min(this.rtt.timeoutMs, maxTimeoutMs);
+  }
+
   /**
-   * Sends `query` (a private copy: its ID is overwritten) and resolves with a validated, scanned answer. Rejects
-   * with UpstreamTimeoutError, UpstreamNetworkError or UpstreamBusyError.
+   * Sends `query` (a private copy: its ID is overwritten) and resolves with a validated, scanned answer of any rcode;
+   * the outcome feeds the breaker under `name` (the cache key). Rejects with UpstreamTimeoutError,
+   * UpstreamNetworkError or UpstreamBusyError.
    */
-  async exchange(query: Buffer, questionEnd: number, protocol: Protocol, timeoutMs: number): Promise<Answer> {
+  async exchange(
+    query: Buffer,
+    questionEnd: number,
+    protocol: Protocol,
+    maxTimeoutMs: number,
+    name: string,
+  ): Promise<Answer> {
+    if (this.inflightCount >= this.deps.maxInflight) {
+      this.deps.metrics.errors.labels(this.label, 'busy').inc();
+      throw new UpstreamBusyError(`${this.label}: ${this.inflightCount} queries in flight`);
+    }
+    try {
+      const answer = await this.send(query, questionEnd, protocol, this.timeoutFor(maxTimeoutMs));
+      const rcode = answer.scan.rcode;
+      const outcome: Outcome = rcode === Rcode.SERVFAIL ? 'servfail' : rcode === Rcode.REFUSED ? 'failure' : 'success';
+      if (outcome !== 'success') this.probeQuery = { query, questionEnd, protocol, maxTimeoutMs };
+      this.breaker.record(outcome, name);
+      return answer;
+    } catch (err) {
+      if (err instanceof UpstreamTimeoutError) this.rtt.timedOut();
+      if (!(err instanceof UpstreamBusyError)) {
+        this.probeQuery = { query, questionEnd, protocol, maxTimeoutMs };
+        this.breaker.record('failure', name);
+      }
+      throw err;
+    }
+  }
+
+  /** One probe while the breaker is open: the last failed query again, with the full timeout. */
+  private async probe(): Promise<boolean> {
+    const p = this.probeQuery;
+    if (p === undefined) return false;
+    try {
+      const answer = await this.send(Buffer.from(p.query), p.questionEnd, p.protocol, p.maxTimeoutMs);
+      const ok = answer.scan.rcode === Rcode.NOERROR || answer.scan.rcode === Rcode.NXDOMAIN;
+      (ok ? this.children.probes.ok : this.children.probes.failed).inc();
+      return ok;
+    } catch {
+      this.children.probes.failed.inc();
+      return false;
+    }
+  }
+
+  private async send(query: Buffer, questionEnd: number, protocol: Protocol, timeoutMs: number): Promise<Answer> {
     const started = this.deps.clock.now();
     this.inflightCount++;
     this.children.inflight.inc();
@@ -87,7 +189,9 @@ export class Upstream {
         this.children.tcp.inc();
         answer = await this.tcp.exchange(query, questionEnd, timeoutMs);
       }
-      this.children.duration.observe((this.deps.clock.now() - started) / 1000);
+      const elapsed = this.deps.clock.now() - started;
+      this.rtt.sample(elapsed);
+      this.children.duration.observe(elapsed / 1000);
       return { ...answer, upstream: this };
     } catch (err) {
       this.deps.metrics.errors.labels(this.label, errorKind(err)).inc();
@@ -111,6 +215,7 @@ export class Upstream {
   }
 
   close(): void {
+    this.breaker.stop();
     this.tcp.close();
   }
 }

@@ -3,7 +3,7 @@ import { DnsCache } from '../../src/cache/index.js';
 import { scanResponse } from '../../src/wire/index.js';
 import { lowerCase } from '../wire/bytes.js';
 import { fixture, RESPONSE_FACTS } from '../wire/fixtures.js';
-import { admit, OPEN, query, T0 } from './helpers.js';
+import { admit, hooks, OPEN, query, T0 } from './helpers.js';
 
 const TCP = { maxSize: 65535, udpSize: 1232 };
 
@@ -173,14 +173,15 @@ describe('DnsCache.admit: what is never cached', () => {
 });
 
 describe('DnsCache.lookup', () => {
-  it('says fresh until the TTL has passed, then expired, and keeps the entry', () => {
+  it('says fresh until the TTL has passed, stale until staleMaxAge past expiry, then dead, and keeps the entry', () => {
     const { query: q, response } = fixture('a-basic'); // TTL 5
     const { cache, entry, q: parsed } = admit(q, response);
     expect(cache.lookup(parsed.key, T0)?.state).toBe('fresh');
     expect(cache.lookup(parsed.key, T0 + 4_999)?.state).toBe('fresh');
-    expect(cache.lookup(parsed.key, T0 + 5_000)?.state).toBe('expired');
-    const late = cache.lookup(parsed.key, T0 + 86_400_000);
-    expect(late?.state).toBe('expired');
+    expect(cache.lookup(parsed.key, T0 + 5_000)?.state).toBe('stale');
+    expect(cache.lookup(parsed.key, T0 + 5_000 + 86_400_000 - 1)?.state).toBe('stale');
+    const late = cache.lookup(parsed.key, T0 + 5_000 + 86_400_000);
+    expect(late?.state).toBe('dead');
     expect(late?.entry).toBe(entry);
   });
 
@@ -218,7 +219,10 @@ describe('DnsCache bounds', () => {
 
   it('holds at most maxEntries, evicting the least recently used', () => {
     let evictions = 0;
-    const cache = new DnsCache({ ...OPEN, maxEntries: 2 }, { onEvict: () => evictions++ });
+    const cache = new DnsCache(
+      { ...OPEN, maxEntries: 2 },
+      hooks(() => evictions++),
+    );
     const [first, second, third] = load(cache);
     expect(cache.entries).toBe(2);
     expect(evictions).toBe(1);
@@ -228,7 +232,7 @@ describe('DnsCache bounds', () => {
   });
 
   it('counts a lookup as a use: the entry looked up survives the next eviction', () => {
-    const cache = new DnsCache({ ...OPEN, maxEntries: 2 });
+    const cache = new DnsCache({ ...OPEN, maxEntries: 2 }, hooks());
     const [first, second] = load(cache, names.slice(0, 2));
     expect(cache.lookup(first, T0)).toBeDefined();
     const [third] = load(cache, names.slice(2));
@@ -239,7 +243,7 @@ describe('DnsCache bounds', () => {
 
   it('holds at most maxBytes, evicting the least recently used', () => {
     // What each entry costs, measured in an unbounded cache.
-    const probe = new DnsCache(OPEN);
+    const probe = new DnsCache(OPEN, hooks());
     load(probe, names.slice(0, 1));
     const firstCost = probe.bytes;
     load(probe, names.slice(1, 2));
@@ -247,13 +251,16 @@ describe('DnsCache bounds', () => {
     expect(firstCost).toBeGreaterThan(fixture('a-basic').response.length);
     expect(secondCost).toBeGreaterThan(fixture('aaaa-basic').response.length);
 
-    const roomy = new DnsCache({ ...OPEN, maxBytes: firstCost + secondCost });
+    const roomy = new DnsCache({ ...OPEN, maxBytes: firstCost + secondCost }, hooks());
     const [a1, b1] = load(roomy, names.slice(0, 2));
     expect(roomy.lookup(a1, T0)).toBeDefined();
     expect(roomy.lookup(b1, T0)).toBeDefined();
 
     let evictions = 0;
-    const tight = new DnsCache({ ...OPEN, maxBytes: firstCost + secondCost - 1 }, { onEvict: () => evictions++ });
+    const tight = new DnsCache(
+      { ...OPEN, maxBytes: firstCost + secondCost - 1 },
+      hooks(() => evictions++),
+    );
     const [a2, b2] = load(tight, names.slice(0, 2));
     expect(tight.lookup(a2, T0)).toBeUndefined();
     expect(tight.lookup(b2, T0)).toBeDefined();
@@ -264,7 +271,7 @@ describe('DnsCache bounds', () => {
 
   it('stays within both bounds under a stream of distinct keys', () => {
     const { response } = fixture('any-rfc8482'); // 1120 bytes each
-    const cache = new DnsCache({ ...OPEN, maxEntries: 1000, maxBytes: 20_000 });
+    const cache = new DnsCache({ ...OPEN, maxEntries: 1000, maxBytes: 20_000 }, hooks());
     const scan = scanResponse(response);
     for (let i = 0; i < 500; i++) {
       cache.admit(`k${i}`, response, scan, T0);

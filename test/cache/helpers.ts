@@ -1,4 +1,5 @@
 import { type CacheEntry, type CacheOptions, DnsCache } from '../../src/cache/index.js';
+import { seededRandom } from '../../src/util/random.js';
 import { isRejection, parseQuery, type Query, scanResponse } from '../../src/wire/index.js';
 
 /** Wide-open bounds, so a test only meets the limit it sets itself. */
@@ -8,7 +9,13 @@ export const OPEN: CacheOptions = {
   minTtlSeconds: 0,
   maxTtlSeconds: 7 * 24 * 3600,
   maxNegativeTtlSeconds: 3600,
+  staleMaxAgeSeconds: 86_400,
+  refreshFrom: 0.75,
+  refreshTo: 0.95,
 };
+
+/** Hooks with a seeded random source, so refresh points are repeatable. */
+export const hooks = (onEvict?: () => void) => ({ random: seededRandom(1), onEvict });
 
 /** Fetch time of every entry in these tests: an arbitrary fixed instant, so ages are exact. */
 export const T0 = 1_700_000_000_000;
@@ -26,7 +33,7 @@ export function admit(
   opts: Partial<CacheOptions> = {},
   nowMs = T0,
 ): { cache: DnsCache; entry: CacheEntry; cached: boolean; q: Query } {
-  const cache = new DnsCache({ ...OPEN, ...opts });
+  const cache = new DnsCache({ ...OPEN, ...opts }, hooks());
   const q = query(queryBytes);
   const { entry, cached } = cache.admit(q.key, response, scanResponse(response), nowMs);
   return { cache, entry, cached, q };

@@ -1,0 +1,55 @@
+import { LRUCache } from 'lru-cache';
+
+export interface FailureCacheOptions {
+  /** First hold after a failure for a key with no stale answer (RFC 9520 §3.2: at least 1 s; 5 s here). */
+  readonly initialMs: number;
+  /** Cap of the doubling backoff (RFC 9520 §3.2: at most 5 minutes). */
+  readonly maxMs: number;
+  /** Hold for a key that has a stale answer to give instead (RFC 8767 §5's failure recheck, 30 s). */
+  readonly staleRecheckMs: number;
+  /** Keys remembered at most; the least recently failed are forgotten first. */
+  readonly maxEntries: number;
+}
+
+interface Failure {
+  /** No upstream query for this key before this time. */
+  until: number;
+  /** The next hold for a key without stale data (doubles per consecutive failure). */
+  backoffMs: number;
+}
+
+/**
+ * RFC 9520 failure caching: after an upstream failure for a cache key, no query for that key goes upstream until
+ * the hold expires; clients get a stale answer if there is one, otherwise SERVFAIL at once. Without it, every
+ * client retry during an outage becomes an upstream query.
+ */
+export class FailureCache {
+  private readonly failures: LRUCache<string, Failure>;
+
+  constructor(private readonly opts: FailureCacheOptions) {
+    this.failures = new LRUCache<string, Failure>({ max: opts.maxEntries });
+  }
+
+  /** When the hold on `key` ends, if it is held at `nowMs`. */
+  heldUntil(key: string, nowMs: number): number | undefined {
+    const f = this.failures.peek(key);
+    return f !== undefined && nowMs < f.until ? f.until : undefined;
+  }
+
+  /** Records a failure for `key`; `hasStale` picks the stale recheck time over the backoff. */
+  record(key: string, nowMs: number, hasStale: boolean): void {
+    const previous = this.failures.peek(key);
+    const backoffMs = previous === undefined ? this.opts.initialMs : Math.min(previous.backoffMs * 2, this.opts.maxMs);
+    const hold = hasStale ? Math.max(this.opts.staleRecheckMs, backoffMs) : backoffMs;
+    this.failures.set(key, { until: nowMs + hold, backoffMs });
+  }
+
+  /** A good answer ends the backoff for `key`. */
+  clear(key: string): void {
+    this.failures.delete(key);
+  }
+
+  get size(): number {
+    return this.failures.size;
+  }
+}
