@@ -208,7 +208,13 @@ export class Ballast {
     const log = this.deps.log.child({ component: 'server' });
     for (const address of this.config.listen) {
       const want = parseEndpoint(address)!;
-      const udpListener = new UdpListener(want, handle, this.serverMetrics, log);
+      const udpListener = new UdpListener(
+        want,
+        handle,
+        this.serverMetrics,
+        log,
+        this.config.server.udpReceiveBufferBytes,
+      );
       this.udp.push(udpListener);
       const got = await udpListener.start();
       udp.push(got);

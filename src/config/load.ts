@@ -80,7 +80,8 @@ function applyFlags(raw: Record<string, unknown>, flags: FlagOverrides): Record<
 function formatIssues(error: z.ZodError, raw: unknown): string {
   const lines = error.issues.map((issue) => {
     const path = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
-    const value = valueAt(raw, issue.path);
+    // A cross-field check can fire on a default the user never wrote: show the value it had.
+    const value = valueAt(raw, issue.path) ?? (issue.code === 'custom' ? issue.input : undefined);
     const shown = value === undefined ? 'missing' : JSON.stringify(value);
     let allowed = issue.message;
     if (issue.code === 'unrecognized_keys') {
@@ -102,7 +103,7 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-/** Nameserver addresses from a resolv.conf, port 53. Zone IDs (fe80::1%eth0) are dropped. */
+/** Nameserver addresses from a resolv.conf, port 53. */
 export function readResolvConf(path: string): { host: string; port: number }[] {
   let text: string;
   try {
@@ -114,7 +115,8 @@ export function readResolvConf(path: string): { host: string; port: number }[] {
   for (const line of text.split('\n')) {
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
     if (!m) continue;
-    const ep = parseEndpoint(m[1].replace(/%.*$/, ''), 53);
+    // A link-local nameserver keeps its zone index (fe80::1%eth0): without it the address is unreachable.
+    const ep = parseEndpoint(m[1], 53);
     if (ep) out.push(ep);
   }
   return out;

@@ -26,6 +26,13 @@ export function parseEndpoint(value: string, defaultPort?: number): { host: stri
     portText = i === -1 ? undefined : value.slice(i + 1);
   }
   if (isIP(host) === 0) return undefined;
+  // Canonical IPv6 text ("fd00::53", not "FD00:0::53"): upstream answers are matched on the source address as text.
+  // IPv4-mapped addresses keep their dotted form (Node reports senders that way); a zone index is kept as written.
+  if (isIP(host) === 6 && !host.includes('.')) {
+    const [address, zoneIndex] = host.split('%');
+    const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+    host = zoneIndex === undefined ? canonical : `${canonical}%${zoneIndex}`;
+  }
   if (portText === undefined) return defaultPort === undefined ? undefined : { host, port: defaultPort };
   if (!/^\d{1,5}$/.test(portText)) return undefined;
   const port = Number(portText);
@@ -187,6 +194,11 @@ export const configSchema = z
       .strictObject({
         /** EDNS payload size ballast advertises to clients. */
         udpPayloadSize: int().min(512).max(4096).default(DEFAULT_UDP_PAYLOAD_SIZE),
+        /** SO_RCVBUF of each UDP listener; the kernel caps it at net.core.rmem_max. */
+        udpReceiveBufferBytes: int()
+          .min(64 * 1024)
+          .max(256 * 1024 * 1024)
+          .default(4 * 1024 * 1024),
         tcp: z
           .strictObject({
             idleTimeoutMs: int().min(100).max(600_000).default(10_000),
@@ -208,6 +220,7 @@ export const configSchema = z
     // Pairs that must be ordered; each message names the first key and the bound it broke.
     const pairs: [string[], number, string, number][] = [
       [['refresh', 'fromFraction'], c.refresh.fromFraction, 'refresh.toFraction', c.refresh.toFraction],
+      [['cache', 'minTtlSeconds'], c.cache.minTtlSeconds, 'cache.maxTtlSeconds', c.cache.maxTtlSeconds],
       [['upstream', 'minTimeoutMs'], c.upstream.minTimeoutMs, 'upstream.timeoutMs', c.upstream.timeoutMs],
       [
         ['upstream', 'health', 'probeBackoffMinMs'],
@@ -223,8 +236,19 @@ export const configSchema = z
       ],
     ];
     for (const [path, low, highKey, high] of pairs) {
-      if (low > high) ctx.addIssue({ code: 'custom', path, message: `must not exceed ${highKey} (${high})` });
+      if (low > high)
+        ctx.addIssue({ code: 'custom', path, input: low, message: `must not exceed ${highKey} (${high})` });
     }
+    const seen = new Map<string, number>();
+    c.zones.forEach((z, i) => {
+      const path = ['zones', i, 'name'];
+      if (z.name === '.') {
+        ctx.addIssue({ code: 'custom', path, message: 'the root zone is set with upstream.servers, not as a zone' });
+      } else if (seen.has(z.name)) {
+        ctx.addIssue({ code: 'custom', path, message: `duplicate of zones.${seen.get(z.name)}.name` });
+      }
+      seen.set(z.name, i);
+    });
   });
 
 /** Settings as written in YAML or built from flags. */

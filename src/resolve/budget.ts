@@ -8,14 +8,18 @@ export interface BudgetOptions {
   readonly recoveryMinPerSecond: number;
 }
 
+/** Healthy seconds remembered for the steady-state rate. */
+const HISTORY_SECONDS = 60;
+
 /**
  * The upstream query budget of one zone (an upstream group).
  *
  * In steady state it only bounds background prefetches. After an outage — the zone's upstreams were down and one
  * answered a probe — every stale entry wants a refresh at once; that burst is what would knock a recovering CoreDNS
  * over again. So while recovering, every refresh (prefetch or stale-triggered) draws from a bucket whose rate is the
- * zone's steady-state upstream rate, learned while healthy (an exponentially weighted average of per-second counts,
- * about a minute long). Stale answers fill the gap; recovery ends after a whole second without a refused refresh.
+ * zone's steady-state upstream rate: the mean of its per-second query counts over the last minute it was healthy
+ * (seconds while down are not counted, so a long outage does not shrink it). Being a mean, it stays below the
+ * steady-state peak second. Stale answers fill the gap; recovery ends after a whole second without a refused refresh.
  */
 export class ZoneBudget {
   private readonly prefetch: TokenBucket;
@@ -23,7 +27,8 @@ export class ZoneBudget {
   private healthy = true;
   private second = 0;
   private count = 0;
-  private average = 0;
+  private readonly history = new Float64Array(HISTORY_SECONDS);
+  private recorded = 0;
   private refusedThisSecond = false;
   private recoveryStarted = 0;
 
@@ -45,8 +50,9 @@ export class ZoneBudget {
   observeHealth(healthy: boolean): void {
     this.roll();
     if (healthy && !this.healthy) {
-      const rate = Math.max(this.opts.recoveryMinPerSecond, Math.floor(this.average));
-      this.recovery = new TokenBucket(rate, rate, this.clock);
+      const rate = Math.max(this.opts.recoveryMinPerSecond, Math.floor(this.steadyRate));
+      // Starts empty: the first second of recovery gets one second's worth, not a saved-up burst on top.
+      this.recovery = new TokenBucket(rate, rate, this.clock, 0);
       this.recoveryStarted = this.clock.now();
       this.refusedThisSecond = false;
     }
@@ -72,7 +78,11 @@ export class ZoneBudget {
 
   /** The learned steady-state upstream rate, queries per second. */
   get steadyRate(): number {
-    return this.average;
+    const n = Math.min(this.recorded, HISTORY_SECONDS);
+    if (n === 0) return 0;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += this.history[i];
+    return sum / n;
   }
 
   private take(): boolean {
@@ -87,10 +97,10 @@ export class ZoneBudget {
     if (now === this.second) return;
     const elapsed = now - this.second;
     if (this.healthy && this.recovery === undefined) {
-      // EWMA with a one-minute memory; seconds with no query count as zeros.
-      const alpha = 1 / 60;
-      this.average = this.average * (1 - alpha) + alpha * this.count;
-      for (let i = 1; i < Math.min(elapsed, 600); i++) this.average *= 1 - alpha;
+      // The second just closed, then any idle seconds since (zeros), into the ring.
+      for (let i = 0; i < Math.min(elapsed, HISTORY_SECONDS); i++) {
+        this.history[this.recorded++ % HISTORY_SECONDS] = i === 0 ? this.count : 0;
+      }
     }
     if (this.recovery !== undefined && !this.refusedThisSecond && now * 1000 - this.recoveryStarted >= 1000) {
       this.recovery = undefined;

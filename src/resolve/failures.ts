@@ -38,7 +38,9 @@ export class FailureCache {
 
   /** Records a failure for `key`; `hasStale` picks the stale recheck time over the backoff. */
   record(key: string, nowMs: number, hasStale: boolean): void {
-    const previous = this.failures.peek(key);
+    let previous = this.failures.peek(key);
+    // A key that has been fine for longer than the longest hold starts over at the initial backoff.
+    if (previous !== undefined && nowMs - previous.until > this.opts.maxMs) previous = undefined;
     const backoffMs = previous === undefined ? this.opts.initialMs : Math.min(previous.backoffMs * 2, this.opts.maxMs);
     const hold = hasStale ? Math.max(this.opts.staleRecheckMs, backoffMs) : backoffMs;
     this.failures.set(key, { until: nowMs + hold, backoffMs });

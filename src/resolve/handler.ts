@@ -261,8 +261,13 @@ export class RequestHandler {
     const healthy = zone.upstreams.some((u) => u.healthy);
     const state = this.zoneState(zone);
     state.budget.observeHealth(healthy);
-    // Refreshes pause for a zone whose upstreams are down; the entry will be served stale instead.
-    if (!healthy || !state.budget.allowPrefetch()) {
+    // Refreshes pause for a zone whose upstreams are down: this entry is left to expire and be served stale.
+    if (!healthy) {
+      entry.refreshing = true;
+      this.deps.metrics.refreshes.labels('prefetch', 'skipped').inc();
+      return;
+    }
+    if (!state.budget.allowPrefetch()) {
       this.deps.metrics.refreshes.labels('prefetch', 'skipped').inc();
       return;
     }

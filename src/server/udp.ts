@@ -19,10 +19,16 @@ export class UdpListener {
     private readonly handle: HandleQuery,
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
+    private readonly receiveBufferBytes: number,
   ) {}
 
   async start(): Promise<Endpoint> {
-    const socket = createSocket({ type: isIPv6(this.endpoint.host) ? 'udp6' : 'udp4', reusePort: true });
+    const socket = createSocket({
+      type: isIPv6(this.endpoint.host) ? 'udp6' : 'udp4',
+      reusePort: true,
+      // Room for a burst (1,000 clients at once is ~1 MB of kernel buffers); the kernel caps it at rmem_max.
+      recvBufferSize: this.receiveBufferBytes,
+    });
     this.socket = socket;
     socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     await new Promise<void>((resolve, reject) => {
@@ -83,10 +89,13 @@ export class UdpListener {
     if (this.inflight === 0 && this.drained) this.drained();
   }
 
-  /** Stops taking new queries, waits for answers in flight (at most `drainMs`), then closes the socket. */
+  /**
+   * Drains, then closes. UDP has no "stop accepting" short of closing the socket: while a second instance shares the
+   * port (SO_REUSEPORT, DESIGN.md §7) the kernel keeps sending this socket its share of datagrams, so it keeps
+   * answering until nothing is in flight (or `drainMs` passes), and only then closes.
+   */
   async close(drainMs: number): Promise<void> {
     if (this.socket === undefined) return;
-    this.closing = true;
     if (this.inflight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, drainMs);
@@ -96,6 +105,7 @@ export class UdpListener {
         };
       });
     }
+    this.closing = true;
     const socket = this.socket;
     this.socket = undefined;
     await new Promise<void>((resolve) => socket.close(() => resolve()));

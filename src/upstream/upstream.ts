@@ -36,7 +36,7 @@ export interface UpstreamDeps {
   readonly maxInflight: number;
 }
 
-/** A query kept for probing: the last one that failed, so a probe asks what clients actually need. */
+/** A query kept for probing: one that failed recently, so a probe asks what clients actually need. */
 interface ProbeQuery {
   readonly query: Buffer;
   readonly questionEnd: number;
@@ -46,6 +46,9 @@ interface ProbeQuery {
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, probing: 1, open: 2 };
 
+/** Distinct failed queries kept for probing. */
+const PROBE_QUERIES = 4;
+
 /** One upstream server: it owns its sockets, its health state machine and its metrics (STYLE.md §5). */
 export class Upstream {
   readonly label: string;
@@ -54,7 +57,9 @@ export class Upstream {
   private readonly rtt: RttEstimator;
   private readonly children;
   private inflightCount = 0;
-  private probeQuery: ProbeQuery | undefined;
+  /** The last few distinct failed queries; probes take turns, so one broken name cannot keep the upstream down. */
+  private readonly probeQueries = new Map<string, ProbeQuery>();
+  private probeTurn = 0;
 
   constructor(
     readonly host: string,
@@ -141,23 +146,30 @@ export class Upstream {
       const answer = await this.send(query, questionEnd, protocol, this.timeoutFor(maxTimeoutMs));
       const rcode = answer.scan.rcode;
       const outcome: Outcome = rcode === Rcode.SERVFAIL ? 'servfail' : rcode === Rcode.REFUSED ? 'failure' : 'success';
-      if (outcome !== 'success') this.probeQuery = { query, questionEnd, protocol, maxTimeoutMs };
+      if (outcome !== 'success') this.rememberFailed(name, { query, questionEnd, protocol, maxTimeoutMs });
       this.breaker.record(outcome, name);
       return answer;
     } catch (err) {
       if (err instanceof UpstreamTimeoutError) this.rtt.timedOut();
       if (!(err instanceof UpstreamBusyError)) {
-        this.probeQuery = { query, questionEnd, protocol, maxTimeoutMs };
+        this.rememberFailed(name, { query, questionEnd, protocol, maxTimeoutMs });
         this.breaker.record('failure', name);
       }
       throw err;
     }
   }
 
-  /** One probe while the breaker is open: the last failed query again, with the full timeout. */
+  private rememberFailed(name: string, p: ProbeQuery): void {
+    this.probeQueries.delete(name);
+    this.probeQueries.set(name, p);
+    if (this.probeQueries.size > PROBE_QUERIES) this.probeQueries.delete(this.probeQueries.keys().next().value!);
+  }
+
+  /** One probe while the breaker is open: a recently failed query again, in turn, with the full timeout. */
   private async probe(): Promise<boolean> {
-    const p = this.probeQuery;
-    if (p === undefined) return false;
+    const all = [...this.probeQueries.values()];
+    if (all.length === 0) return false;
+    const p = all[this.probeTurn++ % all.length];
     try {
       const answer = await this.send(Buffer.from(p.query), p.questionEnd, p.protocol, p.maxTimeoutMs);
       const ok = answer.scan.rcode === Rcode.NOERROR || answer.scan.rcode === Rcode.NXDOMAIN;

@@ -12,8 +12,10 @@ export class TokenBucket {
     private rate: number,
     private burst: number,
     private readonly clock: Clock,
+    /** Tokens at the start; a full bucket unless told otherwise. */
+    initial = burst,
   ) {
-    this.tokens = burst;
+    this.tokens = Math.min(initial, burst);
     this.last = clock.now();
   }
 
@@ -21,7 +23,8 @@ export class TokenBucket {
   take(n = 1): boolean {
     if (this.rate === 0) return true;
     this.refill();
-    if (this.tokens < n) return false;
+    // The epsilon absorbs float error from fractional deposits (ten give(0.1) make one token).
+    if (this.tokens + 1e-9 < n) return false;
     this.tokens -= n;
     return true;
   }

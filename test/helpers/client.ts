@@ -43,6 +43,8 @@ export function udpExchange(port: number, msg: Buffer, waitMs = 3000, host = '12
       resolve(null);
     }, waitMs);
     s.on('message', (m) => {
+      // A late datagram meant for an earlier owner of this ephemeral port is not our answer.
+      if (msg.length >= 2 && (m.length < 2 || m.readUInt16BE(0) !== msg.readUInt16BE(0))) return;
       clearTimeout(t);
       s.close();
       resolve(m);

@@ -13,8 +13,8 @@ export interface ReceivedQuery {
   readonly port: number;
 }
 
-/** What the fake does with a query: answer from the table, or misbehave. */
-export type Mode = 'answer' | 'blackhole' | 'servfail' | 'refused';
+/** What the fake does with a query: answer from the table, misbehave, or hold answers until release(). */
+export type Mode = 'answer' | 'blackhole' | 'servfail' | 'refused' | 'hold';
 
 export type Responder = (
   request: InstanceType<typeof Packet>,
@@ -33,6 +33,8 @@ export interface FakeUpstream {
   mode: Mode;
   /** Replaces the answer for one name and type. */
   set(name: string, type: number, records: object[]): void;
+  /** Sends every answer held in `hold` mode and switches back to `answer`. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   const zone = opts.zone ?? 'test';
   const queries: ReceivedQuery[] = [];
   const state = { mode: 'answer' as Mode };
+  const held: (() => void)[] = [];
 
   const handle =
     (transport: 'udp' | 'tcp') =>
@@ -69,38 +72,52 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       const [q] = request.questions;
       queries.push({ name: q.name.toLowerCase(), type: q.type, transport, id: request.header.id, port: rinfo.port });
       if (state.mode === 'blackhole') return;
-      const custom = opts.respond?.(request, transport, rinfo);
-      if (custom === null) return;
-      if (custom !== undefined) return send(custom);
-      const response = Packet.createResponseFromRequest(request);
-      response.header.ra = 1;
-      if (state.mode === 'servfail' || state.mode === 'refused') {
-        response.header.rcode = state.mode === 'servfail' ? 2 : 5;
-        return send(response);
+      if (state.mode === 'hold') {
+        held.push(() => respond(request, send, rinfo, transport));
+        return;
       }
-      response.header.aa = 1;
-      const found = records.get(`${q.name.toLowerCase()}/${q.type}`);
-      const nameExists = [...records.keys()].some((k) => k.startsWith(`${q.name.toLowerCase()}/`));
-      if (found) {
-        response.answers.push(...found.map((r) => ({ ...r, name: q.name }) as never));
-      } else {
-        if (!nameExists) response.header.rcode = 3;
-        response.authorities.push({
-          name: zone,
-          type: Packet.TYPE.SOA,
-          class: 1,
-          ttl: NEGATIVE_SOA_TTL,
-          primary: `ns.${zone}`,
-          admin: `hostmaster.${zone}`,
-          serial: 1,
-          refresh: 3600,
-          retry: 600,
-          expiration: 86400,
-          minimum: NEGATIVE_SOA_MINIMUM,
-        } as never);
-      }
-      send(response);
+      respond(request, send, rinfo, transport);
     };
+
+  const respond = (
+    request: InstanceType<typeof Packet>,
+    send: (r: Buffer | InstanceType<typeof Packet>) => void,
+    rinfo: { address: string; port: number },
+    transport: 'udp' | 'tcp',
+  ) => {
+    const [q] = request.questions;
+    const custom = opts.respond?.(request, transport, rinfo);
+    if (custom === null) return;
+    if (custom !== undefined) return send(custom);
+    const response = Packet.createResponseFromRequest(request);
+    response.header.ra = 1;
+    if (state.mode === 'servfail' || state.mode === 'refused') {
+      response.header.rcode = state.mode === 'servfail' ? 2 : 5;
+      return send(response);
+    }
+    response.header.aa = 1;
+    const found = records.get(`${q.name.toLowerCase()}/${q.type}`);
+    const nameExists = [...records.keys()].some((k) => k.startsWith(`${q.name.toLowerCase()}/`));
+    if (found) {
+      response.answers.push(...found.map((r) => ({ ...r, name: q.name }) as never));
+    } else {
+      if (!nameExists) response.header.rcode = 3;
+      response.authorities.push({
+        name: zone,
+        type: Packet.TYPE.SOA,
+        class: 1,
+        ttl: NEGATIVE_SOA_TTL,
+        primary: `ns.${zone}`,
+        admin: `hostmaster.${zone}`,
+        serial: 1,
+        refresh: 3600,
+        retry: 600,
+        expiration: 86400,
+        minimum: NEGATIVE_SOA_MINIMUM,
+      } as never);
+    }
+    send(response);
+  };
 
   const udp = dns2.createServer({ udp: { type: 'udp4' }, handle: handle('udp') });
   udp.on('requestError', () => {});
@@ -125,6 +142,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     },
     set(name, type, recs) {
       records.set(`${name.toLowerCase()}/${type}`, recs);
+    },
+    release() {
+      state.mode = 'answer';
+      for (const f of held.splice(0)) f();
     },
     async close() {
       await Promise.all([udp.close(), tcp.close()]);

@@ -237,6 +237,21 @@ describe('bad input', () => {
     expect(await b.metric('ballast_responses_total', { rcode: 'FORMERR' })).toBeGreaterThan(100);
   });
 
+  it('an oversized TCP length prefix that never completes costs one idle connection, nothing more', async () => {
+    const { connect } = await import('node:net');
+    const sock = connect({ port: b.port, host: '127.0.0.1' });
+    sock.on('error', () => {});
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    // Claims 65,535 bytes, sends 10, then a second connection keeps working while this one waits.
+    sock.write(Buffer.concat([Buffer.from([0xff, 0xff]), Buffer.alloc(10, 7)]));
+    const ok = await tcpQuery(b.port, 'ok.test', T.A);
+    expect(ok.packet.answers[0].address).toBe('192.0.2.1');
+    // The finished client's connection goes away; the half-sent one stays until its idle timeout.
+    await until(async () => (await b.metric('ballast_tcp_connections')) === 1);
+    sock.destroy();
+    await until(async () => (await b.metric('ballast_tcp_connections')) === 0);
+  });
+
   it('closes a TCP connection that sends a zero-length frame, and keeps serving', async () => {
     const { connect } = await import('node:net');
     const closed = await new Promise<boolean>((resolve) => {
@@ -250,9 +265,9 @@ describe('bad input', () => {
   });
 });
 
-async function until(cond: () => boolean, tries = 500): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, tries = 500): Promise<void> {
   for (let i = 0; i < tries; i++) {
-    if (cond()) return;
+    if (await cond()) return;
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error('condition not reached');

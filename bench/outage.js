@@ -1,0 +1,357 @@
+// Outage drill over real sockets (issue: resilience acceptance). A fake CoreDNS answers NAMES names with TTL 5 s;
+// ballast (the built CLI) sits in front of it; a load generator sends RATE queries/s for random names. Phases:
+//   warm    (WARM s)     upstream answers
+//   outage  (OUTAGE s)   upstream stops answering (--mode blackhole) or answers SERVFAIL to everything (servfail)
+//   recover (RECOVER s)  upstream answers again
+// Reported per phase: answered with the last known data, stale share (TTL 30 + EDE 3), SERVFAIL, timeouts, latency,
+// and upstream queries per second — against the steady-state peak second measured in the same run.
+//
+//   node bench/outage.js [--mode blackhole|servfail|both] [--warm 20] [--outage 120] [--recover 30]
+//                        [--names 2000] [--rate 1000] [--out bench/results/outage.md]
+//
+// Every loop is bounded by the phase durations; all traffic is on 127.0.0.1; only processes started here are stopped.
+
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dns2 from 'dns2';
+
+const { Packet } = dns2;
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(BENCH);
+const HOST = '127.0.0.1';
+const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node'))
+  ? path.join(ROOT, 'node_modules/.bin/node')
+  : process.execPath;
+
+const args = {};
+process.argv.slice(2).forEach((a, i, all) => {
+  if (a.startsWith('--')) args[a.slice(2)] = all[i + 1];
+});
+const WARM = Number(args.warm ?? 20);
+const OUTAGE = Number(args.outage ?? 120);
+const RECOVER = Number(args.recover ?? 30);
+const NAMES = Number(args.names ?? 2000);
+const RATE = Number(args.rate ?? 1000);
+const MODES = (args.mode ?? 'both') === 'both' ? ['blackhole', 'servfail'] : [args.mode];
+const OUT = args.out ?? path.join(BENCH, 'results', 'outage.md');
+const TIMEOUT_MS = 2000;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const addressOf = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve) => {
+      const s = net.createServer().listen(0, HOST, () => {
+        const p = s.address().port;
+        s.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise((resolve) => {
+      const u = dgram.createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, HOST, () => u.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+/** The fake CoreDNS: nameN.outage.test A → 10.x.y.z, TTL 5; counts queries per second; mode switchable. */
+async function startUpstream() {
+  const state = { mode: 'answer', perSecond: new Map(), total: 0 };
+  const handle = (request, send) => {
+    const sec = Math.floor(Date.now() / 1000);
+    state.perSecond.set(sec, (state.perSecond.get(sec) ?? 0) + 1);
+    state.total++;
+    if (state.mode === 'blackhole') return;
+    const response = Packet.createResponseFromRequest(request);
+    response.header.ra = 1;
+    if (state.mode === 'servfail') {
+      response.header.rcode = 2;
+      return send(response);
+    }
+    const [q] = request.questions;
+    const m = /^name(\d+)\.outage\.test$/i.exec(q.name);
+    if (m && q.type === Packet.TYPE.A) {
+      response.header.aa = 1;
+      response.answers.push({ name: q.name, type: 1, class: 1, ttl: 5, address: addressOf(Number(m[1])) });
+    } else {
+      response.header.rcode = 3;
+    }
+    send(response);
+  };
+  const udp = dns2.createServer({ udp: { type: 'udp4' }, handle });
+  udp.on('requestError', () => {});
+  const port = await freePort();
+  await udp.listen({ udp: { port, address: HOST } });
+  const tcp = dns2.createServer({ tcp: true, handle });
+  tcp.on('requestError', () => {});
+  await tcp.listen({ tcp: { port, address: HOST } });
+  return { port, state, close: () => Promise.all([udp.close(), tcp.close()]) };
+}
+
+async function startBallast(upstreamPort) {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const child = spawn(
+    NODE,
+    [
+      path.join(ROOT, 'bin/ballast.js'),
+      'serve',
+      '--listen',
+      `${HOST}:${port}`,
+      '--upstream',
+      `${HOST}:${upstreamPort}`,
+      '--admin',
+      `${HOST}:${adminPort}`,
+      '--log-level',
+      'info',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  for (let i = 0; i < 400; i++) {
+    const ok = await fetch(`http://${HOST}:${adminPort}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { port, adminPort, child, log: () => log };
+    await sleep(25);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`ballast did not start: ${log}`);
+}
+
+async function breakerState(adminPort) {
+  const text = await fetch(`http://${HOST}:${adminPort}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  const m = /^ballast_upstream_health_state\{[^}]*\} (\d+)/m.exec(text);
+  return m ? Number(m[1]) : -1;
+}
+
+/** Client addresses: a node's pods each have their own, so the per-client limit applies per address, as in a cluster. */
+const CLIENTS = 32;
+
+/** Sends RATE queries/s (EDNS, random warm names) from CLIENTS loopback addresses and classifies every answer. */
+async function loadGenerator(port) {
+  const sockets = await Promise.all(
+    Array.from({ length: CLIENTS }, (_, k) => {
+      const s = dgram.createSocket('udp4');
+      s.on('message', onMessage);
+      return new Promise((resolve) => s.bind(0, `127.0.0.${10 + k}`, () => resolve(s)));
+    }),
+  );
+  const pending = new Map();
+  const results = [];
+  let nextId = 0;
+  function onMessage(msg) {
+    const id = msg.readUInt16BE(0);
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    clearTimeout(p.timer);
+    const packet = Packet.parse(msg);
+    const rcode = msg.readUInt16BE(2) & 0xf;
+    const answer = packet.answers[0];
+    const ede3 = msg.includes(Buffer.from([0, 15, 0, 2, 0, 3]));
+    results.push({
+      at: p.at,
+      name: p.i,
+      phase: p.phase,
+      ms: performance.now() - p.t0,
+      outcome:
+        rcode === 0 && answer?.address === addressOf(p.i)
+          ? answer.ttl === 30 && ede3
+            ? 'stale'
+            : 'fresh'
+          : rcode === 2
+            ? 'servfail'
+            : `rcode${rcode}`,
+    });
+  }
+  const send = (phase) => {
+    const i = Math.floor(Math.random() * NAMES);
+    const id = nextId;
+    nextId = (nextId + 1) & 0xffff;
+    const q = new Packet();
+    q.header.id = id;
+    q.header.rd = 1;
+    q.questions.push({ name: `name${i}.outage.test`, type: 1, class: 1 });
+    q.additionals.push({ name: '', type: 41, class: 1232, ttl: 0, rdata: [] });
+    const at = Date.now();
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      results.push({ at, name: i, phase, ms: TIMEOUT_MS, outcome: 'timeout' });
+    }, TIMEOUT_MS);
+    pending.set(id, { i, at, phase, t0: performance.now(), timer });
+    sockets[id % CLIENTS].send(q.toBuffer(), port, HOST);
+  };
+  return {
+    results,
+    /** Runs one phase for `seconds` at RATE, in 10 ms ticks. */
+    async run(phase, seconds) {
+      const perTick = RATE / 100;
+      const end = Date.now() + seconds * 1000;
+      let owed = 0;
+      while (Date.now() < end) {
+        owed += perTick;
+        for (; owed >= 1; owed--) send(phase);
+        await sleep(10);
+      }
+    },
+    async close() {
+      await sleep(TIMEOUT_MS + 100);
+      for (const s of sockets) s.close();
+    },
+  };
+}
+
+const pct = (xs, p) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+async function scenario(mode) {
+  const upstream = await startUpstream();
+  const ballast = await startBallast(upstream.port);
+  const gen = await loadGenerator(ballast.port);
+  const marks = {};
+  const breaker = [];
+  const watch = setInterval(async () => breaker.push([Date.now(), await breakerState(ballast.adminPort)]), 250);
+  try {
+    marks.warm = Date.now();
+    await gen.run('warm', WARM);
+    upstream.state.mode = mode;
+    marks.outage = Date.now();
+    await gen.run('outage', OUTAGE);
+    upstream.state.mode = 'answer';
+    marks.recover = Date.now();
+    await gen.run('recover', RECOVER);
+    marks.end = Date.now();
+    await gen.close();
+  } finally {
+    clearInterval(watch);
+    ballast.child.kill('SIGTERM');
+    await new Promise((r) => ballast.child.once('exit', r));
+    await upstream.close();
+  }
+  const openedAt = breaker.find(([t, s]) => t >= marks.outage && s === 2)?.[0];
+  const upstreamRate = (from, to) => {
+    const out = [];
+    for (let s = Math.floor(from / 1000); s < Math.floor(to / 1000); s++)
+      out.push(upstream.state.perSecond.get(s) ?? 0);
+    return out;
+  };
+  // The promise is about names that were answered before the outage; count only those (all of them in the warm phase).
+  const warmNames = new Set(gen.results.filter((r) => r.phase === 'warm' && r.outcome === 'fresh').map((r) => r.name));
+  const phase = (name) => gen.results.filter((r) => r.phase === name && (name === 'warm' || warmNames.has(r.name)));
+  const summary = (name) => {
+    const rs = phase(name);
+    const n = rs.length;
+    const share = (o) => (100 * rs.filter((r) => r.outcome === o).length) / n;
+    return {
+      phase: name,
+      sent: n,
+      answered:
+        100 - share('servfail') - share('timeout') - rs.filter((r) => r.outcome.startsWith('rcode')).length * (100 / n),
+      stale: share('stale'),
+      servfail: share('servfail'),
+      timeouts: rs.filter((r) => r.outcome === 'timeout').length,
+      p50: pct(
+        rs.map((r) => r.ms),
+        50,
+      ),
+      p99: pct(
+        rs.map((r) => r.ms),
+        99,
+      ),
+    };
+  };
+  const warmRates = upstreamRate(marks.warm + 5000, marks.outage); // steady state: after the first 5 s of misses
+  const outageRates = upstreamRate(openedAt ?? marks.outage, marks.recover);
+  const recoverRates = upstreamRate(marks.recover, marks.end);
+  const staleAfterOpen = gen.results.filter(
+    (r) => r.phase === 'outage' && openedAt && r.at >= openedAt && r.outcome === 'stale',
+  );
+  return {
+    mode,
+    phases: ['warm', 'outage', 'recover'].map(summary),
+    detectionMs: openedAt ? openedAt - marks.outage : undefined,
+    steadyPeak: Math.max(...warmRates),
+    steadyMean: warmRates.reduce((a, b) => a + b, 0) / warmRates.length,
+    outageMax: Math.max(0, ...outageRates.slice(1)),
+    outageMean: outageRates.reduce((a, b) => a + b, 0) / Math.max(outageRates.length, 1),
+    queriesBeforeOpen: upstreamRate(marks.outage, openedAt ?? marks.recover).reduce((a, b) => a + b, 0),
+    recoverMax: Math.max(...recoverRates),
+    recoverRates,
+    staleP50AfterOpen: pct(
+      staleAfterOpen.map((r) => r.ms),
+      50,
+    ),
+    log: ballast
+      .log()
+      .split('\n')
+      .filter((l) => /upstream (down|up)|stale serving/.test(l)),
+  };
+}
+
+function report(results) {
+  const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+  const lines = [
+    '# Outage drill results',
+    '',
+    `Generated by \`node bench/outage.js --mode ${args.mode ?? 'both'} --warm ${WARM} --outage ${OUTAGE} --recover ${RECOVER} --names ${NAMES} --rate ${RATE}\`` +
+      ` (after \`npm run build\`) on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}.`,
+    '',
+    `${NAMES} names, TTL 5 s, ${RATE} queries/s of random names with EDNS from ${CLIENTS} client addresses; client timeout ${TIMEOUT_MS} ms.`,
+    "Answered = NOERROR with the name's correct address (fresh or stale). Stale = TTL 30 with EDE 3. Outage and",
+    'recovery rows count queries for names answered during the warm phase (the promise is about names seen before).',
+    '',
+  ];
+  for (const r of results) {
+    lines.push(
+      `## Upstream ${r.mode === 'blackhole' ? 'stops answering' : 'answers SERVFAIL to everything'} (${r.mode})`,
+      '',
+    );
+    lines.push(
+      '| phase | sent | answered % | stale % | SERVFAIL % | timeouts | p50 ms | p99 ms |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const p of r.phases) {
+      lines.push(
+        `| ${p.phase} | ${p.sent} | ${f(p.answered, 3)} | ${f(p.stale)} | ${f(p.servfail, 3)} | ${p.timeouts} | ${f(p.p50, 2)} | ${f(p.p99, 2)} |`,
+      );
+    }
+    lines.push(
+      '',
+      `- breaker open ${r.detectionMs === undefined ? 'never' : `${r.detectionMs} ms`} after the outage began; upstream queries before that: ${r.queriesBeforeOpen}`,
+      `- stale answers after the breaker opened: p50 ${f(r.staleP50AfterOpen, 2)} ms`,
+      `- upstream queries/s while down (after the breaker opened): mean ${f(r.outageMean, 2)}, max ${r.outageMax} (probes)`,
+      `- steady state (warm phase after its first 5 s): peak ${r.steadyPeak}/s, mean ${f(r.steadyMean)}/s`,
+      `- after the upstream returned: max ${r.recoverMax}/s (${r.recoverMax <= r.steadyPeak ? 'within' : 'ABOVE'} the steady-state peak); per second: ${r.recoverRates.join(' ')}`,
+      `- ballast's own log lines: ${r.log.length ? '' : 'none'}`,
+      ...r.log.map((l) => `  - \`${l}\``),
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+const results = [];
+for (const mode of MODES) {
+  process.stderr.write(`outage drill: ${mode}, ${WARM + OUTAGE + RECOVER} s ...\n`);
+  results.push(await scenario(mode));
+}
+const text = report(results);
+fs.mkdirSync(path.dirname(OUT), { recursive: true });
+fs.writeFileSync(OUT, text);
+process.stdout.write(`${text}\n`);

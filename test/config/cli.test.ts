@@ -1,0 +1,140 @@
+// The built CLI as an operator runs it: bad config and bad flags exit 2 before anything binds; --help and --version.
+// Every config here either fails validation or names 127.0.0.1 upstreams, so nothing is forwarded off the machine.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const NODE = join(root, 'node_modules/.bin/node');
+const BIN = join(root, 'bin/ballast.js');
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `ballast ARGS` to completion. */
+function ballast(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let dir: string;
+beforeAll(async () => {
+  // dist/ may be older than src/; build it so the CLI under test is the code under test. tsc emits even when
+  // another part of the tree has a type error (that is `npm run typecheck`'s job), so only a missing output fails.
+  const build = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], {
+    encoding: 'utf8',
+  });
+  if (!existsSync(join(root, 'dist/cli.js'))) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
+  dir = await mkdtemp(join(tmpdir(), 'ballast-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function configFile(name: string, text: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+describe('ballast serve with a bad configuration', () => {
+  it('exits 2 and names every bad key, its value and what is allowed, without starting', async () => {
+    const file = await configFile(
+      'bad.yaml',
+      "upstream:\n  servers: ['127.0.0.1:9']\n  policy: fastest\ncache:\n  maxEntries: 0\n  maxTTLSeconds: 60\n",
+    );
+    const run = await ballast(['serve', '--config', file, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('ballast: invalid configuration:');
+    expect(run.stderr).toContain(
+      'upstream.policy: got "fastest"; expected one of "random", "round_robin", "sequential"',
+    );
+    expect(run.stderr).toContain('cache.maxEntries: got 0;');
+    expect(run.stderr).toContain('>=1');
+    expect(run.stderr).toContain('cache: unknown key(s) "maxTTLSeconds"');
+    expect(run.stdout).not.toContain('ballast started');
+  });
+
+  it("exits 2 naming the flag's key path for a bad flag value", async () => {
+    const run = await ballast([
+      'serve',
+      '--upstream',
+      '127.0.0.1:9',
+      '--listen',
+      '127.0.0.1',
+      '--admin',
+      '127.0.0.1:0',
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('listen.0: got "127.0.0.1"');
+  });
+
+  it('exits 2 for --zone without =', async () => {
+    const run = await ballast(['serve', '--upstream', '127.0.0.1:9', '--zone', 'cluster.local']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--zone "cluster.local": expected ZONE=HOST:PORT');
+  });
+
+  it('exits 2 for a config file that does not exist', async () => {
+    const missing = join(dir, 'missing.yaml');
+    const run = await ballast(['serve', '--config', missing]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`cannot read config file ${missing}`);
+  });
+
+  it('exits 2 naming upstream.servers when no server is given and resolv.conf lists none', async () => {
+    const resolv = await configFile('resolv.conf', '# nameserver 127.0.0.2\nsearch example.com\n');
+    const file = await configFile('no-upstream.yaml', `upstream:\n  resolvConf: ${resolv}\n`);
+    const run = await ballast(['serve', '--config', file, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`upstream.servers: got []; expected at least one server, and ${resolv} lists`);
+  });
+});
+
+describe('ballast command line', () => {
+  it('--help exits 0 and lists every flag the parser accepts', async () => {
+    const cli = await readFile(join(root, 'src/cli.ts'), 'utf8');
+    const flags = [...cli.matchAll(/^\s+'?([a-z][a-z-]*)'?: \{ type: '(string|boolean)'/gm)].map((m) => m[1]);
+    expect(flags).toEqual(expect.arrayContaining(['listen', 'upstream', 'zone', 'admin', 'config', 'log-level']));
+    const run = await ballast(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage:');
+    for (const flag of flags) expect(run.stdout).toContain(`--${flag}`);
+    expect(run.stdout).toContain('-h, --help');
+    expect(run.stdout).toContain('-v, --version');
+  });
+
+  it.each([['--version'], ['-v']])('%s prints the version from package.json', async (flag) => {
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+    const run = await ballast([flag]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`ballast ${pkg.version}\n`);
+  });
+
+  it('exits 2 on an unknown flag, naming it, and prints the usage', async () => {
+    const run = await ballast(['serve', '--bogus']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("'--bogus'");
+    expect(run.stderr).toContain('Usage:');
+  });
+
+  it.each([[[]], [['start']], [['serve', 'extra']]])('exits 2 without the one command "serve": %j', async (args) => {
+    const run = await ballast(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('expected the command "serve"');
+  });
+});

@@ -1,0 +1,338 @@
+// DESIGN.md §4's table, row by row, and every resilience timer, as timelines on an injected clock over real
+// loopback sockets (STYLE.md §6). Upstream answers arrive in real time; TTLs, timeouts and backoffs move only when
+// the test advances the clock.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../src/config/index.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { systemRandom } from '../../src/util/random.js';
+import { type Running, startBallast } from '../helpers/ballast.js';
+import { header, Packet, query } from '../helpers/client.js';
+import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
+
+const A = Packet.TYPE.A;
+const EDNS = { edns: 1232 };
+const EDE = (code: number) => Buffer.from([0, 15, 0, 2, 0, code]);
+
+/** Polls (in real time) until `cond` holds: for socket events, never for clock time. */
+async function until(cond: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Lets in-flight socket I/O and promise chains settle. */
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+describe('resilience timelines (DESIGN.md §4)', () => {
+  let upstream: FakeUpstream;
+  let b: Running;
+  let clock: ManualClock;
+  // float() near 1: refresh points and probe delays land at the top of their ranges, so timelines are exact.
+  const random = { float: () => 0.999, id16: systemRandom.id16 };
+
+  async function start(extra: Partial<ConfigInput> = {}) {
+    clock = new ManualClock();
+    upstream = await startFakeUpstream({
+      records: Object.fromEntries(
+        Array.from({ length: 30 }, (_, i) => [`n${i}.test/1`, [a(`n${i}.test`, `192.0.2.${i + 1}`, 10)]]),
+      ),
+    });
+    b = await startBallast(
+      { ...extra, upstream: { ...extra.upstream, servers: [upstream.address] } },
+      { clock, random },
+    );
+  }
+  afterEach(async () => {
+    await b?.close();
+    await upstream?.close();
+  });
+
+  /** Opens the breaker: `failureThreshold` (5) distinct misses time out while upstream is a blackhole. */
+  async function takeUpstreamDown(names = ['d0.test', 'd1.test', 'd2.test', 'd3.test', 'd4.test']) {
+    upstream.mode = 'blackhole';
+    const pending = names.map((n) => query(b.port, n, A, EDNS));
+    await until(() => names.every((n) => upstream.count(n) === 1), 'queries to reach upstream');
+    clock.advance(2_000);
+    const replies = await Promise.all(pending);
+    for (const r of replies) expect(header(r.raw).rcode).toBe(2);
+    await until(async () => (await b.metric('ballast_upstream_health_state')) === 2, 'breaker open');
+  }
+
+  describe('fresh', () => {
+    beforeEach(() => start());
+
+    it('answers from cache; a hot entry past its jittered refresh point gets exactly one background refresh', async () => {
+      await query(b.port, 'n1.test', A); // miss: stored with TTL 10, refresh point at 10 s × (0.75 + 0.2 × 0.999)
+      await query(b.port, 'n1.test', A); // hit 1
+      clock.advance(9_000); // 90 %: below the refresh point (94.98 %)
+      await query(b.port, 'n1.test', A); // hit 2: hot, but not yet due
+      await settle();
+      expect(upstream.count('n1.test')).toBe(1);
+      clock.advance(500); // 95 %: due
+      const hit = await query(b.port, 'n1.test', A);
+      expect(hit.packet.answers[0].ttl).toBe(1); // the client got the cached answer, not a wait
+      await query(b.port, 'n1.test', A); // a second due hit does not start a second refresh
+      await until(() => upstream.count('n1.test') === 2, 'one prefetch');
+      await settle();
+      expect(upstream.count('n1.test')).toBe(2);
+      const refreshed = await query(b.port, 'n1.test', A);
+      expect(refreshed.packet.answers[0].ttl).toBe(10);
+      expect(await b.metric('ballast_refreshes_total', { kind: 'prefetch', result: 'success' })).toBe(1);
+    });
+
+    it('does not prefetch an entry hit only once in its lifetime', async () => {
+      await query(b.port, 'n2.test', A);
+      clock.advance(9_600);
+      await query(b.port, 'n2.test', A); // one hit only
+      await settle();
+      expect(upstream.count('n2.test')).toBe(1);
+    });
+  });
+
+  describe('stale, upstream healthy', () => {
+    // A 2 s floor on the upstream timeout, so a silent upstream is still "slow", not "failed", when the 1.8 s
+    // client response timer fires.
+    beforeEach(() => start({ upstream: { servers: [], minTimeoutMs: 2000 } }));
+
+    it('refreshes and serves the fresh answer when it arrives within the client response timer', async () => {
+      await query(b.port, 'n3.test', A);
+      clock.advance(11_000);
+      const r = await query(b.port, 'n3.test', A, EDNS);
+      expect(r.packet.answers[0].ttl).toBe(10);
+      expect(r.raw.includes(EDE(3))).toBe(false);
+      expect(upstream.count('n3.test')).toBe(2);
+    });
+
+    it('serves the stale answer (TTL 30, EDE 3) when the client response timer (1.8 s) fires first', async () => {
+      await query(b.port, 'n4.test', A);
+      clock.advance(11_000);
+      upstream.mode = 'blackhole';
+      const pending = query(b.port, 'n4.test', A, EDNS);
+      await until(() => upstream.count('n4.test') === 2, 'refresh sent');
+      clock.advance(1_799);
+      await settle();
+      let answered = false;
+      void pending.then(() => (answered = true));
+      await settle();
+      expect(answered).toBe(false);
+      clock.advance(1);
+      const r = await pending;
+      expect(header(r.raw).rcode).toBe(0);
+      expect(r.packet.answers[0]).toMatchObject({ address: '192.0.2.5', ttl: 30 });
+      expect(r.raw.subarray(-6)).toEqual(EDE(3));
+      expect(await b.metric('ballast_stale_answers_total', { reason: 'client_timeout' })).toBe(1);
+    });
+
+    it('a failed refresh leaves the entry in place and holds the key for the failure recheck time (30 s)', async () => {
+      await query(b.port, 'n5.test', A);
+      clock.advance(11_000);
+      upstream.mode = 'servfail';
+      const first = await query(b.port, 'n5.test', A, EDNS);
+      expect(first.packet.answers[0]).toMatchObject({ address: '192.0.2.6', ttl: 30 });
+      expect(await b.metric('ballast_stale_answers_total', { reason: 'refresh_failed' })).toBe(1);
+      expect(upstream.count('n5.test')).toBe(2);
+      clock.advance(29_000);
+      const held = await query(b.port, 'n5.test', A, EDNS);
+      expect(held.packet.answers[0].address).toBe('192.0.2.6');
+      expect(upstream.count('n5.test')).toBe(2); // not asked within the recheck time
+      expect(await b.metric('ballast_failure_cache_hits_total')).toBe(1);
+      upstream.mode = 'answer';
+      clock.advance(1_000);
+      const after = await query(b.port, 'n5.test', A);
+      expect(upstream.count('n5.test')).toBe(3);
+      expect(after.packet.answers[0].ttl).toBe(10);
+    });
+
+    it('REFUSED from upstream never replaces the cached answer', async () => {
+      await query(b.port, 'n6.test', A);
+      clock.advance(11_000);
+      upstream.mode = 'refused';
+      const r = await query(b.port, 'n6.test', A);
+      expect(header(r.raw).rcode).toBe(0);
+      expect(r.packet.answers[0].address).toBe('192.0.2.7');
+    });
+  });
+
+  describe('upstream failing or open', () => {
+    beforeEach(() => start());
+
+    it('opens the breaker after 5 consecutive timeouts, then serves stale at once and sends nothing', async () => {
+      await query(b.port, 'n7.test', A);
+      clock.advance(11_000);
+      await takeUpstreamDown();
+      const before = upstream.count();
+      const r = await query(b.port, 'n7.test', A, EDNS);
+      expect(r.packet.answers[0]).toMatchObject({ address: '192.0.2.8', ttl: 30 });
+      expect(r.raw.subarray(-6)).toEqual(EDE(3));
+      expect(await b.metric('ballast_stale_answers_total', { reason: 'upstream_down' })).toBe(1);
+      await settle();
+      expect(upstream.count()).toBe(before);
+    });
+
+    it('answers a miss with SERVFAIL and EDE 22 at once, without asking upstream', async () => {
+      await takeUpstreamDown();
+      const before = upstream.count();
+      const r = await query(b.port, 'never-seen.test', A, EDNS);
+      expect(header(r.raw).rcode).toBe(2);
+      expect(r.raw.subarray(-6)).toEqual(EDE(22));
+      await settle();
+      expect(upstream.count()).toBe(before);
+    });
+
+    it('probes one at a time with full-jitter exponential backoff 0.5 s → 30 s, and closes on an answer', async () => {
+      await takeUpstreamDown();
+      const probes = () => upstream.count();
+      const base = probes();
+      // float() = 0.999 puts each probe at the top of its window: 0.4995 s, then 0.999 s, 1.998 s, 3.996 s ...
+      const windows = [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000];
+      let expected = base;
+      for (const w of windows) {
+        clock.advance(w * 0.999 - 1);
+        await settle();
+        expect(probes()).toBe(expected);
+        clock.advance(1);
+        expected++;
+        await until(() => probes() === expected, `probe ${expected - base}`);
+        // The probe waits the full timeout (2 s), fails, and the breaker re-opens: the next window starts here.
+        clock.advance(2_000);
+        await until(async () => (await b.metric('ballast_upstream_health_state')) === 2, 'open again');
+      }
+      expect(await b.metric('ballast_upstream_probes_total', { result: 'failure' })).toBe(windows.length);
+      upstream.mode = 'answer';
+      clock.advance(30_000);
+      await until(async () => (await b.metric('ballast_upstream_health_state')) === 0, 'breaker closed');
+      const r = await query(b.port, 'n8.test', A);
+      expect(r.packet.answers[0].address).toBe('192.0.2.9');
+    });
+
+    it('an upstream that answers SERVFAIL to most distinct names is marked down too', async () => {
+      upstream.mode = 'servfail';
+      for (let i = 0; i < 10; i++) {
+        const r = await query(b.port, `sf${i}.test`, A);
+        expect(header(r.raw).rcode).toBe(2);
+      }
+      expect(await b.metric('ballast_upstream_health_state')).toBe(2);
+      const before = upstream.count();
+      const r = await query(b.port, 'sf-next.test', A, EDNS);
+      expect(r.raw.subarray(-6)).toEqual(EDE(22));
+      await settle();
+      expect(upstream.count()).toBe(before);
+    });
+
+    it('one name failing again and again does not mark the upstream down', async () => {
+      upstream.set('bad.test', A, []);
+      upstream.mode = 'servfail';
+      for (let i = 0; i < 12; i++) {
+        await query(b.port, 'bad.test', A);
+        clock.advance(400_000); // past any failure-cache hold
+      }
+      expect(await b.metric('ballast_upstream_health_state')).toBe(0);
+    });
+  });
+
+  describe('no entry, upstream healthy', () => {
+    beforeEach(() => start());
+
+    it('caches the failure: SERVFAIL without an upstream query for 5 s, then 10 s after a second failure', async () => {
+      upstream.mode = 'servfail';
+      expect(header((await query(b.port, 'fc.test', A)).raw).rcode).toBe(2);
+      expect(upstream.count('fc.test')).toBe(1);
+      clock.advance(4_999);
+      expect(header((await query(b.port, 'fc.test', A, EDNS)).raw).rcode).toBe(2);
+      expect(upstream.count('fc.test')).toBe(1);
+      clock.advance(1);
+      await query(b.port, 'fc.test', A); // asked again: fails again → hold doubles to 10 s
+      expect(upstream.count('fc.test')).toBe(2);
+      clock.advance(9_999);
+      await query(b.port, 'fc.test', A);
+      expect(upstream.count('fc.test')).toBe(2);
+      upstream.mode = 'answer';
+      upstream.set('fc.test', A, [a('fc.test', '192.0.2.200', 10)]);
+      clock.advance(1);
+      const ok = await query(b.port, 'fc.test', A);
+      expect(ok.packet.answers[0].address).toBe('192.0.2.200');
+    });
+
+    it('1,000 concurrent identical queries for an uncached name make exactly one upstream query', async () => {
+      upstream.set('herd.test', A, [a('herd.test', '192.0.2.250', 60)]);
+      upstream.mode = 'hold'; // the upstream answers only once all 1,000 clients are waiting
+      const ids = Array.from({ length: 1000 }, (_, i) => i + 1);
+      const pending: ReturnType<typeof query>[] = [];
+      for (const id of ids) {
+        pending.push(query(b.port, 'herd.test', A, { id }));
+        if (id % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+      await until(async () => (await b.metric('ballast_coalesced_queries_total')) === 999, '999 waiters');
+      upstream.release();
+      const answers = await Promise.all(pending);
+      expect(upstream.count('herd.test')).toBe(1);
+      expect(answers.map((r) => header(r.raw).id)).toEqual(ids);
+      for (const r of answers) expect(r.packet.answers[0].address).toBe('192.0.2.250');
+    });
+  });
+
+  describe('stale answers', () => {
+    it('a stale NXDOMAIN carries EDE 19 and the stale TTL', async () => {
+      await start();
+      await query(b.port, 'gone.test', A); // NXDOMAIN, negative TTL min(60, 30) = 30 s
+      clock.advance(31_000);
+      await takeUpstreamDown();
+      const r = await query(b.port, 'gone.test', A, EDNS);
+      expect(header(r.raw).rcode).toBe(3);
+      expect(r.packet.authorities[0].ttl).toBe(30);
+      expect(r.raw.subarray(-6)).toEqual(EDE(19));
+    });
+
+    it('a client without EDNS gets the stale answer without an OPT record', async () => {
+      await start({ stale: { answerTtlSeconds: 7 } });
+      await query(b.port, 'n9.test', A);
+      clock.advance(11_000);
+      await takeUpstreamDown();
+      const r = await query(b.port, 'n9.test', A);
+      expect(header(r.raw).arcount).toBe(0);
+      expect(r.packet.answers[0].ttl).toBe(7);
+    });
+
+    it('entries are not served past stale.maxAgeSeconds', async () => {
+      await start({ stale: { maxAgeSeconds: 60 } });
+      await query(b.port, 'n10.test', A);
+      clock.advance(10_000 + 57_000);
+      await takeUpstreamDown(); // +2 s: 59 s past expiry
+      expect(header((await query(b.port, 'n10.test', A)).raw).rcode).toBe(0);
+      clock.advance(1_000);
+      expect(header((await query(b.port, 'n10.test', A)).raw).rcode).toBe(2);
+    });
+
+    it('with keepPastMaxAgeWhileDown, they are served past it while the zone is down', async () => {
+      await start({ stale: { maxAgeSeconds: 60, keepPastMaxAgeWhileDown: true } });
+      await query(b.port, 'n11.test', A);
+      clock.advance(11_000);
+      await takeUpstreamDown();
+      clock.advance(120_000); // far past maxAge, and the upstream is still down (its probes fail)
+      const r = await query(b.port, 'n11.test', A);
+      expect(r.packet.answers[0]).toMatchObject({ address: '192.0.2.12', ttl: 30 });
+    });
+  });
+
+  describe('per-client limit', () => {
+    it('limits upstream-bound queries per client: stale if there is one, else REFUSED with EDE 18', async () => {
+      await start({ clientLimit: { queriesPerSecond: 1, burst: 2 } });
+      await query(b.port, 'n12.test', A);
+      await query(b.port, 'n13.test', A);
+      const refused = await query(b.port, 'n14.test', A, EDNS);
+      expect(header(refused.raw).rcode).toBe(5);
+      expect(refused.raw.subarray(-6)).toEqual(EDE(18));
+      expect(upstream.count('n14.test')).toBe(0);
+      // Cache hits are free.
+      expect(header((await query(b.port, 'n12.test', A)).raw).rcode).toBe(0);
+      clock.advance(11_000); // n12 is stale now; the bucket refilled 1 token per second (capped at 2)
+      await query(b.port, 'n20.test', A);
+      await query(b.port, 'n21.test', A);
+      const stale = await query(b.port, 'n12.test', A, EDNS);
+      expect(stale.packet.answers[0]).toMatchObject({ address: '192.0.2.13', ttl: 30 });
+      expect(await b.metric('ballast_rate_limited_queries_total')).toBe(2);
+    });
+  });
+});

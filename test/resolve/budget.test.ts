@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { ZoneBudget } from '../../src/resolve/budget.js';
+import { FailureCache } from '../../src/resolve/failures.js';
+import { ClientLimiter } from '../../src/resolve/limits.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { TokenBucket } from '../../src/util/token-bucket.js';
+
+describe('TokenBucket', () => {
+  it('allows a burst, then the rate', () => {
+    const clock = new ManualClock();
+    const b = new TokenBucket(10, 5, clock);
+    expect(Array.from({ length: 6 }, () => b.take())).toEqual([true, true, true, true, true, false]);
+    clock.advance(100);
+    expect(b.take()).toBe(true);
+    expect(b.take()).toBe(false);
+  });
+
+  it('rate 0 means unlimited; give() earns fractions up to the burst', () => {
+    const clock = new ManualClock();
+    expect(Array.from({ length: 100 }, () => new TokenBucket(0, 1, clock).take()).every(Boolean)).toBe(true);
+    const retry = new TokenBucket(0.000001, 2, clock, 0);
+    for (let i = 0; i < 9; i++) retry.give(0.1);
+    expect(retry.take()).toBe(false);
+    retry.give(0.1);
+    expect(retry.take()).toBe(true);
+    for (let i = 0; i < 100; i++) retry.give(0.1);
+    expect(retry.available).toBeCloseTo(2);
+  });
+});
+
+describe('FailureCache (RFC 9520)', () => {
+  const opts = { initialMs: 5000, maxMs: 300_000, staleRecheckMs: 30_000, maxEntries: 3 };
+
+  it('holds a key 5 s, doubling per consecutive failure up to 5 min, and forgets it on success', () => {
+    const clock = new ManualClock();
+    const f = new FailureCache(opts);
+    const holds: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      f.record('k', clock.now(), false);
+      const until = f.heldUntil('k', clock.now())!;
+      holds.push(until - clock.now());
+      clock.advance(until - clock.now());
+      expect(f.heldUntil('k', clock.now())).toBeUndefined();
+    }
+    expect(holds).toEqual([5000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]);
+    f.clear('k');
+    f.record('k', clock.now(), false);
+    expect(f.heldUntil('k', clock.now())! - clock.now()).toBe(5000);
+  });
+
+  it('holds a key with a stale answer for the recheck time (30 s)', () => {
+    const f = new FailureCache(opts);
+    f.record('k', 0, true);
+    expect(f.heldUntil('k', 29_999)).toBe(30_000);
+    expect(f.heldUntil('k', 30_000)).toBeUndefined();
+  });
+
+  it('is bounded: the least recently failed key is forgotten', () => {
+    const f = new FailureCache(opts);
+    for (const k of ['a', 'b', 'c', 'd']) f.record(k, 0, false);
+    expect(f.size).toBe(3);
+    expect(f.heldUntil('a', 1)).toBeUndefined();
+    expect(f.heldUntil('d', 1)).toBe(5000);
+  });
+});
+
+describe('ClientLimiter', () => {
+  it('limits each client separately; 0 disables it', () => {
+    const clock = new ManualClock();
+    const l = new ClientLimiter(1, 2, clock);
+    expect([l.allow('a'), l.allow('a'), l.allow('a'), l.allow('b')]).toEqual([true, true, false, true]);
+    clock.advance(1000);
+    expect(l.allow('a')).toBe(true);
+    const off = new ClientLimiter(0, 1, clock);
+    expect(Array.from({ length: 50 }, () => off.allow('a')).every(Boolean)).toBe(true);
+  });
+});
+
+describe('ZoneBudget', () => {
+  const opts = { refreshPerSecond: 100, recoveryMinPerSecond: 5 };
+
+  /** `perSecond` upstream queries in each of `seconds` healthy seconds. */
+  function steady(b: ZoneBudget, clock: ManualClock, perSecond: number, seconds: number) {
+    for (let s = 0; s < seconds; s++) {
+      for (let i = 0; i < perSecond; i++) b.noteQuery();
+      clock.advance(1000);
+    }
+  }
+
+  it('learns the steady-state rate while healthy, not while down', () => {
+    const clock = new ManualClock(0);
+    const b = new ZoneBudget(opts, clock);
+    steady(b, clock, 40, 30);
+    expect(b.steadyRate).toBeCloseTo(40);
+    b.observeHealth(false);
+    steady(b, clock, 1, 300); // probes only, for five minutes
+    expect(b.steadyRate).toBeCloseTo(40);
+  });
+
+  it('bounds prefetches by refreshPerSecond in steady state; stale refreshes are not limited', () => {
+    const clock = new ManualClock(0);
+    const b = new ZoneBudget(opts, clock);
+    const granted = Array.from({ length: 150 }, () => b.allowPrefetch()).filter(Boolean).length;
+    expect(granted).toBe(100);
+    expect(Array.from({ length: 1000 }, () => b.allowStaleRefresh()).every(Boolean)).toBe(true);
+  });
+
+  it('after an outage, refreshes come at the learned rate until a second passes without a refusal', () => {
+    const clock = new ManualClock(0);
+    const b = new ZoneBudget(opts, clock);
+    steady(b, clock, 50, 60);
+    b.observeHealth(false);
+    clock.advance(120_000);
+    b.observeHealth(true);
+    expect(b.recovering).toBe(true);
+    const perSecond: number[] = [];
+    for (let s = 0; s < 5; s++) {
+      let granted = 0;
+      for (let i = 0; i < 10; i++) {
+        // 400 stale entries want a refresh in each second, spread over it
+        for (let k = 0; k < 40; k++) if (b.allowStaleRefresh()) granted++;
+        clock.advance(100);
+      }
+      perSecond.push(granted);
+    }
+    for (const n of perSecond) expect(n).toBeLessThanOrEqual(50);
+    expect(perSecond.reduce((x, y) => x + y)).toBeGreaterThan(200);
+    // Demand drops below the rate: a whole second without a refusal ends recovery.
+    for (let i = 0; i < 10; i++) {
+      b.allowStaleRefresh();
+      clock.advance(200);
+    }
+    expect(b.recovering).toBe(false);
+  });
+});
