@@ -62,11 +62,9 @@ async function freePort() {
 
 /** The fake CoreDNS: nameN.outage.test A → 10.x.y.z, TTL 5; counts queries per second; mode switchable. */
 async function startUpstream() {
-  const state = { mode: 'answer', perSecond: new Map(), total: 0 };
+  const state = { mode: 'answer', times: [] };
   const handle = (request, send) => {
-    const sec = Math.floor(Date.now() / 1000);
-    state.perSecond.set(sec, (state.perSecond.get(sec) ?? 0) + 1);
-    state.total++;
+    state.times.push(Date.now());
     if (state.mode === 'blackhole') return;
     const response = Packet.createResponseFromRequest(request);
     response.header.ra = 1;
@@ -245,12 +243,13 @@ async function scenario(mode) {
     await upstream.close();
   }
   const openedAt = breaker.find(([t, s]) => t >= marks.outage && s === 2)?.[0];
+  // Upstream queries per whole second of [from, to), counted from the query timestamps.
   const upstreamRate = (from, to) => {
-    const out = [];
-    for (let s = Math.floor(from / 1000); s < Math.floor(to / 1000); s++)
-      out.push(upstream.state.perSecond.get(s) ?? 0);
+    const out = new Array(Math.max(0, Math.floor((to - from) / 1000))).fill(0);
+    for (const t of upstream.state.times) if (t >= from && t < from + out.length * 1000) out[Math.floor((t - from) / 1000)]++;
     return out;
   };
+  const between = (from, to) => upstream.state.times.filter((t) => t >= from && t < to).length;
   // The promise is about names that were answered before the outage; count only those (all of them in the warm phase).
   const warmNames = new Set(gen.results.filter((r) => r.phase === 'warm' && r.outcome === 'fresh').map((r) => r.name));
   const phase = (name) => gen.results.filter((r) => r.phase === name && (name === 'warm' || warmNames.has(r.name)));
@@ -288,9 +287,10 @@ async function scenario(mode) {
     detectionMs: openedAt ? openedAt - marks.outage : undefined,
     steadyPeak: Math.max(...warmRates),
     steadyMean: warmRates.reduce((a, b) => a + b, 0) / warmRates.length,
-    outageMax: Math.max(0, ...outageRates.slice(1)),
+    outageMax: Math.max(0, ...outageRates),
     outageMean: outageRates.reduce((a, b) => a + b, 0) / Math.max(outageRates.length, 1),
-    queriesBeforeOpen: upstreamRate(marks.outage, openedAt ?? marks.recover).reduce((a, b) => a + b, 0),
+    outageTotal: between(openedAt ?? marks.outage, marks.recover),
+    queriesBeforeOpen: between(marks.outage, openedAt ?? marks.recover),
     recoverMax: Math.max(...recoverRates),
     recoverRates,
     staleP50AfterOpen: pct(
@@ -335,7 +335,7 @@ function report(results) {
       '',
       `- breaker open ${r.detectionMs === undefined ? 'never' : `${r.detectionMs} ms`} after the outage began; upstream queries before that: ${r.queriesBeforeOpen}`,
       `- stale answers after the breaker opened: p50 ${f(r.staleP50AfterOpen, 2)} ms`,
-      `- upstream queries/s while down (after the breaker opened): mean ${f(r.outageMean, 2)}, max ${r.outageMax} (probes)`,
+      `- upstream queries while down, after the breaker opened: ${r.outageTotal} in total, mean ${f(r.outageMean, 2)}/s, max ${r.outageMax} in one second (probes)`,
       `- steady state (warm phase after its first 5 s): peak ${r.steadyPeak}/s, mean ${f(r.steadyMean)}/s`,
       `- after the upstream returned: max ${r.recoverMax}/s (${r.recoverMax <= r.steadyPeak ? 'within' : 'ABOVE'} the steady-state peak); per second: ${r.recoverRates.join(' ')}`,
       `- ballast's own log lines: ${r.log.length ? '' : 'none'}`,

@@ -824,6 +824,17 @@ function renderReport(results, opts, ctx, info) {
         '(dnsperf matches replies by ID), so it measures Node.js UDP I/O with no DNS work at all.',
     );
   }
+  lines.push(
+    '',
+    '## Other benchmarks',
+    '',
+    'Each writes its own report under `bench/results/`, with the command that reproduces it:',
+    '',
+    '- [results/outage.md](results/outage.md): `node bench/outage.js`. An upstream outage (blackhole, then SERVFAIL)',
+    '  under steady load: answered share, stale latency, upstream queries while down and after recovery.',
+    '- [results/jitter.svg](results/jitter.svg): `node bench/jitter.js`. When 10,000 entries stored together are',
+    '  refreshed, with ballast’s jitter and with a fixed refresh point.',
+  );
   return `${lines.join('\n')}\n`;
 }
 

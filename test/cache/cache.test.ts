@@ -241,6 +241,31 @@ describe('DnsCache bounds', () => {
     expect(cache.lookup(third, T0)).toBeDefined();
   });
 
+  it('under pressure evicts stale entries before fresh ones, even fresher-used stale ones', () => {
+    const evicted: string[] = [];
+    const cache = new DnsCache({ ...OPEN, maxEntries: 2 }, { ...hooks(), onEvict: (tier) => evicted.push(tier) });
+    // a-basic has TTL 5; mx has a longer TTL. At T0 + 6 s a-basic is stale, mx still fresh.
+    const [stale] = load(cache, ['a-basic']);
+    const [fresh] = load(cache, ['mx']);
+    expect(cache.lookup(fresh, T0 + 6_000)?.state).toBe('fresh');
+    expect(cache.lookup(stale, T0 + 6_000)?.state).toBe('stale'); // most recently used, but stale
+    load(cache, ['aaaa-basic']);
+    expect(evicted).toEqual(['secondary']);
+    expect(cache.lookup(stale, T0 + 6_000)).toBeUndefined();
+    expect(cache.lookup(fresh, T0 + 6_000)?.state).toBe('fresh');
+  });
+
+  it('sweep demotes expired entries and drops those past staleMaxAge unless told to keep them', () => {
+    const cache = new DnsCache({ ...OPEN, staleMaxAgeSeconds: 60 }, hooks());
+    const [a, mx] = load(cache, ['a-basic', 'mx']);
+    expect(cache.sweep(T0 + 6_000, () => false)).toEqual({ demoted: 1, dropped: 0 });
+    expect(cache.staleEntries).toBe(1);
+    expect(cache.sweep(T0 + 66_000, () => true)).toEqual({ demoted: 0, dropped: 0 });
+    expect(cache.sweep(T0 + 66_000, () => false)).toEqual({ demoted: 0, dropped: 1 });
+    expect(cache.has(a)).toBe(false);
+    expect(cache.has(mx)).toBe(true);
+  });
+
   it('holds at most maxBytes, evicting the least recently used', () => {
     // What each entry costs, measured in an unbounded cache.
     const probe = new DnsCache(OPEN, hooks());
