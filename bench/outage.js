@@ -246,7 +246,8 @@ async function scenario(mode) {
   // Upstream queries per whole second of [from, to), counted from the query timestamps.
   const upstreamRate = (from, to) => {
     const out = new Array(Math.max(0, Math.floor((to - from) / 1000))).fill(0);
-    for (const t of upstream.state.times) if (t >= from && t < from + out.length * 1000) out[Math.floor((t - from) / 1000)]++;
+    for (const t of upstream.state.times)
+      if (t >= from && t < from + out.length * 1000) out[Math.floor((t - from) / 1000)]++;
     return out;
   };
   const between = (from, to) => upstream.state.times.filter((t) => t >= from && t < to).length;

@@ -4,6 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { DnsCache } from './cache/index.js';
 import { type Config, parseEndpoint, rootServers } from './config/index.js';
 import { AdminServer, createRegistry } from './observe/index.js';
+import { createPersistMetrics, Persister } from './persist/index.js';
 import { ClientLimiter, createResolveMetrics, FailureCache, RequestHandler } from './resolve/index.js';
 import {
   createServerMetrics,
@@ -54,6 +55,8 @@ export class Ballast {
   private bound: BoundAddresses | undefined;
   private readonly clock: Clock;
   private sweep: Timer | undefined;
+  private readonly persister: Persister | undefined;
+  private started = false;
 
   constructor(
     readonly config: Config,
@@ -189,6 +192,16 @@ export class Ballast {
       refreshMinHits: config.refresh.minHits,
     });
     this.clock = clock;
+    const p = config.persistence;
+    this.persister = p.enabled
+      ? new Persister(
+          this.cache,
+          { path: p.path, intervalMs: p.intervalSeconds * 1000, maxBytes: p.maxBytes },
+          clock,
+          log.child({ component: 'persist' }),
+          createPersistMetrics(this.registry),
+        )
+      : undefined;
     this.serverMetrics = createServerMetrics(this.registry);
     this.admin = new AdminServer({
       endpoint: parseEndpoint(config.admin.listen)!,
@@ -201,6 +214,9 @@ export class Ballast {
 
   /** Binds every listener and the admin port, then logs one start-up line. */
   async start(): Promise<BoundAddresses> {
+    // DESIGN.md §7: the snapshot is loaded before any listener opens, so the first query already sees it.
+    this.persister?.load();
+    this.started = true;
     const udp: Endpoint[] = [];
     const tcp: Endpoint[] = [];
     const handle = (raw: Buffer, transport: 'udp' | 'tcp', client: string) =>
@@ -232,6 +248,7 @@ export class Ballast {
     const admin = await this.admin.start();
     this.bound = { udp, tcp, admin };
     this.scheduleSweep();
+    this.persister?.start();
     this.ready = true;
     this.deps.log.info(
       {
@@ -268,13 +285,22 @@ export class Ballast {
     return this.bound;
   }
 
-  /** Graceful stop: not ready, stop accepting, answer what is in flight (≤ drain timeout), close. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Graceful stop, idempotent: not ready at once; with `drainPeriod` (SIGTERM), keep serving for
+   * server.drainPeriodMs; then stop accepting, answer what is in flight (≤ server.drainTimeoutMs), write the
+   * snapshot, close.
+   */
+  close(opts: { drainPeriod?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.ready = false;
       this.sweep?.cancel();
+      this.persister?.stop();
+      if (opts.drainPeriod && this.config.server.drainPeriodMs > 0) {
+        await new Promise((r) => setTimeout(r, this.config.server.drainPeriodMs));
+      }
       const drain = this.config.server.drainTimeoutMs;
       await Promise.all([...this.udp.map((l) => l.close(drain)), ...this.tcp.map((l) => l.close(drain))]);
+      if (this.started) this.persister?.write();
       for (const u of this.upstreams) u.close();
       await this.admin.close();
     })();

@@ -22,6 +22,9 @@ Options for serve (flags override the config file):
   --admin HOST:PORT         HTTP for /metrics, /health, /ready [127.0.0.1:9253]
   --config FILE             YAML file with any setting (see docs/configuration.md)
   --log-level LEVEL         fatal|error|warn|info|debug|trace|silent [info]
+  --snapshot PATH           cache snapshot file [/var/lib/ballast/cache.snapshot]
+  --snapshot-interval SECONDS
+                            how often the snapshot is written [60]
   -h, --help                show this help
   -v, --version             print the version
 `;
@@ -71,6 +74,8 @@ function parse(argv: string[]) {
       admin: { type: 'string' },
       config: { type: 'string' },
       'log-level': { type: 'string' },
+      snapshot: { type: 'string' },
+      'snapshot-interval': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -87,6 +92,8 @@ async function serve(values: ReturnType<typeof parse>['values']): Promise<number
         zone: values.zone,
         admin: values.admin,
         logLevel: values['log-level'],
+        snapshot: values.snapshot,
+        snapshotInterval: values['snapshot-interval'],
       });
       const logger = createLogger(config.log.level);
       ballast = new Ballast(config, { log: logger });
@@ -108,17 +115,18 @@ async function serve(values: ReturnType<typeof parse>['values']): Promise<number
     log.flush();
     return 1;
   }
-  await new Promise<void>((resolve) => {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'shutting down');
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      resolve();
+      resolve(signal);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
-  await ballast!.close();
+  // SIGTERM is a rollout or eviction: keep serving for the drain period. SIGINT is a person at a terminal.
+  await ballast!.close({ drainPeriod: signal === 'SIGTERM' });
   log.info('stopped');
   log.flush();
   return 0;

@@ -1,5 +1,13 @@
 import type { Random } from '../util/random.js';
-import { Rcode, type ResponseScan } from '../wire/index.js';
+import {
+  HEADER_SIZE,
+  lowerName,
+  MalformedMessageError,
+  qnameOfKey,
+  Rcode,
+  type ResponseScan,
+  scanResponse,
+} from '../wire/index.js';
 import { CacheEntry } from './entry.js';
 import { Store, type Tier } from './store.js';
 
@@ -85,6 +93,44 @@ export class DnsCache {
       }
     }
     return { demoted, dropped };
+  }
+
+  /** Every entry as a snapshot needs it, least recently used first (stale ones before fresh ones). */
+  *exportEntries(): IterableIterator<{ key: string; storedAtMs: number; bytes: Buffer }> {
+    for (const tier of ['secondary', 'primary'] as const) {
+      for (const [key, entry] of this.store.itemsOldestFirst(tier))
+        yield { key, storedAtMs: entry.storedAtMs, bytes: entry.bytes };
+    }
+  }
+
+  /**
+   * Restores one snapshot entry with its real age (so stale rules apply to it) and a fresh random refresh point.
+   * The message is scanned again and must carry the key's own question; anything else, and anything dead or from
+   * the future, is skipped. Returns whether the entry was kept.
+   */
+  restore(key: string, bytes: Buffer, storedAtMs: number, nowMs: number): boolean {
+    if (!(storedAtMs <= nowMs + 60_000)) return false;
+    let scan: ResponseScan;
+    try {
+      scan = scanResponse(bytes);
+    } catch (err) {
+      if (err instanceof MalformedMessageError) return false;
+      throw err;
+    }
+    if (scan.qdcount !== 1 || lowerName(bytes, HEADER_SIZE, scan.questionEnd - 4) !== qnameOfKey(key)) return false;
+    const [qtype, qclass] = key
+      .slice(qnameOfKey(key).length + 1)
+      .split('/')
+      .map(Number);
+    if (bytes.readUInt16BE(scan.questionEnd - 4) !== qtype || bytes.readUInt16BE(scan.questionEnd - 2) !== qclass)
+      return false;
+    const { entry, cached } = this.admit(key, bytes, scan, storedAtMs);
+    if (!cached) return false;
+    if (nowMs >= entry.expiresAtMs + this.opts.staleMaxAgeSeconds * 1000) {
+      this.store.delete(key);
+      return false;
+    }
+    return true;
   }
 
   /** Stale entries held now (the secondary tier, as of the last lookup or sweep). */

@@ -115,6 +115,11 @@ export class Store<V extends Sized> {
     return this.tiers[tier].size;
   }
 
+  /** Every entry of one tier, least recently used first (for snapshots: loading in this order rebuilds recency). */
+  *itemsOldestFirst(tier: Tier): IterableIterator<[string, V]> {
+    for (const [k, v] of [...this.tiers[tier].rentries()] as [string, V][]) yield [k, v];
+  }
+
   /** Every entry of one tier, most recently used first (a snapshot of keys, safe against changes). */
   *items(tier: Tier): IterableIterator<[string, V]> {
     for (const [k, v] of [...this.tiers[tier].entries()]) yield [k, v];

@@ -11,6 +11,8 @@ export interface FlagOverrides {
   zone?: string[];
   admin?: string;
   logLevel?: string;
+  snapshot?: string;
+  snapshotInterval?: string;
 }
 
 /** Reads and validates the config: YAML file (if any), then flags on top. Throws ConfigError naming the key. */
@@ -54,6 +56,12 @@ function applyFlags(raw: Record<string, unknown>, flags: FlagOverrides): Record<
   if (flags.upstream?.length) section('upstream').servers = flags.upstream;
   if (flags.admin !== undefined) section('admin').listen = flags.admin;
   if (flags.logLevel !== undefined) section('log').level = flags.logLevel;
+  if (flags.snapshot !== undefined) section('persistence').path = flags.snapshot;
+  if (flags.snapshotInterval !== undefined) {
+    const n = Number(flags.snapshotInterval);
+    section('persistence').intervalSeconds =
+      Number.isFinite(n) && flags.snapshotInterval.trim() !== '' ? n : flags.snapshotInterval;
+  }
   if (flags.zone?.length) {
     const zones = Array.isArray(out.zones) ? [...(out.zones as unknown[])] : [];
     for (const spec of flags.zone) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 export const DEFAULT_LISTEN = '127.0.0.1:5353';
 export const DEFAULT_ADMIN = '127.0.0.1:9253';
 export const DEFAULT_RESOLV_CONF = '/etc/resolv.conf';
+export const DEFAULT_SNAPSHOT_PATH = '/var/lib/ballast/cache.snapshot';
 /** DNS Flag Day 2020: 1232 bytes avoids IP fragmentation on practically every path. */
 export const DEFAULT_UDP_PAYLOAD_SIZE = 1232;
 
@@ -141,6 +142,21 @@ export const configSchema = z
         maxNegativeTtlSeconds: int().min(0).max(604_800).default(3600),
       })
       .prefault({}),
+    persistence: z
+      .strictObject({
+        /** Keep the cache across restarts in a snapshot file (DESIGN.md §7). */
+        enabled: z.boolean().default(true),
+        /** Snapshot file; its directory is created if missing. In Kubernetes, a hostPath. */
+        path: z.string().min(1).default(DEFAULT_SNAPSHOT_PATH),
+        /** How often the snapshot is written (and once more at shutdown). */
+        intervalSeconds: int().min(1).max(86_400).default(60),
+        /** Largest snapshot written or loaded; a bigger file is ignored at start. */
+        maxBytes: int()
+          .min(64 * 1024)
+          .max(16 * 1024 ** 3)
+          .default(256 * 1024 * 1024),
+      })
+      .prefault({}),
     stale: z
       .strictObject({
         /** How long past expiry an entry may be served stale (RFC 8767 §5 suggests 1–3 days; Unbound uses 1 day). */
@@ -206,6 +222,11 @@ export const configSchema = z
             maxInflightPerConnection: int().min(1).max(10_000).default(100),
           })
           .prefault({}),
+        /**
+         * On SIGTERM, how long to keep serving (not ready) before closing the listeners: during a rollout the new
+         * instance already shares the addresses (SO_REUSEPORT), so this only has to cover clients mid-exchange.
+         */
+        drainPeriodMs: int().min(0).max(600_000).default(2000),
         /** On SIGTERM/SIGINT, how long to wait for queries in flight before closing. */
         drainTimeoutMs: int().min(0).max(600_000).default(5000),
       })

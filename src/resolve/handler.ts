@@ -67,6 +67,12 @@ interface ZoneState {
   staleCount: number;
 }
 
+/** An upstream fetch in flight, shared by everyone asking for its key. */
+interface Flight {
+  readonly promise: Promise<CacheEntry>;
+  readonly startedAt: number;
+}
+
 /** An upstream answered with an rcode that is not an answer; the client gets it as is when there is nothing stale. */
 class ErrorAnswer extends Error {
   constructor(readonly entry: CacheEntry) {
@@ -87,7 +93,7 @@ class ErrorAnswer extends Error {
  */
 export class RequestHandler {
   /** One upstream fetch per cache key at a time, for misses, stale refreshes and prefetches alike. */
-  private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  private readonly inflight = new Map<string, Flight>();
   private readonly zoneStates = new Map<string, ZoneState>();
   private readonly requestCounters = new Map<number, { inc(): void }>();
   private readonly responseCounters = new Map<number, { inc(): void }>();
@@ -159,7 +165,11 @@ export class RequestHandler {
     }
 
     const flight = this.fetch(q, zone, stale !== undefined ? 'stale' : undefined);
-    return stale === undefined ? this.awaitAnswer(q, maxSize, flight) : this.raceStale(q, maxSize, stale, flight, zone);
+    if (stale === undefined) return this.awaitAnswer(q, maxSize, flight.promise);
+    // The client response timer runs from when the refresh started, so a client that joins a slow refresh late
+    // (a retry, say) gets the stale answer when the first asker does, not a full timer later.
+    const wait = Math.max(0, this.deps.stale.clientTimeoutMs - (now - flight.startedAt));
+    return this.raceStale(q, maxSize, stale, flight.promise, zone, wait);
   }
 
   /** No stale entry: the client waits for the upstream (coalesced with any other asker of the same key). */
@@ -190,7 +200,14 @@ export class RequestHandler {
    * RFC 8767 §5: with a stale entry and a healthy upstream, the refresh gets `clientTimeoutMs` to answer; then the
    * client gets the stale answer and the refresh goes on in the background. A failed refresh also means stale.
    */
-  private raceStale(q: Query, maxSize: number, stale: CacheEntry, flight: Promise<CacheEntry>, zone: Zone) {
+  private raceStale(
+    q: Query,
+    maxSize: number,
+    stale: CacheEntry,
+    flight: Promise<CacheEntry>,
+    zone: Zone,
+    waitMs: number,
+  ) {
     const { metrics, clock, udpSize } = this.deps;
     metrics.inflight.inc();
     return new Promise<Buffer>((resolve) => {
@@ -204,7 +221,7 @@ export class RequestHandler {
       };
       const timer = clock.setTimer(
         () => finish(() => this.serveStale(q, maxSize, stale, 'client_timeout', zone)),
-        this.deps.stale.clientTimeoutMs,
+        waitMs,
       );
       flight.then(
         (entry) =>
@@ -272,25 +289,26 @@ export class RequestHandler {
       return;
     }
     entry.refreshing = true;
-    this.fetch(q, zone, 'prefetch').catch(() => {});
+    this.fetch(q, zone, 'prefetch').promise.catch(() => {});
   }
 
   /** coalesce → forward → store. Rejects with ErrorAnswer for an error rcode, or the upstream's error. */
-  private fetch(q: Query, zone: Zone, refresh: 'prefetch' | 'stale' | undefined): Promise<CacheEntry> {
+  private fetch(q: Query, zone: Zone, refresh: 'prefetch' | 'stale' | undefined): Flight {
     const existing = this.inflight.get(q.key);
     if (existing !== undefined) {
       this.deps.metrics.coalesced.inc();
       return existing;
     }
-    const flight = this.fetchOnce(q, zone);
+    const promise = this.fetchOnce(q, zone);
+    const flight = { promise, startedAt: this.deps.clock.now() };
     this.inflight.set(q.key, flight);
     const settled = () => {
       if (this.inflight.get(q.key) === flight) this.inflight.delete(q.key);
     };
-    flight.then(settled, settled);
+    promise.then(settled, settled);
     if (refresh !== undefined) {
       const counter = this.deps.metrics.refreshes;
-      flight.then(
+      promise.then(
         () => counter.labels(refresh, 'success').inc(),
         () => counter.labels(refresh, 'failure').inc(),
       );

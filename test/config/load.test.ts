@@ -75,6 +75,12 @@ describe('defaults', () => {
         maxTtlSeconds: 604_800,
         maxNegativeTtlSeconds: 3600,
       },
+      persistence: {
+        enabled: true,
+        path: '/var/lib/ballast/cache.snapshot',
+        intervalSeconds: 60,
+        maxBytes: 268435456,
+      },
       stale: {
         maxAgeSeconds: 86_400,
         answerTtlSeconds: 30,
@@ -89,6 +95,7 @@ describe('defaults', () => {
         udpPayloadSize: 1232,
         udpReceiveBufferBytes: 4 * 1024 * 1024,
         tcp: { idleTimeoutMs: 10_000, maxConnections: 1000, maxInflightPerConnection: 100 },
+        drainPeriodMs: 2000,
         drainTimeoutMs: 5000,
       },
       log: { level: 'info' },

@@ -23,7 +23,9 @@ export async function startBallast(
     listen: ['127.0.0.1:0'],
     ...config,
     admin: { listen: '127.0.0.1:0', ...config.admin },
-    server: { drainTimeoutMs: 1000, ...config.server },
+    server: { drainTimeoutMs: 1000, drainPeriodMs: 0, ...config.server },
+    // Tests never touch the default snapshot path; a test that wants a snapshot names its own file.
+    persistence: { enabled: false, ...config.persistence },
   });
   const ballast = new Ballast(full, { log: silentLogger(), ...deps });
   const bound = await ballast.start();

@@ -1,6 +1,8 @@
 // Runs the built CLI (bin/ballast.js → dist/) as a child process, the way an operator would.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickFreePort } from './bind.js';
 
@@ -28,30 +30,31 @@ export interface CliProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `ballast serve` on free loopback ports with the given extra args; resolves once /ready answers 200. */
-export async function startCli(args: string[]): Promise<CliProcess> {
+/** Starts `ballast serve` (log level info) on free loopback ports with extra args; resolves once it has started. */
+export async function startCli(args: string[], opts: { port?: number; adminPort?: number } = {}): Promise<CliProcess> {
   ensureBuilt();
-  const port = await pickFreePort();
-  const adminPort = await pickFreePort();
+  const port = opts.port ?? (await pickFreePort());
+  const adminPort = opts.adminPort ?? (await pickFreePort());
+  // Never the default snapshot path: a private temp file unless the test names one.
+  const snapshot = args.includes('--snapshot')
+    ? []
+    : ['--snapshot', join(mkdtempSync(join(tmpdir(), 'ballast-')), 'snap')];
   const child = spawn(
     NODE,
-    [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`, ...args],
+    [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`, ...snapshot, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; ; i++) {
+  // Ready means this process logged its start-up line: with SO_REUSEPORT a poll of the shared admin port could be
+  // answered by another instance.
+  for (let i = 0; !out.includes('"msg":"ballast started"'); i++) {
     if (child.exitCode !== null) throw new Error(`ballast exited with ${child.exitCode}: ${out}`);
-    const ok = await fetch(`http://127.0.0.1:${adminPort}/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 200) {
+    if (i > 400) {
       child.kill('SIGKILL');
-      throw new Error(`ballast did not become ready: ${out}`);
+      throw new Error(`ballast did not start: ${out}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -1,0 +1,3 @@
+export * from './metrics.js';
+export * from './persister.js';
+export * from './snapshot.js';

@@ -1,0 +1,112 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { DnsCache } from '../cache/index.js';
+import type { Clock, Timer } from '../util/clock.js';
+import type { PersistMetrics } from './metrics.js';
+import { decodeSnapshot, encodeSnapshot, readSnapshotFile, SnapshotError, writeFileAtomic } from './snapshot.js';
+
+export interface PersistOptions {
+  readonly path: string;
+  readonly intervalMs: number;
+  /** Largest snapshot written or read. */
+  readonly maxBytes: number;
+}
+
+/**
+ * Keeps the cache across restarts (DESIGN.md §7): loads the snapshot before the listeners open, writes it every
+ * interval and once more at shutdown. A bad file is reported and ignored; a failed write is reported and retried at
+ * the next interval. Neither ever stops ballast from serving.
+ */
+export class Persister {
+  private timer: Timer | undefined;
+
+  constructor(
+    private readonly cache: DnsCache,
+    private readonly opts: PersistOptions,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly metrics: PersistMetrics,
+  ) {}
+
+  /** Loads the snapshot into the cache; returns how many entries were restored. Never throws. */
+  load(): number {
+    const started = performance.now();
+    try {
+      const { entries, writtenAtMs } = decodeSnapshot(readSnapshotFile(this.opts.path, this.opts.maxBytes));
+      const now = this.clock.now();
+      let restored = 0;
+      for (const e of entries) if (this.cache.restore(e.key, e.bytes, e.storedAtMs, now)) restored++;
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.loads.labels('success').inc();
+      this.metrics.entries.set(restored);
+      this.metrics.loadDuration.set(seconds);
+      this.log.info(
+        {
+          path: this.opts.path,
+          restored,
+          skipped: entries.length - restored,
+          ageSeconds: Math.round((now - writtenAtMs) / 1000),
+          seconds,
+        },
+        'snapshot loaded',
+      );
+      return restored;
+    } catch (err) {
+      if (err instanceof SnapshotError) {
+        this.metrics.loads.labels(err.problem).inc();
+        if (err.problem === 'missing') this.log.info({ path: this.opts.path }, 'no snapshot to load; starting cold');
+        else
+          this.log.warn(
+            { path: this.opts.path, problem: err.problem, reason: err.message },
+            'snapshot ignored; starting cold',
+          );
+      } else {
+        this.metrics.loads.labels('failure').inc();
+        this.log.warn({ path: this.opts.path, err }, 'snapshot unreadable; starting cold');
+      }
+      return 0;
+    }
+  }
+
+  /** Writes the snapshot now. Never throws; returns whether it was written. */
+  write(): boolean {
+    try {
+      mkdirSync(dirname(this.opts.path), { recursive: true });
+      const { data, count, complete } = encodeSnapshot(
+        this.cache.exportEntries(),
+        this.clock.now(),
+        this.opts.maxBytes,
+      );
+      writeFileAtomic(this.opts.path, data);
+      this.metrics.writes.labels('success').inc();
+      this.metrics.lastWrite.set(this.clock.now() / 1000);
+      this.metrics.size.set(data.length);
+      this.metrics.entries.set(count);
+      if (!complete)
+        this.log.warn(
+          { path: this.opts.path, count, maxBytes: this.opts.maxBytes },
+          'snapshot capped at persistence.maxBytes',
+        );
+      this.log.debug({ path: this.opts.path, count, bytes: data.length }, 'snapshot written');
+      return true;
+    } catch (err) {
+      this.metrics.writes.labels('failure').inc();
+      this.log.warn({ path: this.opts.path, err }, 'snapshot write failed');
+      return false;
+    }
+  }
+
+  /** Writes every interval until stop(). */
+  start(): void {
+    this.timer = this.clock.setTimer(() => {
+      this.write();
+      if (this.timer !== undefined) this.start();
+    }, this.opts.intervalMs);
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+}

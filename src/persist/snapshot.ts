@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * The snapshot file (DESIGN.md §7): every cache entry's key, fetch time and the upstream's bytes — nothing derived,
+ * so loading re-scans each message and re-applies the current TTL rules, and a bug in an old version cannot smuggle
+ * bad offsets into a new one.
+ *
+ *   magic "BLSTSNAP" | u16 version | u16 reserved | f64 written-at ms | u32 entries
+ *   entries: u16 key length | key (latin1) | f64 stored-at ms | u16 message length | message
+ *   trailer: SHA-256 of everything before it
+ *
+ * Entries are written least recently used first, so loading them in order rebuilds the recency order.
+ */
+export const SNAPSHOT_MAGIC = Buffer.from('BLSTSNAP', 'latin1');
+export const SNAPSHOT_VERSION = 1;
+const HEADER_SIZE = 8 + 2 + 2 + 8 + 4;
+const DIGEST_SIZE = 32;
+
+export interface SnapshotEntry {
+  readonly key: string;
+  readonly storedAtMs: number;
+  readonly bytes: Buffer;
+}
+
+/** Why a snapshot was not loaded; also the `result` label of ballast_snapshot_loads_total. */
+export type SnapshotProblem = 'missing' | 'oversized' | 'foreign' | 'future_version' | 'truncated' | 'corrupt';
+
+export class SnapshotError extends Error {
+  readonly code = 'BALLAST_SNAPSHOT_INVALID';
+  constructor(
+    readonly problem: SnapshotProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Encodes entries into one buffer; stops (and says so) before exceeding `maxBytes`. */
+export function encodeSnapshot(
+  entries: Iterable<SnapshotEntry>,
+  writtenAtMs: number,
+  maxBytes: number,
+): { data: Buffer; count: number; complete: boolean } {
+  const parts: Buffer[] = [];
+  let size = HEADER_SIZE + DIGEST_SIZE;
+  let count = 0;
+  let complete = true;
+  for (const e of entries) {
+    const key = Buffer.from(e.key, 'latin1');
+    if (key.length > 0xffff || e.bytes.length > 0xffff) continue;
+    const part = Buffer.allocUnsafe(2 + key.length + 8 + 2 + e.bytes.length);
+    if (size + part.length > maxBytes) {
+      complete = false;
+      break;
+    }
+    let at = part.writeUInt16BE(key.length, 0);
+    at += key.copy(part, at);
+    at = part.writeDoubleBE(e.storedAtMs, at);
+    at = part.writeUInt16BE(e.bytes.length, at);
+    e.bytes.copy(part, at);
+    parts.push(part);
+    size += part.length;
+    count++;
+  }
+  const header = Buffer.alloc(HEADER_SIZE);
+  SNAPSHOT_MAGIC.copy(header, 0);
+  header.writeUInt16BE(SNAPSHOT_VERSION, 8);
+  header.writeDoubleBE(writtenAtMs, 12);
+  header.writeUInt32BE(count, 20);
+  const body = Buffer.concat([header, ...parts]);
+  const digest = createHash('sha256').update(body).digest();
+  return { data: Buffer.concat([body, digest]), count, complete };
+}
+
+/** Decodes and verifies a snapshot; throws SnapshotError naming what is wrong. */
+export function decodeSnapshot(data: Buffer): { writtenAtMs: number; entries: SnapshotEntry[] } {
+  if (data.length < SNAPSHOT_MAGIC.length || !data.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
+    throw new SnapshotError('foreign', 'not a ballast snapshot (bad magic)');
+  }
+  if (data.length < HEADER_SIZE + DIGEST_SIZE) throw new SnapshotError('truncated', 'shorter than a header');
+  const version = data.readUInt16BE(8);
+  if (version > SNAPSHOT_VERSION) {
+    throw new SnapshotError(
+      'future_version',
+      `version ${version} is newer than this ballast reads (${SNAPSHOT_VERSION})`,
+    );
+  }
+  const body = data.subarray(0, data.length - DIGEST_SIZE);
+  const digest = createHash('sha256').update(body).digest();
+  const count = data.readUInt32BE(20);
+  if (!digest.equals(data.subarray(data.length - DIGEST_SIZE))) {
+    // A short file fails the checksum too; tell the two apart by whether the entries fit.
+    throw new SnapshotError(fits(body, count) ? 'corrupt' : 'truncated', 'checksum mismatch');
+  }
+  const entries: SnapshotEntry[] = [];
+  let at = HEADER_SIZE;
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > body.length) throw new SnapshotError('corrupt', `entry ${i} overruns the file`);
+    const keyLength = body.readUInt16BE(at);
+    at += 2;
+    if (at + keyLength + 10 > body.length) throw new SnapshotError('corrupt', `entry ${i} overruns the file`);
+    const key = body.toString('latin1', at, at + keyLength);
+    at += keyLength;
+    const storedAtMs = body.readDoubleBE(at);
+    at += 8;
+    const length = body.readUInt16BE(at);
+    at += 2;
+    if (at + length > body.length) throw new SnapshotError('corrupt', `entry ${i} overruns the file`);
+    entries.push({ key, storedAtMs, bytes: Buffer.from(body.subarray(at, at + length)) });
+    at += length;
+  }
+  if (at !== body.length) throw new SnapshotError('corrupt', 'trailing bytes after the last entry');
+  return { writtenAtMs: data.readDoubleBE(12), entries };
+}
+
+/** Whether `count` entries can be walked inside `body` (to tell a cut-off file from a damaged one). */
+function fits(body: Buffer, count: number): boolean {
+  let at = HEADER_SIZE;
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > body.length) return false;
+    at += 2 + body.readUInt16BE(at) + 8;
+    if (at + 2 > body.length) return false;
+    at += 2 + body.readUInt16BE(at);
+  }
+  return at <= body.length;
+}
+
+/** Writes atomically: a temp file beside the target, fsync, rename, fsync the directory. */
+export function writeFileAtomic(path: string, data: Buffer): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/** Reads a snapshot file, refusing one larger than `maxBytes` before reading it. */
+export function readSnapshotFile(path: string, maxBytes: number): Buffer {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SnapshotError('missing', `no snapshot at ${path}`);
+    throw err;
+  }
+  if (size > maxBytes) throw new SnapshotError('oversized', `${size} bytes is over persistence.maxBytes (${maxBytes})`);
+  return readFileSync(path);
+}

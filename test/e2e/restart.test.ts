@@ -1,0 +1,62 @@
+// Killed with SIGKILL during an upstream outage and started again: names cached before the last snapshot are
+// answered (stale) from the first query after the restart. The built CLI, real sockets, real time.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CliProcess, scrape, startCli } from '../helpers/cli.js';
+import { header, Packet, query } from '../helpers/client.js';
+import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
+
+const NAMES = Array.from({ length: 20 }, (_, i) => `svc${i}.restart.test`);
+const addressOf = (i: number) => `192.0.2.${i + 1}`;
+const until = async (cond: () => Promise<boolean>, what: string) => {
+  for (let i = 0; i < 400; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+
+describe('restart from a snapshot during an outage', () => {
+  let upstream: FakeUpstream;
+  let first: CliProcess | undefined;
+  let second: CliProcess | undefined;
+  afterAll(async () => {
+    await first?.stop('SIGKILL');
+    await second?.stop('SIGKILL');
+    await upstream?.close();
+  });
+
+  it('answers every name cached before the last snapshot, stale, from the first query after SIGKILL', async () => {
+    upstream = await startFakeUpstream({
+      records: Object.fromEntries(NAMES.map((n, i) => [`${n}/1`, [a(n, addressOf(i), 2)]])),
+    });
+    const snapshot = join(mkdtempSync(join(tmpdir(), 'ballast-restart-')), 'cache.snapshot');
+    const args = ['--upstream', upstream.address, '--snapshot', snapshot, '--snapshot-interval', '1'];
+    first = await startCli(args);
+    for (const n of NAMES) expect(header((await query(first.port, n, Packet.TYPE.A)).raw).rcode).toBe(0);
+    // Wait for a snapshot written after those answers: two more successful writes.
+    const written = await scrape(first.adminPort, 'ballast_snapshot_writes_total', { result: 'success' });
+    await until(
+      async () =>
+        (await scrape(first!.adminPort, 'ballast_snapshot_writes_total', { result: 'success' })) >= written + 2,
+      'a snapshot after the answers',
+    );
+
+    await first.stop('SIGKILL');
+    first = undefined;
+    upstream.mode = 'blackhole'; // the outage: the upstream stops answering
+    await new Promise((r) => setTimeout(r, 2100)); // every entry's TTL (2 s) runs out while ballast is down
+
+    second = await startCli(args);
+    expect(second.output()).toContain('"msg":"snapshot loaded"');
+    const answers = await Promise.all(NAMES.map((n) => query(second!.port, n, Packet.TYPE.A, { edns: 1232 })));
+    answers.forEach((r, i) => {
+      expect(header(r.raw).rcode).toBe(0);
+      expect(r.packet.answers[0]).toMatchObject({ address: addressOf(i), ttl: 30 });
+      expect(r.raw.subarray(-6)).toEqual(Buffer.from([0, 15, 0, 2, 0, 3])); // EDE 3, Stale Answer
+    });
+    expect(await scrape(second.adminPort, 'ballast_snapshot_loads_total', { result: 'success' })).toBe(1);
+  });
+});
