@@ -300,7 +300,7 @@ export class Ballast {
       }
       const drain = this.config.server.drainTimeoutMs;
       await Promise.all([...this.udp.map((l) => l.close(drain)), ...this.tcp.map((l) => l.close(drain))]);
-      if (this.started) this.persister?.write();
+      if (this.started) await this.persister?.write();
       for (const u of this.upstreams) u.close();
       await this.admin.close();
     })();

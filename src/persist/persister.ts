@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { DnsCache } from '../cache/index.js';
 import type { Clock, Timer } from '../util/clock.js';
 import type { PersistMetrics } from './metrics.js';
-import { decodeSnapshot, encodeSnapshot, readSnapshotFile, SnapshotError, writeFileAtomic } from './snapshot.js';
+import { decodeSnapshot, encodeSnapshotAsync, readSnapshotFile, SnapshotError, writeFileAtomic } from './snapshot.js';
 
 export interface PersistOptions {
   readonly path: string;
@@ -20,6 +20,7 @@ export interface PersistOptions {
  */
 export class Persister {
   private timer: Timer | undefined;
+  private writing: Promise<boolean> | undefined;
 
   constructor(
     private readonly cache: DnsCache,
@@ -69,16 +70,26 @@ export class Persister {
     }
   }
 
-  /** Writes the snapshot now. Never throws; returns whether it was written. */
-  write(): boolean {
+  /**
+   * Writes the snapshot now. Never rejects; resolves with whether it was written. Encoding yields to the event loop
+   * and the file I/O is asynchronous, so queries keep being answered while it runs. One write at a time.
+   */
+  write(): Promise<boolean> {
+    this.writing ??= this.writeOnce().finally(() => {
+      this.writing = undefined;
+    });
+    return this.writing;
+  }
+
+  private async writeOnce(): Promise<boolean> {
     try {
-      mkdirSync(dirname(this.opts.path), { recursive: true });
-      const { data, count, complete } = encodeSnapshot(
+      await mkdir(dirname(this.opts.path), { recursive: true });
+      const { data, count, complete } = await encodeSnapshotAsync(
         this.cache.exportEntries(),
         this.clock.now(),
         this.opts.maxBytes,
       );
-      writeFileAtomic(this.opts.path, data);
+      await writeFileAtomic(this.opts.path, data);
       this.metrics.writes.labels('success').inc();
       this.metrics.lastWrite.set(this.clock.now() / 1000);
       this.metrics.size.set(data.length);
@@ -100,7 +111,7 @@ export class Persister {
   /** Writes every interval until stop(). */
   start(): void {
     this.timer = this.clock.setTimer(() => {
-      this.write();
+      void this.write();
       if (this.timer !== undefined) this.start();
     }, this.opts.intervalMs);
   }

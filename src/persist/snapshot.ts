@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -35,6 +36,42 @@ export class SnapshotError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Entries encoded between yields to the event loop, so a large snapshot never stalls serving for long. */
+const ENCODE_SLICE = 5000;
+
+/** encodeSnapshot, yielding to the event loop every ENCODE_SLICE entries (the serving path stays responsive). */
+export async function encodeSnapshotAsync(
+  entries: Iterable<SnapshotEntry>,
+  writtenAtMs: number,
+  maxBytes: number,
+): Promise<{ data: Buffer; count: number; complete: boolean }> {
+  const all = [...entries];
+  const slices: Buffer[] = [];
+  let count = 0;
+  let room = maxBytes;
+  let complete = true;
+  for (let i = 0; i < all.length; i += ENCODE_SLICE) {
+    const part = encodeSnapshot(all.slice(i, i + ENCODE_SLICE), writtenAtMs, room);
+    const body = part.data.subarray(HEADER_SIZE, part.data.length - DIGEST_SIZE);
+    slices.push(body);
+    count += part.count;
+    room -= body.length;
+    if (!part.complete) {
+      complete = false;
+      break;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  const header = Buffer.alloc(HEADER_SIZE);
+  SNAPSHOT_MAGIC.copy(header, 0);
+  header.writeUInt16BE(SNAPSHOT_VERSION, 8);
+  header.writeDoubleBE(writtenAtMs, 12);
+  header.writeUInt32BE(count, 20);
+  const body = Buffer.concat([header, ...slices]);
+  const digest = createHash('sha256').update(body).digest();
+  return { data: Buffer.concat([body, digest]), count, complete };
 }
 
 /** Encodes entries into one buffer; stops (and says so) before exceeding `maxBytes`. */
@@ -127,23 +164,23 @@ function fits(body: Buffer, count: number): boolean {
   return at <= body.length;
 }
 
-/** Writes atomically: a temp file beside the target, fsync, rename, fsync the directory. */
-export function writeFileAtomic(path: string, data: Buffer): void {
+/** Writes atomically: a temp file beside the target, fsync, rename, fsync the directory. Asynchronous I/O, so the
+ * event loop keeps answering queries while the disk works. */
+export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+  const file = await open(tmp, 'w', 0o600);
   try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off);
-    fsyncSync(fd);
+    await file.writeFile(data);
+    await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
-  renameSync(tmp, path);
-  const dir = openSync(dirname(path), 'r');
+  await rename(tmp, path);
+  const dir = await open(dirname(path), 'r');
   try {
-    fsyncSync(dir);
+    await dir.sync();
   } finally {
-    closeSync(dir);
+    await dir.close();
   }
 }
 

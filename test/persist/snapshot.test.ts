@@ -82,11 +82,11 @@ describe('snapshot format', () => {
 });
 
 describe('Persister', () => {
-  it('restores entries with their true age: a stale entry stays stale, a fresh one keeps its remaining TTL', () => {
+  it('restores entries with their true age: a stale entry stays stale, a fresh one keeps its remaining TTL', async () => {
     const path = join(dir(), 'snap');
     const clock = new ManualClock(T0);
     const { cache, keys } = filledCache();
-    expect(persister(cache, path, clock).p.write()).toBe(true);
+    expect(await persister(cache, path, clock).p.write()).toBe(true);
 
     clock.advance(60_000); // a minute later, a new process
     const fresh = new DnsCache({ ...OPEN }, hooks());
@@ -114,11 +114,11 @@ describe('Persister', () => {
     expect(next.has(keys['a-basic'])).toBe(false);
   });
 
-  it('skips entries already past stale.maxAge', () => {
+  it('skips entries already past stale.maxAge', async () => {
     const path = join(dir(), 'snap');
     const clock = new ManualClock(T0);
     const { cache } = filledCache();
-    persister(cache, path, clock).p.write();
+    await persister(cache, path, clock).p.write();
     clock.advance((300 + 86_400) * 1000); // even mx (TTL 300) is a day past expiry
     const next = new DnsCache({ ...OPEN, staleMaxAgeSeconds: 86_400 }, hooks());
     expect(persister(next, path, clock).p.load()).toBe(0);
@@ -137,7 +137,7 @@ describe('Persister', () => {
       const path = join(dir(), 'snap');
       const clock = new ManualClock(T0);
       const { cache } = filledCache();
-      persister(cache, path, clock).p.write();
+      await persister(cache, path, clock).p.write();
       const good = readFileSync(path);
       writeFileSync(path, damage(good));
       const next = new DnsCache({ ...OPEN }, hooks());
@@ -156,11 +156,11 @@ describe('Persister', () => {
     expect(lines.map((l) => l.level)).toEqual([30]);
   });
 
-  it('a failed write (directory not writable) is reported and never throws', () => {
+  it('a failed write (directory not writable) is reported and never throws', async () => {
     const blocker = join(dir(), 'file');
     writeFileSync(blocker, 'x');
     const { p, lines } = persister(filledCache().cache, join(blocker, 'snap'), new ManualClock(T0));
-    expect(p.write()).toBe(false);
+    expect(await p.write()).toBe(false);
     expect(lines.some((l) => l.msg === 'snapshot write failed')).toBe(true);
   });
 
