@@ -1,0 +1,248 @@
+// Zero-downtime handover (DESIGN.md §7): instance A serves under continuous UDP and TCP load; instance B starts on
+// the same addresses (SO_REUSEPORT, DNS and admin ports alike); A gets SIGTERM and exits. Clients behave like a tuned
+// glibc resolver: 1 s timeout, 2 attempts. Reports lookups that failed (both attempts) and first attempts lost.
+//
+//   npm run build && node bench/handover.js [--seconds 8] [--rate 200] [--out bench/results/handover.md]
+//
+// Also used by test/e2e/handover.test.ts (runHandover). All traffic is on 127.0.0.1; only processes started here are
+// stopped, by PID.
+
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dns2 from 'dns2';
+
+const { Packet } = dns2;
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(BENCH);
+const HOST = '127.0.0.1';
+const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node'))
+  ? path.join(ROOT, 'node_modules/.bin/node')
+  : process.execPath;
+const NAMES = 200;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  for (;;) {
+    const port = await new Promise((resolve) => {
+      const s = net.createServer().listen(0, HOST, () => {
+        const p = s.address().port;
+        s.close(() => resolve(p));
+      });
+    });
+    const ok = await new Promise((resolve) => {
+      const u = dgram.createSocket('udp4');
+      u.once('error', () => resolve(false));
+      u.bind(port, HOST, () => u.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+}
+
+async function startUpstream() {
+  const handle = (request, send) => {
+    const response = Packet.createResponseFromRequest(request);
+    response.header.ra = 1;
+    const [q] = request.questions;
+    response.answers.push({ name: q.name, type: 1, class: 1, ttl: 300, address: '192.0.2.1' });
+    send(response);
+  };
+  const port = await freePort();
+  const udp = dns2.createServer({ udp: { type: 'udp4' }, handle });
+  await udp.listen({ udp: { port, address: HOST } });
+  const tcp = dns2.createServer({ tcp: true, handle });
+  await tcp.listen({ tcp: { port, address: HOST } });
+  return { port, close: () => Promise.all([udp.close(), tcp.close()]) };
+}
+
+function startBallast(name, port, adminPort, upstreamPort, snapshot) {
+  const child = spawn(
+    NODE,
+    [
+      path.join(ROOT, 'bin/ballast.js'),
+      'serve',
+      '--listen',
+      `${HOST}:${port}`,
+      '--admin',
+      `${HOST}:${adminPort}`,
+      '--upstream',
+      `${HOST}:${upstreamPort}`,
+      '--snapshot',
+      snapshot,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    name,
+    child,
+    exited,
+    log: () => log,
+    async started() {
+      for (let i = 0; i < 400 && !log.includes('"msg":"ballast started"'); i++) {
+        if (child.exitCode !== null) throw new Error(`${name} exited: ${log}`);
+        await sleep(25);
+      }
+      if (!log.includes('"msg":"ballast started"')) throw new Error(`${name} did not start: ${log}`);
+    },
+  };
+}
+
+function query(id, i) {
+  const q = new Packet();
+  q.header.id = id;
+  q.header.rd = 1;
+  q.questions.push({ name: `name${i}.handover.test`, type: 1, class: 1 });
+  return q.toBuffer();
+}
+
+/** One UDP attempt from a fresh socket (a stub resolver's source port), resolving true on an answer in time. */
+function udpAttempt(port, msg, timeoutMs) {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const t = setTimeout(() => done(false), timeoutMs);
+    const done = (ok) => {
+      clearTimeout(t);
+      s.close();
+      resolve(ok);
+    };
+    s.on('message', (m) => m.readUInt16BE(0) === msg.readUInt16BE(0) && done((m.readUInt16BE(2) & 0xf) === 0));
+    s.on('error', () => done(false));
+    s.send(msg, port, HOST);
+  });
+}
+
+/** One TCP attempt on a new connection. */
+function tcpAttempt(port, msg, timeoutMs) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host: HOST });
+    let buf = Buffer.alloc(0);
+    const t = setTimeout(() => done(false), timeoutMs);
+    const done = (ok) => {
+      clearTimeout(t);
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.on('error', () => done(false));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) done((buf.readUInt16BE(4) & 0xf) === 0);
+    });
+    const framed = Buffer.alloc(msg.length + 2);
+    framed.writeUInt16BE(msg.length, 0);
+    msg.copy(framed, 2);
+    sock.write(framed);
+  });
+}
+
+/** Runs the handover once; resolves with counts per transport. */
+export async function runHandover({ seconds = 8, rate = 200, timeoutMs = 1000, attempts = 2 } = {}) {
+  const upstream = await startUpstream();
+  const port = await freePort();
+  const adminPort = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-handover-'));
+  const a = startBallast('A', port, adminPort, upstream.port, path.join(dir, 'a.snapshot'));
+  let b;
+  const stats = { udp: { lookups: 0, failed: 0, firstLost: 0 }, tcp: { lookups: 0, failed: 0, firstLost: 0 } };
+  const pending = [];
+  try {
+    await a.started();
+    let id = 0;
+    const lookup = async (transport) => {
+      const i = id % NAMES;
+      const attempt = transport === 'udp' ? udpAttempt : tcpAttempt;
+      const st = stats[transport];
+      st.lookups++;
+      for (let k = 0; k < attempts; k++) {
+        if (await attempt(port, query(id++ & 0xffff, i), timeoutMs)) return;
+        if (k === 0) st.firstLost++;
+      }
+      st.failed++;
+    };
+    const end = Date.now() + seconds * 1000;
+    const timeline = [];
+    const events = [
+      [
+        seconds * 1000 * 0.2,
+        async () => {
+          b = startBallast('B', port, adminPort, upstream.port, path.join(dir, 'b.snapshot'));
+          await b.started();
+          timeline.push(['B started on the same addresses', Date.now()]);
+        },
+      ],
+      [
+        seconds * 1000 * 0.4,
+        async () => {
+          timeline.push(['SIGTERM to A', Date.now()]);
+          a.child.kill('SIGTERM');
+          const code = await a.exited;
+          timeline.push([`A exited with ${code}`, Date.now()]);
+        },
+      ],
+    ];
+    const started = Date.now();
+    const scheduled = events.map(([at, fn]) => sleep(at).then(fn));
+    let n = 0;
+    while (Date.now() < end) {
+      // `rate` lookups per second in 10 ms ticks, one in five over TCP.
+      for (let k = 0; k < rate / 100; k++) pending.push(lookup(n++ % 5 === 0 ? 'tcp' : 'udp'));
+      await sleep(10);
+    }
+    await Promise.all(pending);
+    await Promise.all(scheduled);
+    return {
+      stats,
+      aExit: await a.exited,
+      timeline: timeline.map(([what, t]) => [what, t - started]),
+      seconds,
+      rate,
+      timeoutMs,
+      attempts,
+    };
+  } finally {
+    if (a.child.exitCode === null) a.child.kill('SIGKILL');
+    if (b) {
+      b.child.kill('SIGTERM');
+      await b.exited;
+    }
+    await upstream.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const arg = (name, dflt) =>
+    process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : dflt;
+  const out = process.argv.includes('--out')
+    ? process.argv[process.argv.indexOf('--out') + 1]
+    : path.join(BENCH, 'results', 'handover.md');
+  const r = await runHandover({ seconds: arg('seconds', 8), rate: arg('rate', 200) });
+  const row = (t) =>
+    `| ${t} | ${r.stats[t].lookups} | ${r.stats[t].failed} | ${r.stats[t].firstLost} | ${((100 * r.stats[t].firstLost) / r.stats[t].lookups).toFixed(2)} |`;
+  const text = `# Handover benchmark
+
+Generated by \`node bench/handover.js --seconds ${r.seconds} --rate ${r.rate}\` (after \`npm run build\`) on
+${new Date().toISOString().slice(0, 10)}, Node ${process.version}.
+
+Instance A serves ${r.rate} lookups/s (one in five over TCP, each on a new connection; UDP from a new socket each);
+instance B starts on the same DNS and admin addresses; A gets SIGTERM, keeps serving for \`server.drainPeriodMs\`,
+drains and exits. Clients: ${r.timeoutMs} ms timeout, ${r.attempts} attempts, like a tuned glibc resolver.
+
+| transport | lookups | failed (every attempt lost) | first attempts lost | first attempts lost % |
+|---|---|---|---|---|
+${row('udp')}
+${row('tcp')}
+
+Timeline (ms after the load started): ${r.timeline.map(([w, t]) => `${w} at ${t}`).join('; ')}. A's exit status: ${r.aExit}.
+`;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, text);
+  process.stdout.write(text);
+}
