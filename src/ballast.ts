@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
+import { buildZones, cacheOptions, handlerSettings } from './assemble.js';
 import { DnsCache } from './cache/index.js';
-import { type Config, parseEndpoint, rootServers } from './config/index.js';
+import { type Config, parseEndpoint } from './config/index.js';
 import { AdminServer, createRegistry } from './observe/index.js';
 import { createPersistMetrics, Persister } from './persist/index.js';
-import { ClientLimiter, createResolveMetrics, FailureCache, RequestHandler } from './resolve/index.js';
+import { createResolveMetrics, type HandlerSettings, RequestHandler } from './resolve/index.js';
 import {
   createServerMetrics,
   type Endpoint,
@@ -14,10 +15,9 @@ import {
   TcpListener,
   UdpListener,
 } from './server/index.js';
-import { createSelector, createUpstreamMetrics, Upstream, type Zone, ZoneTable } from './upstream/index.js';
+import { createUpstreamMetrics, type Upstream, type UpstreamMetrics, type ZoneTable } from './upstream/index.js';
 import { type Clock, systemClock, type Timer } from './util/clock.js';
 import { type Random, systemRandom } from './util/random.js';
-import { TokenBucket } from './util/token-bucket.js';
 import { qnameOfKey } from './wire/index.js';
 
 /** How often expired entries are demoted and dead ones dropped. */
@@ -36,34 +36,47 @@ export interface BoundAddresses {
   readonly admin: Endpoint;
 }
 
+/** One listen address: its UDP and TCP listeners. */
+interface Listener {
+  readonly address: string;
+  readonly udp: UdpListener;
+  readonly tcp: TcpListener;
+  readonly bound: Endpoint;
+}
+
 /**
- * One running ballast: config → components → listeners. `close()` drains gracefully (stop accepting, finish what
- * is in flight within the drain timeout); it is idempotent.
+ * One running ballast: config → components → listeners. `reload()` applies a new config without dropping the cache;
+ * `close()` drains gracefully and is idempotent.
  */
 export class Ballast {
   readonly registry: Registry;
   readonly cache: DnsCache;
+  private config: Config;
   private readonly handler: RequestHandler;
-  private readonly upstreams: Upstream[] = [];
-  private readonly zones: ZoneTable;
-  private readonly udp: UdpListener[] = [];
-  private readonly tcp: TcpListener[] = [];
-  private readonly admin: AdminServer;
+  private settings: HandlerSettings;
+  private zones: ZoneTable;
+  private upstreams: Map<string, Upstream>;
+  private readonly listeners: Listener[] = [];
+  private admin: AdminServer;
+  private adminEndpoint: Endpoint | undefined;
   private readonly serverMetrics: ServerMetrics;
+  private readonly upstreamMetrics: UpstreamMetrics;
+  private readonly reloads: Counter<'result'>;
   private ready = false;
   private closing: Promise<void> | undefined;
-  private bound: BoundAddresses | undefined;
   private readonly clock: Clock;
+  private readonly random: Random;
   private sweep: Timer | undefined;
   private readonly persister: Persister | undefined;
   private started = false;
 
   constructor(
-    readonly config: Config,
+    config: Config,
     private readonly deps: BallastDeps,
   ) {
-    const clock = deps.clock ?? systemClock;
-    const random = deps.random ?? systemRandom;
+    this.config = config;
+    this.clock = deps.clock ?? systemClock;
+    this.random = deps.random ?? systemRandom;
     const log = deps.log;
     this.registry = deps.registry ?? createRegistry();
     const registers = [this.registry];
@@ -74,15 +87,10 @@ export class Ballast {
       labelNames: ['state'] as const,
       registers,
     });
-    this.cache = new DnsCache(
-      {
-        ...config.cache,
-        staleMaxAgeSeconds: config.stale.maxAgeSeconds,
-        refreshFrom: config.refresh.fromFraction,
-        refreshTo: config.refresh.toFraction,
-      },
-      { onEvict: (tier) => evictions.labels(tier === 'secondary' ? 'stale' : 'fresh').inc(), random },
-    );
+    this.cache = new DnsCache(cacheOptions(config), {
+      onEvict: (tier) => evictions.labels(tier === 'secondary' ? 'stale' : 'fresh').inc(),
+      random: this.random,
+    });
     const cache = this.cache;
     new Gauge({
       name: 'ballast_cache_entries',
@@ -108,107 +116,66 @@ export class Ballast {
         this.set(cache.bytes);
       },
     });
-
-    const upstreamMetrics = createUpstreamMetrics(this.registry);
-    const upstreamDeps = {
-      clock,
-      random,
-      metrics: upstreamMetrics,
-      log: log.child({ component: 'upstream' }),
-      tcp: config.upstream.tcp,
-      health: config.upstream.health,
-      minTimeoutMs: config.upstream.minTimeoutMs,
-      maxInflight: config.upstream.maxInflight,
-    };
-    const known = new Map<string, Upstream>();
-    const upstreamFor = (ep: { host: string; port: number }) => {
-      const k = `${ep.host}|${ep.port}`;
-      let u = known.get(k);
-      if (u === undefined) {
-        u = new Upstream(ep.host, ep.port, upstreamDeps);
-        known.set(k, u);
-        this.upstreams.push(u);
-      }
-      return u;
-    };
-    const u = config.upstream;
-    const zoneList: Zone[] = [
-      {
-        name: '.',
-        upstreams: rootServers(config).map(upstreamFor),
-        protocol: u.protocol,
-        timeoutMs: u.timeoutMs,
-        selector: createSelector(u.policy, random),
-      },
-      ...config.zones.map((z) => ({
-        name: z.name,
-        upstreams: z.servers.map((s) => upstreamFor(parseEndpoint(s, 53)!)),
-        protocol: z.protocol ?? u.protocol,
-        timeoutMs: z.timeoutMs ?? u.timeoutMs,
-        selector: createSelector(z.policy ?? u.policy, random),
-      })),
-    ];
-    this.zones = new ZoneTable(zoneList);
-
-    const zones = this.zones;
-    const failures = new FailureCache({
-      initialMs: config.failureCache.initialSeconds * 1000,
-      maxMs: config.failureCache.maxSeconds * 1000,
-      staleRecheckMs: config.stale.recheckSeconds * 1000,
-      maxEntries: config.failureCache.maxEntries,
+    this.reloads = new Counter({
+      name: 'ballast_config_reloads_total',
+      help: 'Configuration reloads (SIGHUP or a changed file), by result (success, rejected, failure).',
+      labelNames: ['result'] as const,
+      registers,
     });
+
+    this.upstreamMetrics = createUpstreamMetrics(this.registry);
+    const built = buildZones(config, new Map(), this.zoneContext());
+    this.zones = built.zones;
+    this.upstreams = built.upstreams;
+
+    this.settings = handlerSettings(config, this.clock);
+    const self = this;
     new Gauge({
       name: 'ballast_failure_cache_entries',
       help: 'Cache keys remembered as recently failed (RFC 9520), held or backing off.',
       registers,
       collect() {
-        this.set(failures.size);
+        this.set(self.settings.failures.size);
       },
     });
     this.handler = new RequestHandler({
       cache: this.cache,
-      zones: () => zones,
-      clock,
+      zones: () => this.zones,
+      clock: this.clock,
       metrics: createResolveMetrics(this.registry),
       log: log.child({ component: 'resolve' }),
-      udpSize: config.server.udpPayloadSize,
-      stale: {
-        answerTtlSeconds: config.stale.answerTtlSeconds,
-        clientTimeoutMs: config.stale.clientTimeoutMs,
-        keepPastMaxAgeWhileDown: config.stale.keepPastMaxAgeWhileDown,
-      },
-      failures,
-      limiter: new ClientLimiter(config.clientLimit.queriesPerSecond, config.clientLimit.burst, clock),
-      forward: {
-        udpSize: config.upstream.udpPayloadSize,
-        // One retry token per second as a floor, so a quiet node can still retry; at most 10 banked.
-        retryBudget: new TokenBucket(1, 10, clock),
-        retryRatio: config.upstream.retryBudgetRatio,
-      },
-      budget: {
-        refreshPerSecond: config.refresh.budgetPerSecond,
-        recoveryMinPerSecond: config.refresh.recoveryMinPerSecond,
-      },
-      refreshMinHits: config.refresh.minHits,
+      ...this.settings,
     });
-    this.clock = clock;
     const p = config.persistence;
     this.persister = p.enabled
       ? new Persister(
           this.cache,
           { path: p.path, intervalMs: p.intervalSeconds * 1000, maxBytes: p.maxBytes },
-          clock,
+          this.clock,
           log.child({ component: 'persist' }),
           createPersistMetrics(this.registry),
         )
       : undefined;
     this.serverMetrics = createServerMetrics(this.registry);
-    this.admin = new AdminServer({
+    this.admin = this.createAdmin(config);
+  }
+
+  private zoneContext() {
+    return {
+      clock: this.clock,
+      random: this.random,
+      metrics: this.upstreamMetrics,
+      log: this.deps.log.child({ component: 'upstream' }),
+    };
+  }
+
+  private createAdmin(config: Config): AdminServer {
+    return new AdminServer({
       endpoint: parseEndpoint(config.admin.listen)!,
       registry: this.registry,
       ready: () => this.ready,
       maxEventLoopDelayMs: config.admin.maxEventLoopDelayMs,
-      log: log.child({ component: 'admin' }),
+      log: this.deps.log.child({ component: 'admin' }),
     });
   }
 
@@ -217,53 +184,119 @@ export class Ballast {
     // DESIGN.md §7: the snapshot is loaded before any listener opens, so the first query already sees it.
     this.persister?.load();
     this.started = true;
-    const udp: Endpoint[] = [];
-    const tcp: Endpoint[] = [];
-    const handle = (raw: Buffer, transport: 'udp' | 'tcp', client: string) =>
-      this.handler.handle(raw, transport, client);
-    const log = this.deps.log.child({ component: 'server' });
-    for (const address of this.config.listen) {
-      const want = parseEndpoint(address)!;
-      const udpListener = new UdpListener(
-        want,
-        handle,
-        this.serverMetrics,
-        log,
-        this.config.server.udpReceiveBufferBytes,
-      );
-      this.udp.push(udpListener);
-      const got = await udpListener.start();
-      udp.push(got);
-      // Port 0 means "any": TCP then takes the port UDP got, so one address serves both.
-      const tcpListener = new TcpListener(
-        want.port === 0 ? got : want,
-        handle,
-        this.config.server.tcp,
-        this.serverMetrics,
-        log,
-      );
-      this.tcp.push(tcpListener);
-      tcp.push(await tcpListener.start());
-    }
-    const admin = await this.admin.start();
-    this.bound = { udp, tcp, admin };
+    for (const address of this.config.listen) this.listeners.push(await this.listen(address));
+    this.adminEndpoint = await this.admin.start();
     this.scheduleSweep();
     this.persister?.start();
     this.ready = true;
     this.deps.log.info(
       {
-        listen: udp.map(formatEndpoint),
-        admin: formatEndpoint(admin),
-        zones: this.zones.zones.map((z) => ({
-          zone: z.name,
-          upstreams: z.upstreams.map((u) => u.label),
-          protocol: z.protocol,
-        })),
+        listen: this.listeners.map((l) => formatEndpoint(l.bound)),
+        admin: formatEndpoint(this.adminEndpoint),
+        zones: this.describeZones(),
         cache: { maxEntries: this.config.cache.maxEntries, maxBytes: this.config.cache.maxBytes },
       },
       'ballast started',
     );
-    return this.bound;
+    return this.addresses!;
+  }
+
+  /** UDP and TCP on one address. Port 0 means "any": TCP then takes the port UDP got. */
+  private async listen(address: string): Promise<Listener> {
+    const want = parseEndpoint(address)!;
+    const handle = (raw: Buffer, transport: 'udp' | 'tcp', client: string) =>
+      this.handler.handle(raw, transport, client);
+    const log = this.deps.log.child({ component: 'server' });
+    const udp = new UdpListener(want, handle, this.serverMetrics, log, this.config.server.udpReceiveBufferBytes);
+    const bound = await udp.start();
+    const tcp = new TcpListener(
+      want.port === 0 ? bound : want,
+      handle,
+      this.config.server.tcp,
+      this.serverMetrics,
+      log,
+    );
+    try {
+      await tcp.start();
+    } catch (err) {
+      await udp.close(0);
+      throw err;
+    }
+    return { address, udp, tcp, bound };
+  }
+
+  private describeZones() {
+    return this.zones.zones.map((z) => ({
+      zone: z.name,
+      upstreams: z.upstreams.map((u) => u.label),
+      protocol: z.protocol,
+    }));
+  }
+
+  /**
+   * Applies a new, already validated config without dropping the cache (DESIGN.md §7): upstreams and zones, limits,
+   * stale and refresh settings, cache bounds, log level, listen and admin addresses. If opening a new address fails,
+   * the error is thrown, counted as a failure, and everything else stays as it was before.
+   */
+  async reload(next: Config): Promise<string[]> {
+    const changed = Object.keys(next).filter(
+      (k) => JSON.stringify(next[k as keyof Config]) !== JSON.stringify(this.config[k as keyof Config]),
+    );
+    try {
+      // Listen addresses first: the only step that can fail on the outside (a port in use).
+      const added: Listener[] = [];
+      try {
+        for (const address of next.listen) {
+          if (!this.listeners.some((l) => l.address === address)) added.push(await this.listen(address));
+        }
+      } catch (err) {
+        await Promise.all(added.flatMap((l) => [l.udp.close(0), l.tcp.close(0)]));
+        throw err;
+      }
+      const removed = this.listeners.filter((l) => !next.listen.includes(l.address));
+      this.listeners.splice(
+        0,
+        this.listeners.length,
+        ...this.listeners.filter((l) => next.listen.includes(l.address)),
+        ...added,
+      );
+      const drain = next.server.drainTimeoutMs;
+      void Promise.all(removed.flatMap((l) => [l.udp.close(drain), l.tcp.close(drain)]));
+
+      const built = buildZones(next, this.upstreams, this.zoneContext());
+      this.zones = built.zones;
+      this.upstreams = built.upstreams;
+      for (const u of built.retired) u.close();
+      this.settings = handlerSettings(next, this.clock, { config: this.config, settings: this.settings });
+      this.handler.configure(this.settings);
+      this.cache.reconfigure(cacheOptions(next));
+      this.persister?.configure({
+        path: next.persistence.path,
+        intervalMs: next.persistence.intervalSeconds * 1000,
+        maxBytes: next.persistence.maxBytes,
+      });
+      this.deps.log.level = next.log.level;
+      if (next.admin.listen !== this.config.admin.listen) {
+        const admin = this.createAdmin(next);
+        this.adminEndpoint = await admin.start();
+        await this.admin.close();
+        this.admin = admin;
+      }
+      this.config = next;
+      this.reloads.labels('success').inc();
+      this.deps.log.info({ changed, zones: this.describeZones() }, 'config reloaded');
+      return changed;
+    } catch (err) {
+      this.reloads.labels('failure').inc();
+      this.deps.log.error({ err, changed }, 'config reload failed; keeping the running config');
+      throw err;
+    }
+  }
+
+  /** A reload that failed validation: counted and logged here, so every trigger reports the same way. */
+  rejectReload(message: string): void {
+    this.reloads.labels('rejected').inc();
+    this.deps.log.error({ reason: message }, 'config rejected; keeping the running config');
   }
 
   /**
@@ -282,7 +315,16 @@ export class Ballast {
   }
 
   get addresses(): BoundAddresses | undefined {
-    return this.bound;
+    if (this.adminEndpoint === undefined) return undefined;
+    return {
+      udp: this.listeners.map((l) => l.bound),
+      tcp: this.listeners.map((l) => l.bound),
+      admin: this.adminEndpoint,
+    };
+  }
+
+  get currentConfig(): Config {
+    return this.config;
   }
 
   /**
@@ -299,9 +341,9 @@ export class Ballast {
         await new Promise((r) => setTimeout(r, this.config.server.drainPeriodMs));
       }
       const drain = this.config.server.drainTimeoutMs;
-      await Promise.all([...this.udp.map((l) => l.close(drain)), ...this.tcp.map((l) => l.close(drain))]);
+      await Promise.all(this.listeners.flatMap((l) => [l.udp.close(drain), l.tcp.close(drain)]));
       if (this.started) await this.persister?.write();
-      for (const u of this.upstreams) u.close();
+      for (const u of this.upstreams.values()) u.close();
       await this.admin.close();
     })();
     return this.closing;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { Ballast } from './ballast.js';
-import { loadConfig } from './config/index.js';
+import { type Config, loadConfig, watchConfigFile } from './config/index.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './observe/index.js';
 
@@ -83,38 +84,57 @@ function parse(argv: string[]) {
 }
 
 async function serve(values: ReturnType<typeof parse>['values']): Promise<number | undefined> {
+  const file = values.config;
+  const flags = {
+    listen: values.listen,
+    upstream: values.upstream,
+    zone: values.zone,
+    admin: values.admin,
+    logLevel: values['log-level'],
+    snapshot: values.snapshot,
+    snapshotInterval: values['snapshot-interval'],
+  };
   let ballast: Ballast;
-  const log = (() => {
-    try {
-      const config = loadConfig(values.config, {
-        listen: values.listen,
-        upstream: values.upstream,
-        zone: values.zone,
-        admin: values.admin,
-        logLevel: values['log-level'],
-        snapshot: values.snapshot,
-        snapshotInterval: values['snapshot-interval'],
-      });
-      const logger = createLogger(config.log.level);
-      ballast = new Ballast(config, { log: logger });
-      return logger;
-    } catch (err) {
-      if (err instanceof ConfigError) return err;
-      throw err;
-    }
-  })();
-  if (log instanceof ConfigError) {
-    process.stderr.write(`ballast: ${log.message}\n`);
+  let log: Logger;
+  try {
+    const config = loadConfig(file, flags);
+    log = createLogger(config.log.level);
+    ballast = new Ballast(config, { log });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`ballast: ${err.message}\n`);
     return EXIT_USAGE;
   }
   try {
-    await ballast!.start();
+    await ballast.start();
   } catch (err) {
     log.fatal({ err }, 'cannot start');
-    await ballast!.close();
+    await ballast.close();
     log.flush();
     return 1;
   }
+
+  // Hot reload (DESIGN.md §7): SIGHUP, or the config file's content changing. One reload at a time; a bad file is
+  // rejected with the key named, and the running config stays.
+  let reloading = Promise.resolve();
+  const reload = (trigger: string) => {
+    reloading = reloading.then(async () => {
+      let next: Config;
+      try {
+        next = loadConfig(file, flags);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        ballast.rejectReload(err.message);
+        return;
+      }
+      log.info({ trigger }, 'reloading config');
+      await ballast.reload(next).catch(() => {});
+    });
+  };
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  const watcher = file === undefined ? undefined : watchConfigFile(file, () => reload('file changed'));
+
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'shutting down');
@@ -125,8 +145,10 @@ async function serve(values: ReturnType<typeof parse>['values']): Promise<number
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  watcher?.close();
+  process.off('SIGHUP', onHup);
   // SIGTERM is a rollout or eviction: keep serving for the drain period. SIGINT is a person at a terminal.
-  await ballast!.close({ drainPeriod: signal === 'SIGTERM' });
+  await ballast.close({ drainPeriod: signal === 'SIGTERM' });
   log.info('stopped');
   log.flush();
   return 0;

@@ -49,7 +49,7 @@ export class DnsCache {
   private readonly store: Store<CacheEntry>;
 
   constructor(
-    private readonly opts: CacheOptions,
+    private opts: CacheOptions,
     private readonly hooks: CacheHooks,
   ) {
     const onEvict = hooks.onEvict;
@@ -58,6 +58,13 @@ export class DnsCache {
       maxBytes: opts.maxBytes,
       onEvict: onEvict ? (_key, tier) => onEvict(tier) : undefined,
     });
+  }
+
+  /** New rules and bounds (a config reload). Entries are kept; TTL rules apply to what is stored from now on. */
+  reconfigure(opts: CacheOptions): void {
+    const resize = opts.maxEntries !== this.opts.maxEntries || opts.maxBytes !== this.opts.maxBytes;
+    this.opts = opts;
+    if (resize) this.store.resize(opts.maxEntries, opts.maxBytes);
   }
 
   /**

@@ -28,7 +28,7 @@ export class Store<V extends Sized> {
   private count = 0;
   private total = 0;
 
-  constructor(private readonly opts: StoreOptions) {
+  constructor(private opts: StoreOptions) {
     // Each tier could hold everything; the shared bounds are enforced here, across both.
     this.tiers = {
       primary: new LRUCache<string, V>({ max: opts.maxEntries + 1 }),
@@ -50,6 +50,24 @@ export class Store<V extends Sized> {
     if (this.tiers.primary.has(key)) return 'primary';
     if (this.tiers.secondary.has(key)) return 'secondary';
     return undefined;
+  }
+
+  /** New bounds (a config reload): entries are kept, oldest first out if the new bounds are tighter. */
+  resize(maxEntries: number, maxBytes: number): void {
+    const keep = { primary: [...this.itemsOldestFirst('primary')], secondary: [...this.itemsOldestFirst('secondary')] };
+    this.opts = { ...this.opts, maxEntries, maxBytes };
+    this.tiers.primary = new LRUCache<string, V>({ max: maxEntries + 1 });
+    this.tiers.secondary = new LRUCache<string, V>({ max: maxEntries + 1 });
+    this.count = 0;
+    this.total = 0;
+    for (const tier of ['secondary', 'primary'] as const) {
+      for (const [k, v] of keep[tier]) {
+        this.tiers[tier].set(k, v);
+        this.count++;
+        this.total += weigh(k, v);
+      }
+    }
+    this.evict();
   }
 
   /** Stores `value` in the primary tier, replacing any value for `key`; false when it alone exceeds maxBytes. */

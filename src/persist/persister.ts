@@ -24,7 +24,7 @@ export class Persister {
 
   constructor(
     private readonly cache: DnsCache,
-    private readonly opts: PersistOptions,
+    private opts: PersistOptions,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: PersistMetrics,
@@ -114,6 +114,16 @@ export class Persister {
       void this.write();
       if (this.timer !== undefined) this.start();
     }, this.opts.intervalMs);
+  }
+
+  /** New path, interval or bound (a config reload); a running interval restarts with the new period. */
+  configure(opts: PersistOptions): void {
+    const restart = this.timer !== undefined && opts.intervalMs !== this.opts.intervalMs;
+    this.opts = opts;
+    if (restart) {
+      this.stop();
+      this.start();
+    }
   }
 
   stop(): void {

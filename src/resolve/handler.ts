@@ -43,13 +43,18 @@ export interface StaleOptions {
   readonly keepPastMaxAgeWhileDown: boolean;
 }
 
-export interface HandlerDeps {
+/** What the handler is built with and keeps for its life. */
+export interface HandlerParts {
   readonly cache: DnsCache;
   readonly zones: () => ZoneTable;
   readonly clock: Clock;
   readonly metrics: ResolveMetrics;
   readonly log: Logger;
-  /** The UDP payload size ballast advertises, and asks upstreams for (RFC 6891 §6.2.5; 1232 per DNS Flag Day 2020). */
+}
+
+/** Settings a hot reload may replace (RequestHandler.configure). */
+export interface HandlerSettings {
+  /** The UDP payload size ballast advertises to clients (RFC 6891 §6.2.5; 1232 per DNS Flag Day 2020). */
   readonly udpSize: number;
   readonly stale: StaleOptions;
   readonly failures: FailureCache;
@@ -59,6 +64,8 @@ export interface HandlerDeps {
   /** Hits in an entry's lifetime that make it eligible for a background refresh (CoreDNS prefetch: 2). */
   readonly refreshMinHits: number;
 }
+
+export type HandlerDeps = HandlerParts & HandlerSettings;
 
 /** What the handler remembers per zone: its refresh budget and whether it is serving stale for lack of upstreams. */
 interface ZoneState {
@@ -100,9 +107,20 @@ export class RequestHandler {
   private readonly fresh;
   private readonly staleHit;
 
-  constructor(private readonly deps: HandlerDeps) {
+  private deps: HandlerDeps;
+
+  constructor(deps: HandlerDeps) {
+    this.deps = deps;
     this.fresh = deps.metrics.cacheHits.labels('fresh');
     this.staleHit = deps.metrics.cacheHits.labels('stale');
+  }
+
+  /** Applies reloaded settings; queries in flight finish under the settings they started with. */
+  configure(settings: HandlerSettings): void {
+    const budgetChanged = JSON.stringify(settings.budget) !== JSON.stringify(this.deps.budget);
+    this.deps = { ...this.deps, ...settings };
+    // New budget settings: budgets are rebuilt lazily, and their learned rates start over.
+    if (budgetChanged) this.zoneStates.clear();
   }
 
   /** One query's bytes in; the reply's bytes out, or null to send nothing. */

@@ -95,9 +95,16 @@ export function tcpExchange(port: number, msgs: Buffer[], expect = msgs.length, 
 }
 
 /** One UDP query; the answer decoded by dns2 plus its raw bytes. */
-export async function query(port: number, name: string, type: number, opts: QueryOptions = {}) {
+export async function query(
+  port: number,
+  name: string,
+  type: number,
+  opts: QueryOptions = {},
+  host = '127.0.0.1',
+  waitMs = 3000,
+) {
   const msg = buildQuery(name, type, opts);
-  const raw = await udpExchange(port, msg);
+  const raw = await udpExchange(port, msg, waitMs, host);
   if (raw === null) throw new Error(`no answer for ${name}`);
   return { raw, packet: Packet.parse(raw), sent: msg };
 }
