@@ -4,6 +4,7 @@ import { type Config, parseEndpoint, rootServers } from './config/index.js';
 import { ClientLimiter, FailureCache, type HandlerSettings } from './resolve/index.js';
 import {
   createSelector,
+  type FaultSource,
   Upstream,
   type UpstreamDeps,
   type UpstreamMetrics,
@@ -34,8 +35,10 @@ function upstreamDeps(
   random: Random,
   metrics: UpstreamMetrics,
   log: Logger,
+  faults: FaultSource | undefined,
 ): UpstreamDeps {
   return {
+    faults,
     clock,
     random,
     metrics,
@@ -54,9 +57,9 @@ function upstreamDeps(
 export function buildZones(
   config: Config,
   previous: Map<string, Upstream>,
-  ctx: { clock: Clock; random: Random; metrics: UpstreamMetrics; log: Logger },
+  ctx: { clock: Clock; random: Random; metrics: UpstreamMetrics; log: Logger; faults?: FaultSource },
 ): { zones: ZoneTable; upstreams: Map<string, Upstream>; retired: Upstream[] } {
-  const deps = upstreamDeps(config, ctx.clock, ctx.random, ctx.metrics, ctx.log);
+  const deps = upstreamDeps(config, ctx.clock, ctx.random, ctx.metrics, ctx.log, ctx.faults);
   const settings = JSON.stringify([deps.tcp, deps.health, deps.minTimeoutMs, deps.maxInflight]);
   const upstreams = new Map<string, Upstream>();
   const upstreamFor = (ep: { host: string; port: number }) => {

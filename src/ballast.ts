@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import { buildZones, cacheOptions, handlerSettings } from './assemble.js';
 import { DnsCache } from './cache/index.js';
+import { chaosRoute, FaultInjector, isLoopback } from './chaos/index.js';
 import { type Config, parseEndpoint } from './config/index.js';
 import { AdminServer, createRegistry } from './observe/index.js';
 import { createPersistMetrics, Persister } from './persist/index.js';
@@ -69,6 +70,7 @@ export class Ballast {
   private sweep: Timer | undefined;
   private readonly persister: Persister | undefined;
   private started = false;
+  private readonly faults: FaultInjector;
 
   constructor(
     config: Config,
@@ -124,6 +126,13 @@ export class Ballast {
     });
 
     this.upstreamMetrics = createUpstreamMetrics(this.registry);
+    // Always built (so its gauge always exists), but only consulted by the transport when chaos is enabled.
+    this.faults = new FaultInjector(
+      config.chaos.maxDurationSeconds,
+      this.clock,
+      log.child({ component: 'chaos' }),
+      this.registry,
+    );
     const built = buildZones(config, new Map(), this.zoneContext());
     this.zones = built.zones;
     this.upstreams = built.upstreams;
@@ -162,6 +171,7 @@ export class Ballast {
 
   private zoneContext() {
     return {
+      faults: this.config.chaos.enabled ? this.faults : undefined,
       clock: this.clock,
       random: this.random,
       metrics: this.upstreamMetrics,
@@ -176,6 +186,19 @@ export class Ballast {
       ready: () => this.ready,
       maxEventLoopDelayMs: config.admin.maxEventLoopDelayMs,
       log: this.deps.log.child({ component: 'admin' }),
+      routes: (req, res, path) =>
+        chaosRoute(
+          {
+            enabled: config.chaos.enabled,
+            injector: this.faults,
+            exposed: () => !isLoopback(parseEndpoint(config.admin.listen)!.host),
+            tokenFile: config.chaos.tokenFile,
+            names: (limit) => this.cache.sampleNames(limit),
+          },
+          req,
+          res,
+          path,
+        ),
     });
   }
 
@@ -344,6 +367,7 @@ export class Ballast {
       await Promise.all(this.listeners.flatMap((l) => [l.udp.close(drain), l.tcp.close(drain)]));
       if (this.started) await this.persister?.write();
       for (const u of this.upstreams.values()) u.close();
+      this.faults.clear();
       await this.admin.close();
     })();
     return this.closing;

@@ -1,12 +1,15 @@
 import type { Random } from '../util/random.js';
 import {
+  BAD_NAME,
   HEADER_SIZE,
   lowerName,
   MalformedMessageError,
+  nameToString,
   qnameOfKey,
   Rcode,
   type ResponseScan,
   scanResponse,
+  skipName,
 } from '../wire/index.js';
 import { CacheEntry } from './entry.js';
 import { Store, type Tier } from './store.js';
@@ -138,6 +141,20 @@ export class DnsCache {
       return false;
     }
     return true;
+  }
+
+  /** Up to `limit` cached names with their qtypes, most recently used first (for `ballast drill`). */
+  sampleNames(limit: number): { name: string; type: number }[] {
+    const out: { name: string; type: number }[] = [];
+    for (const tier of ['primary', 'secondary'] as const) {
+      for (const [, entry] of this.store.items(tier)) {
+        if (out.length >= limit) return out;
+        const nameEnd = skipName(entry.bytes, HEADER_SIZE);
+        if (nameEnd === BAD_NAME) continue;
+        out.push({ name: nameToString(entry.bytes, HEADER_SIZE), type: entry.bytes.readUInt16BE(nameEnd) });
+      }
+    }
+    return out;
   }
 
   /** Stale entries held now (the secondary tier, as of the last lookup or sweep). */

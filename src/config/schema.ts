@@ -157,6 +157,16 @@ export const configSchema = z
           .default(256 * 1024 * 1024),
       })
       .prefault({}),
+    chaos: z
+      .strictObject({
+        /** Allow fault injection over the admin API (DESIGN.md §9). Off: every /chaos endpoint refuses. */
+        enabled: z.boolean().default(false),
+        /** Longest fault; every fault has a duration and ends by itself. */
+        maxDurationSeconds: int().min(1).max(86_400).default(600),
+        /** File holding the bearer token required when the admin port is not loopback-only. */
+        tokenFile: z.string().min(1).optional(),
+      })
+      .prefault({}),
     stale: z
       .strictObject({
         /** How long past expiry an entry may be served stale (RFC 8767 §5 suggests 1–3 days; Unbound uses 1 day). */

@@ -12,6 +12,8 @@ export interface AdminOptions {
   /** /health fails when the event loop's p99 delay over the last interval exceeds this. */
   readonly maxEventLoopDelayMs: number;
   readonly log: Logger;
+  /** More routes (the chaos API); returns true when it answered. */
+  readonly routes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
 
 /** HTTP admin endpoints: /metrics (Prometheus), /health (liveness), /ready (readiness). */
@@ -46,6 +48,7 @@ export class AdminServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
+    if (this.opts.routes !== undefined && (await this.opts.routes(req, res, path))) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

@@ -52,7 +52,8 @@ export async function forward(q: Query, zone: Zone, opts: ForwardOptions): Promi
   const order = candidates(zone);
   const query = upstreamQuery(q, opts.udpSize);
   opts.retryBudget.give(opts.retryRatio);
-  const ask = (u: Upstream) => u.exchange(Buffer.from(query), q.questionEnd, zone.protocol, zone.timeoutMs, q.key);
+  const ask = (u: Upstream) =>
+    u.exchange(Buffer.from(query), q.questionEnd, zone.protocol, zone.timeoutMs, q.key, zone.name);
   // The retry goes to another upstream that is still healthy after the first attempt, if the budget has a token.
   const retry = () => {
     const next = order.slice(1).find((u) => u.available);

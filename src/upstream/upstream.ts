@@ -34,6 +34,13 @@ export interface UpstreamDeps {
   readonly minTimeoutMs: number;
   /** Queries in flight to this upstream at most; beyond it the upstream is skipped (CoreDNS max_concurrent). */
   readonly maxInflight: number;
+  /** Chaos faults, consulted per exchange when chaos is enabled (DESIGN.md §9). */
+  readonly faults?: FaultSource;
+}
+
+/** Where the transport asks whether a chaos fault applies to one exchange. */
+export interface FaultSource {
+  match(upstream: string, zone: string): { kind: string; delayMs?: number; percent?: number } | undefined;
 }
 
 /** A query kept for probing: one that failed recently, so a probe asks what clients actually need. */
@@ -42,6 +49,7 @@ interface ProbeQuery {
   readonly questionEnd: number;
   readonly protocol: Protocol;
   readonly maxTimeoutMs: number;
+  readonly zone: string;
 }
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, probing: 1, open: 2 };
@@ -137,22 +145,23 @@ export class Upstream {
     protocol: Protocol,
     maxTimeoutMs: number,
     name: string,
+    zone: string,
   ): Promise<Answer> {
     if (this.inflightCount >= this.deps.maxInflight) {
       this.deps.metrics.errors.labels(this.label, 'busy').inc();
       throw new UpstreamBusyError(`${this.label}: ${this.inflightCount} queries in flight`);
     }
     try {
-      const answer = await this.send(query, questionEnd, protocol, this.timeoutFor(maxTimeoutMs));
+      const answer = await this.send(query, questionEnd, protocol, this.timeoutFor(maxTimeoutMs), zone);
       const rcode = answer.scan.rcode;
       const outcome: Outcome = rcode === Rcode.SERVFAIL ? 'servfail' : rcode === Rcode.REFUSED ? 'failure' : 'success';
-      if (outcome !== 'success') this.rememberFailed(name, { query, questionEnd, protocol, maxTimeoutMs });
+      if (outcome !== 'success') this.rememberFailed(name, { query, questionEnd, protocol, maxTimeoutMs, zone });
       this.breaker.record(outcome, name);
       return answer;
     } catch (err) {
       if (err instanceof UpstreamTimeoutError) this.rtt.timedOut();
       if (!(err instanceof UpstreamBusyError)) {
-        this.rememberFailed(name, { query, questionEnd, protocol, maxTimeoutMs });
+        this.rememberFailed(name, { query, questionEnd, protocol, maxTimeoutMs, zone });
         this.breaker.record('failure', name);
       }
       throw err;
@@ -171,7 +180,7 @@ export class Upstream {
     if (all.length === 0) return false;
     const p = all[this.probeTurn++ % all.length];
     try {
-      const answer = await this.send(Buffer.from(p.query), p.questionEnd, p.protocol, p.maxTimeoutMs);
+      const answer = await this.send(Buffer.from(p.query), p.questionEnd, p.protocol, p.maxTimeoutMs, p.zone);
       const ok = answer.scan.rcode === Rcode.NOERROR || answer.scan.rcode === Rcode.NXDOMAIN;
       (ok ? this.children.probes.ok : this.children.probes.failed).inc();
       return ok;
@@ -181,11 +190,23 @@ export class Upstream {
     }
   }
 
-  private async send(query: Buffer, questionEnd: number, protocol: Protocol, timeoutMs: number): Promise<Answer> {
+  private async send(
+    query: Buffer,
+    questionEnd: number,
+    protocol: Protocol,
+    timeoutMs: number,
+    zone: string,
+  ): Promise<Answer> {
     const started = this.deps.clock.now();
     this.inflightCount++;
     this.children.inflight.inc();
     try {
+      const fault = this.deps.faults?.match(this.label, zone);
+      if (fault !== undefined) {
+        const injected = await this.injectFault(fault, query, protocol, timeoutMs);
+        if (injected !== undefined) return { ...injected, upstream: this };
+        timeoutMs -= fault.delayMs ?? 0;
+      }
       let answer: { bytes: Buffer; scan: ResponseScan } | undefined;
       if (protocol !== 'tcp') {
         query.writeUInt16BE(this.deps.random.id16(), 0);
@@ -211,6 +232,43 @@ export class Upstream {
     } finally {
       this.inflightCount--;
       this.children.inflight.dec();
+    }
+  }
+
+  /**
+   * Plays a chaos fault where the network would be (DESIGN.md §9): the query counts as sent, then is swallowed
+   * (blackhole, drop), answered with an error rcode (servfail, refused) or held back (delay). Returns an answer, or
+   * undefined to go on and really send; rejects with a timeout like a real dead upstream.
+   */
+  private async injectFault(
+    fault: { kind: string; delayMs?: number; percent?: number },
+    query: Buffer,
+    protocol: Protocol,
+    timeoutMs: number,
+  ): Promise<{ bytes: Buffer; scan: ResponseScan } | undefined> {
+    const wait = (ms: number) => new Promise<void>((r) => this.deps.clock.setTimer(r, ms));
+    const timeout = async (): Promise<never> => {
+      (protocol === 'tcp' ? this.children.tcp : this.children.udp).inc();
+      await wait(timeoutMs);
+      throw new UpstreamTimeoutError(`no answer from ${this.label} within ${timeoutMs} ms (chaos: ${fault.kind})`);
+    };
+    switch (fault.kind) {
+      case 'blackhole':
+        return timeout();
+      case 'drop':
+        return this.deps.random.float() * 100 < (fault.percent ?? 0) ? timeout() : undefined;
+      case 'delay':
+        if ((fault.delayMs ?? 0) >= timeoutMs) return timeout();
+        await wait(fault.delayMs ?? 0);
+        return undefined;
+      default: {
+        // servfail / refused: the query itself, turned into a response with that rcode.
+        (protocol === 'tcp' ? this.children.tcp : this.children.udp).inc();
+        const bytes = Buffer.from(query);
+        const rcode = fault.kind === 'refused' ? Rcode.REFUSED : Rcode.SERVFAIL;
+        bytes.writeUInt16BE((query.readUInt16BE(2) & 0x7910) | 0x8080 | rcode, 2);
+        return { bytes, scan: scanResponse(bytes) };
+      }
     }
   }
 

@@ -75,6 +75,7 @@ describe('defaults', () => {
         maxTtlSeconds: 604_800,
         maxNegativeTtlSeconds: 3600,
       },
+      chaos: { enabled: false, maxDurationSeconds: 600 },
       persistence: {
         enabled: true,
         path: '/var/lib/ballast/cache.snapshot',

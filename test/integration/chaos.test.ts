@@ -1,0 +1,203 @@
+// Fault injection over the admin API (DESIGN.md §9), through ballast over real sockets, on an injected clock.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConfigInput } from '../../src/config/index.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { systemRandom } from '../../src/util/random.js';
+import { type Running, startBallast } from '../helpers/ballast.js';
+import { header, Packet, query } from '../helpers/client.js';
+import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
+
+const A = Packet.TYPE.A;
+const EDNS = { edns: 1232 };
+const until = async (cond: () => boolean | Promise<boolean>, what: string) => {
+  for (let i = 0; i < 1000; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+
+describe('chaos', () => {
+  let upstream: FakeUpstream | undefined;
+  let b: Running | undefined;
+  let clock: ManualClock;
+  afterEach(async () => {
+    await b?.close();
+    await upstream?.close();
+    [b, upstream] = [undefined, undefined];
+  });
+
+  async function start(extra: Partial<ConfigInput> = {}) {
+    clock = new ManualClock();
+    upstream = await startFakeUpstream({
+      records: Object.fromEntries(
+        ['one.a.test', 'two.a.test', 'one.b.test', ...Array.from({ length: 12 }, (_, i) => `m${i}.a.test`)].map(
+          (n, i) => [`${n}/1`, [a(n, `192.0.2.${i + 1}`, 10)]],
+        ),
+      ),
+    });
+    b = await startBallast(
+      { zones: [{ name: 'b.test', servers: [upstream.address] }], ...extra, upstream: { servers: [upstream.address] } },
+      { clock, random: { float: () => 0.999, id16: systemRandom.id16 } },
+    );
+    return b;
+  }
+  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${b!.adminPort}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+
+  it('chaos off: every endpoint refuses and nothing changes', async () => {
+    await start();
+    for (const [method, path] of [
+      ['GET', '/chaos/faults'],
+      ['POST', '/chaos/faults'],
+      ['DELETE', '/chaos/faults'],
+      ['GET', '/chaos/names'],
+    ]) {
+      const r = await api(method, path, method === 'POST' ? { kind: 'blackhole', durationSeconds: 10 } : undefined);
+      expect(r.status).toBe(403);
+      expect(r.body.error).toContain('chaos.enabled');
+    }
+    const ok = await query(b!.port, 'one.a.test', A);
+    expect(header(ok.raw).rcode).toBe(0);
+    expect(upstream!.count('one.a.test')).toBe(1);
+  });
+
+  describe('chaos on', () => {
+    const on = { chaos: { enabled: true, maxDurationSeconds: 300 } };
+
+    it('rejects a bad fault naming the field; lists, ends by itself after its duration, and can be cleared', async () => {
+      await start(on);
+      expect((await api('POST', '/chaos/faults', { kind: 'meteor', durationSeconds: 5 })).body.error).toContain('kind');
+      const long = await api('POST', '/chaos/faults', { kind: 'blackhole', durationSeconds: 301 });
+      expect(long.status).toBe(400);
+      expect(long.body.error).toContain('durationSeconds: got 301');
+      expect((await api('POST', '/chaos/faults', { kind: 'delay', durationSeconds: 5 })).body.error).toContain(
+        'delayMs',
+      );
+      const f = await api('POST', '/chaos/faults', { kind: 'servfail', durationSeconds: 30 });
+      expect(f.status).toBe(201);
+      expect(await b!.metric('ballast_chaos_faults_active', { kind: 'servfail' })).toBe(1);
+      expect((await api('GET', '/chaos/faults')).body.faults).toHaveLength(1);
+      clock.advance(29_999);
+      expect((await api('GET', '/chaos/faults')).body.faults).toHaveLength(1);
+      clock.advance(1);
+      expect((await api('GET', '/chaos/faults')).body.faults).toHaveLength(0);
+      expect(await b!.metric('ballast_chaos_faults_active', { kind: 'servfail' })).toBe(0);
+      await api('POST', '/chaos/faults', { kind: 'refused', durationSeconds: 30 });
+      expect((await api('DELETE', '/chaos/faults')).body.cleared).toBe(1);
+    });
+
+    it('blackhole: misses time out, stale answers are served, the breaker opens; the fault ends by itself', async () => {
+      await start(on);
+      await query(b!.port, 'one.a.test', A);
+      clock.advance(11_000); // stale now
+      await api('POST', '/chaos/faults', { kind: 'blackhole', durationSeconds: 60 });
+      const misses = Array.from({ length: 5 }, (_, i) => query(b!.port, `m${i}.a.test`, A));
+      await until(async () => (await b!.metric('ballast_upstream_queries_total')) >= 6, 'five attempts');
+      clock.advance(2_000);
+      for (const r of await Promise.all(misses)) expect(header(r.raw).rcode).toBe(2);
+      expect(await b!.metric('ballast_upstream_health_state')).toBe(2);
+      expect(upstream!.count('m0.a.test')).toBe(0); // swallowed before the wire
+      const stale = await query(b!.port, 'one.a.test', A, EDNS);
+      expect(stale.packet.answers[0]).toMatchObject({ address: '192.0.2.1', ttl: 30 });
+      expect(await b!.metric('ballast_stale_answers_total', { reason: 'upstream_down' })).toBe(1);
+      clock.advance(60_000); // the fault is over; the next probe gets through
+      for (let i = 0; i < 60 && (await b!.metric('ballast_upstream_health_state')) !== 0; i++) {
+        clock.advance(1_000);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(await b!.metric('ballast_upstream_health_state')).toBe(0);
+      expect((await api('GET', '/chaos/faults')).body.faults).toHaveLength(0);
+    });
+
+    it('servfail: the client gets SERVFAIL for a miss, stale for a cached name; SERVFAIL to many names opens the breaker', async () => {
+      await start(on);
+      await query(b!.port, 'one.a.test', A);
+      clock.advance(11_000);
+      await api('POST', '/chaos/faults', { kind: 'servfail', durationSeconds: 120 });
+      const stale = await query(b!.port, 'one.a.test', A, EDNS);
+      expect(stale.packet.answers[0]).toMatchObject({ address: '192.0.2.1', ttl: 30 });
+      for (let i = 0; i < 10; i++) expect(header((await query(b!.port, `m${i}.a.test`, A)).raw).rcode).toBe(2);
+      expect(await b!.metric('ballast_upstream_health_state')).toBe(2);
+      expect(upstream!.count()).toBe(1); // only the first, real query
+    });
+
+    it('refused: passed to the client, counted as an upstream failure', async () => {
+      await start(on);
+      await api('POST', '/chaos/faults', { kind: 'refused', durationSeconds: 60 });
+      for (let i = 0; i < 5; i++) expect(header((await query(b!.port, `m${i}.a.test`, A)).raw).rcode).toBe(5);
+      expect(await b!.metric('ballast_upstream_health_state')).toBe(2);
+    });
+
+    it('delay: answers arrive after the delay', async () => {
+      await start(on);
+      await api('POST', '/chaos/faults', { kind: 'delay', delayMs: 300, durationSeconds: 60 });
+      const pending = query(b!.port, 'two.a.test', A);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(upstream!.count('two.a.test')).toBe(0);
+      clock.advance(300);
+      const r = await pending;
+      expect(r.packet.answers[0].address).toBe('192.0.2.2');
+      expect(upstream!.count('two.a.test')).toBe(1);
+    });
+
+    it('drop: the given percentage of exchanges is swallowed (random draw 0.999: 100 % drops, 50 % passes)', async () => {
+      await start(on);
+      const half = await api('POST', '/chaos/faults', { kind: 'drop', percent: 50, durationSeconds: 60 });
+      expect(header((await query(b!.port, 'two.a.test', A)).raw).rcode).toBe(0);
+      await api('DELETE', `/chaos/faults/${half.body.id}`);
+      await api('POST', '/chaos/faults', { kind: 'drop', percent: 100, durationSeconds: 60 });
+      const dropped = query(b!.port, 'm0.a.test', A);
+      await until(async () => (await b!.metric('ballast_upstream_queries_total')) >= 2, 'the attempt');
+      clock.advance(2_000);
+      expect(header((await dropped).raw).rcode).toBe(2);
+      expect(upstream!.count('m0.a.test')).toBe(0);
+    });
+
+    it('a fault scoped to a zone leaves other zones alone', async () => {
+      await start(on);
+      await api('POST', '/chaos/faults', { kind: 'servfail', zone: 'b.test', durationSeconds: 60 });
+      expect(header((await query(b!.port, 'one.b.test', A)).raw).rcode).toBe(2);
+      expect(header((await query(b!.port, 'two.a.test', A)).raw).rcode).toBe(0);
+    });
+
+    it('lists cached names for the drill', async () => {
+      await start(on);
+      await query(b!.port, 'one.a.test', A);
+      await query(b!.port, 'two.a.test', A);
+      const r = await api('GET', '/chaos/names?limit=1');
+      expect(r.body.names).toEqual([{ name: 'two.a.test', type: 1 }]);
+    });
+  });
+
+  describe('admin port beyond loopback', () => {
+    it('requires the bearer token from chaos.tokenFile', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ballast-token-'));
+      writeFileSync(join(dir, 'token'), 's3cret\n');
+      await start({
+        chaos: { enabled: true, tokenFile: join(dir, 'token') },
+        admin: { listen: '0.0.0.0:0' },
+      });
+      const spec = { kind: 'blackhole', durationSeconds: 5 };
+      expect((await api('POST', '/chaos/faults', spec)).status).toBe(401);
+      expect((await api('POST', '/chaos/faults', spec, { authorization: 'Bearer nope' })).status).toBe(401);
+      expect((await api('POST', '/chaos/faults', spec, { authorization: 'Bearer s3cret' })).status).toBe(201);
+      // The ordinary endpoints stay open.
+      expect((await fetch(`http://127.0.0.1:${b!.adminPort}/ready`)).status).toBe(200);
+    });
+
+    it('refuses chaos outright when no token file is configured', async () => {
+      await start({ chaos: { enabled: true }, admin: { listen: '0.0.0.0:0' } });
+      const r = await api('POST', '/chaos/faults', { kind: 'blackhole', durationSeconds: 5 });
+      expect(r.status).toBe(401);
+      expect(r.body.error).toContain('chaos.tokenFile');
+    });
+  });
+});
