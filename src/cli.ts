@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { Ballast } from './ballast.js';
-import { type Config, loadConfig, watchConfigFile } from './config/index.js';
+import { type DrillOptions, FAULT_KINDS, runDrill, table } from './chaos/index.js';
+import { type Config, loadConfig, parseEndpoint, watchConfigFile } from './config/index.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './observe/index.js';
 
@@ -13,6 +14,7 @@ const HELP = `ballast — a node-local DNS cache that keeps answering when the c
 
 Usage:
   ballast serve [options]
+  ballast drill --target HOST:PORT [options]      (see docs/drills.md)
   ballast --help | --version
 
 Options for serve (flags override the config file):
@@ -37,6 +39,8 @@ function version(): string {
 
 /** Entry point: returns the process exit status (or never, while serving). */
 export async function main(argv: string[]): Promise<number | undefined> {
+  // `drill` has its own flags.
+  if (argv[0] === 'drill') return drill(argv.slice(1));
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -54,6 +58,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     return 0;
   }
   const command = positionals[0];
+
   if (command !== 'serve' || positionals.length > 1) {
     process.stderr.write(
       `ballast: expected the command "serve"${command ? `, got ${JSON.stringify(command)}` : ''}\n\n${HELP}`,
@@ -61,6 +66,138 @@ export async function main(argv: string[]): Promise<number | undefined> {
     return EXIT_USAGE;
   }
   return serve(values);
+}
+
+const DRILL_HELP = `ballast drill: rehearse an upstream outage against a resolver (docs/drills.md)
+
+  --target HOST:PORT        resolver to load (required)
+  --admin HOST:PORT         the target's admin port: fault control, upstream rate, names
+  --fault KIND              blackhole | servfail | refused | delay | drop [blackhole]
+  --fault-zone ZONE         only this zone's upstream traffic
+  --fault-upstream HOST:PORT  only this upstream
+  --delay-ms N              for --fault delay
+  --drop-percent N          for --fault drop
+  --warm DURATION           [20s]      --fault-for DURATION [60s]      --recover DURATION [20s]
+  --rate N                  queries per second [200]
+  --protocol udp|tcp        [udp]
+  --timeout DURATION        per query [2s]
+  --names FILE              "name [type]" per line; default: names cached by the target (needs --admin)
+  --external                inject nothing; the operator or Chaos Mesh breaks the upstream
+  --slo-answered PERCENT    exit 1 when any phase answers less (e.g. 99.9)
+  --slo-p99 DURATION        exit 1 when any phase's p99 latency is higher
+  --json                    print the result as JSON on stdout
+  --report FILE             write a self-contained HTML report with a timeline chart
+  --token-file FILE         bearer token for a target whose admin port is not loopback-only
+Exit status: 0 all SLO gates passed, 1 an SLO was missed, 2 bad usage or the drill could not run.
+`;
+
+/** "20s", "2m", "500ms", or a plain number of seconds → milliseconds. */
+function duration(flag: string, v: string | undefined, dflt: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v ?? dflt);
+  if (m === null) throw new Error(`--${flag}: got ${JSON.stringify(v)}; expected a duration such as 20s, 2m or 500ms`);
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+}
+
+function count(flag: string, v: string | undefined, dflt: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > max)
+    throw new Error(`--${flag}: got ${JSON.stringify(v)}; expected a number in (0, ${max}]`);
+  return n;
+}
+
+async function drill(argv: string[]): Promise<number> {
+  let opts: DrillOptions;
+  try {
+    const { values: v } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        target: { type: 'string' },
+        admin: { type: 'string' },
+        fault: { type: 'string' },
+        'fault-zone': { type: 'string' },
+        'fault-upstream': { type: 'string' },
+        'delay-ms': { type: 'string' },
+        'drop-percent': { type: 'string' },
+        warm: { type: 'string' },
+        'fault-for': { type: 'string' },
+        recover: { type: 'string' },
+        rate: { type: 'string' },
+        protocol: { type: 'string' },
+        timeout: { type: 'string' },
+        names: { type: 'string' },
+        external: { type: 'boolean' },
+        'slo-answered': { type: 'string' },
+        'slo-p99': { type: 'string' },
+        json: { type: 'boolean' },
+        report: { type: 'string' },
+        'token-file': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (v.help) {
+      process.stdout.write(DRILL_HELP);
+      return 0;
+    }
+    const target = v.target === undefined ? undefined : parseEndpoint(v.target);
+    if (target === undefined) throw new Error(`--target: got ${JSON.stringify(v.target)}; expected IP:PORT`);
+    const admin = v.admin === undefined ? undefined : parseEndpoint(v.admin);
+    if (v.admin !== undefined && admin === undefined)
+      throw new Error(`--admin: got ${JSON.stringify(v.admin)}; expected IP:PORT`);
+    const kind = v.fault ?? 'blackhole';
+    if (!(FAULT_KINDS as readonly string[]).includes(kind))
+      throw new Error(`--fault: got ${JSON.stringify(kind)}; expected ${FAULT_KINDS.join(' | ')}`);
+    if (v.protocol !== undefined && v.protocol !== 'udp' && v.protocol !== 'tcp')
+      throw new Error(`--protocol: got ${JSON.stringify(v.protocol)}; expected udp | tcp`);
+    opts = {
+      target,
+      admin,
+      fault: {
+        kind,
+        zone: v['fault-zone'],
+        upstream: v['fault-upstream'],
+        delayMs: kind === 'delay' ? count('delay-ms', v['delay-ms'], 500, 60_000) : undefined,
+        percent: kind === 'drop' ? count('drop-percent', v['drop-percent'], 50, 100) : undefined,
+      },
+      warmSeconds: Math.round(duration('warm', v.warm, '20s') / 1000),
+      faultSeconds: Math.round(duration('fault-for', v['fault-for'], '60s') / 1000),
+      recoverSeconds: Math.round(duration('recover', v.recover, '20s') / 1000),
+      rate: count('rate', v.rate, 200, 100_000),
+      protocol: (v.protocol ?? 'udp') as 'udp' | 'tcp',
+      timeoutMs: duration('timeout', v.timeout, '2s'),
+      namesFile: v.names,
+      external: v.external === true,
+      sloAnsweredPct: v['slo-answered'] === undefined ? undefined : count('slo-answered', v['slo-answered'], 0, 100),
+      sloP99Ms: v['slo-p99'] === undefined ? undefined : duration('slo-p99', v['slo-p99'], '0ms'),
+      json: v.json === true,
+      reportFile: v.report,
+      tokenFile: v['token-file'],
+      out: (line) => process.stderr.write(`${line}\n`),
+    };
+  } catch (err) {
+    process.stderr.write(`ballast drill: ${(err as Error).message}\n\n${DRILL_HELP}`);
+    return EXIT_USAGE;
+  }
+  let result: Awaited<ReturnType<typeof runDrill>>;
+  try {
+    result = await runDrill(opts);
+  } catch (err) {
+    process.stderr.write(`ballast drill: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify({ phases: result.summaries, sloMisses: result.sloMisses, seconds: result.seconds.map(({ latenciesMs, ...s }) => s) })}\n`,
+    );
+  } else {
+    process.stdout.write(`\n${table(result.summaries)}\n\n`);
+    process.stdout.write(
+      result.sloMisses.length === 0 ? 'SLO: all gates passed\n' : `SLO MISSED: ${result.sloMisses.join('; ')}\n`,
+    );
+    if (opts.reportFile !== undefined) process.stdout.write(`report: ${opts.reportFile}\n`);
+  }
+  return result.sloMisses.length === 0 ? 0 : 1;
 }
 
 function parse(argv: string[]) {

@@ -1,2 +1,4 @@
 export * from './admin.js';
+export * from './drill.js';
 export * from './faults.js';
+export * from './report.js';

@@ -1,0 +1,133 @@
+// `ballast drill` over the built CLI: against ballast with chaos (the fault phase is answered from stale), and with
+// --external against a resolver that serves nothing stale while its upstream is stopped (the SLO miss, exit 1).
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, type CliProcess, NODE, startCli } from '../helpers/cli.js';
+import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
+
+const NAMES = Array.from({ length: 50 }, (_, i) => `svc${i}.drill.test`);
+
+function drill(
+  args: string[],
+  onLine?: (line: string) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(NODE, [BIN, 'drill', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      for (const line of String(d).split('\n')) if (line) onLine?.(line);
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('ballast drill', () => {
+  let upstream: FakeUpstream | undefined;
+  let target: CliProcess | undefined;
+  afterEach(async () => {
+    await target?.stop('SIGKILL');
+    await upstream?.close();
+    [target, upstream] = [undefined, undefined];
+  });
+
+  async function setup(configYaml: string) {
+    upstream = await startFakeUpstream({
+      records: Object.fromEntries(NAMES.map((n, i) => [`${n}/1`, [a(n, `192.0.2.${i + 1}`, 1)]])),
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-drill-test-'));
+    writeFileSync(join(dir, 'config.yaml'), `upstream: { servers: ['${upstream.address}'] }\n${configYaml}`);
+    writeFileSync(join(dir, 'names.txt'), `# drill names\n${NAMES.map((n) => `${n} A`).join('\n')}\n`);
+    target = await startCli(['--config', join(dir, 'config.yaml')]);
+    return { dir, names: join(dir, 'names.txt') };
+  }
+
+  it('injects the fault through the admin API, passes the SLO with stale answers, and writes the report', async () => {
+    const { dir, names } = await setup('chaos: { enabled: true }\nclientLimit: { queriesPerSecond: 0 }\n');
+    const report = join(dir, 'report.html');
+    const r = await drill([
+      '--target',
+      `127.0.0.1:${target!.port}`,
+      '--admin',
+      `127.0.0.1:${target!.adminPort}`,
+      '--fault',
+      'blackhole',
+      '--warm',
+      '2s',
+      '--fault-for',
+      '4s',
+      '--recover',
+      '1s',
+      '--rate',
+      '100',
+      '--names',
+      names,
+      '--slo-answered',
+      '99.9',
+      '--json',
+      '--report',
+      report,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as {
+      phases: { phase: string; sent: number; answeredPct: number; stalePct: number }[];
+      sloMisses: string[];
+    };
+    const fault = result.phases.find((p) => p.phase === 'fault')!;
+    expect(fault.sent).toBeGreaterThan(300);
+    expect(fault.answeredPct).toBeGreaterThanOrEqual(99.9);
+    expect(fault.stalePct).toBeGreaterThan(50);
+    expect(result.sloMisses).toEqual([]);
+    expect(r.stderr).toMatch(/fault phase: blackhole injected \(f\d+\)/);
+    expect(r.stderr).toMatch(/t= {2}3s fault {3}sent=\d+ answered=/);
+    const html = readFileSync(report, 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toContain('All SLO gates passed');
+    expect(target!.output()).toContain('chaos fault on');
+  });
+
+  it('--external against a resolver with no stale serving, upstream stopped: reports the SLO miss and exits 1', async () => {
+    // ballast with stale.maxAgeSeconds 0 serves nothing stale: a stand-in for a cache like NodeLocal DNSCache.
+    const { names } = await setup('stale: { maxAgeSeconds: 0 }\nclientLimit: { queriesPerSecond: 0 }\n');
+    const r = await drill(
+      [
+        '--target',
+        `127.0.0.1:${target!.port}`,
+        '--external',
+        '--warm',
+        '2s',
+        '--fault-for',
+        '4s',
+        '--recover',
+        '1s',
+        '--rate',
+        '100',
+        '--names',
+        names,
+        '--slo-answered',
+        '99.9',
+        '--timeout',
+        '1s',
+      ],
+      (line) => {
+        if (line.includes('break the upstream now')) upstream!.mode = 'blackhole';
+        if (line.includes('restore the upstream now')) upstream!.mode = 'answer';
+      },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/SLO MISSED: .*fault: answered \d+\.\d+ % < 99\.9 %/);
+    expect(r.stdout).toMatch(/^fault\s+\d+\s+\d+\.\d+/m);
+  });
+
+  it('bad usage exits 2 naming the flag', async () => {
+    const r = await drill(['--target', 'nowhere']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--target: got "nowhere"');
+  });
+});
