@@ -7,18 +7,16 @@
 // Everything runs on 127.0.0.1; only processes started here are stopped, by PID.
 
 import { spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
+import { freePort, HOST, startDnsServer } from './lib.js';
 
 const { Packet } = dns2;
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
-const HOST = '127.0.0.1';
 const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node'))
   ? path.join(ROOT, 'node_modules/.bin/node')
   : process.execPath;
@@ -26,23 +24,6 @@ const SERVICES = 3000;
 const report = process.argv.includes('--report')
   ? process.argv[process.argv.indexOf('--report') + 1]
   : path.join(BENCH, 'results', 'drill-report.html');
-
-async function freePort() {
-  for (;;) {
-    const port = await new Promise((resolve) => {
-      const s = net.createServer().listen(0, HOST, () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-    });
-    const ok = await new Promise((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, HOST, () => u.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-}
 
 const service = (i) => `svc-${i}.ns-${i % 30}.svc.cluster.local`;
 
@@ -77,12 +58,7 @@ async function fakeCoreDns() {
     }
     send(response);
   };
-  const port = await freePort();
-  const udp = dns2.createServer({ udp: { type: 'udp4' }, handle });
-  await udp.listen({ udp: { port, address: HOST } });
-  const tcp = dns2.createServer({ tcp: true, handle });
-  await tcp.listen({ tcp: { port, address: HOST } });
-  return { port, close: () => Promise.all([udp.close(), tcp.close()]) };
+  return startDnsServer(handle);
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-drill-'));

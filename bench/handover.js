@@ -15,33 +15,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
+import { freePort, HOST, startDnsServer } from './lib.js';
 
 const { Packet } = dns2;
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
-const HOST = '127.0.0.1';
 const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node'))
   ? path.join(ROOT, 'node_modules/.bin/node')
   : process.execPath;
 const NAMES = 200;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort() {
-  for (;;) {
-    const port = await new Promise((resolve) => {
-      const s = net.createServer().listen(0, HOST, () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-    });
-    const ok = await new Promise((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, HOST, () => u.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-}
 
 async function startUpstream() {
   const handle = (request, send) => {
@@ -51,12 +34,7 @@ async function startUpstream() {
     response.answers.push({ name: q.name, type: 1, class: 1, ttl: 300, address: '192.0.2.1' });
     send(response);
   };
-  const port = await freePort();
-  const udp = dns2.createServer({ udp: { type: 'udp4' }, handle });
-  await udp.listen({ udp: { port, address: HOST } });
-  const tcp = dns2.createServer({ tcp: true, handle });
-  await tcp.listen({ tcp: { port, address: HOST } });
-  return { port, close: () => Promise.all([udp.close(), tcp.close()]) };
+  return startDnsServer(handle);
 }
 
 function startBallast(name, port, adminPort, upstreamPort, snapshot) {

@@ -14,15 +14,14 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
+import { freePort, HOST, startDnsServer } from './lib.js';
 
 const { Packet } = dns2;
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
-const HOST = '127.0.0.1';
 const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node'))
   ? path.join(ROOT, 'node_modules/.bin/node')
   : process.execPath;
@@ -42,23 +41,6 @@ const TIMEOUT_MS = 2000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const addressOf = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-
-async function freePort() {
-  for (;;) {
-    const port = await new Promise((resolve) => {
-      const s = net.createServer().listen(0, HOST, () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, HOST, () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-}
 
 /** The fake CoreDNS: nameN.outage.test A → 10.x.y.z, TTL 5; counts queries per second; mode switchable. */
 async function startUpstream() {
@@ -82,14 +64,8 @@ async function startUpstream() {
     }
     send(response);
   };
-  const udp = dns2.createServer({ udp: { type: 'udp4' }, handle });
-  udp.on('requestError', () => {});
-  const port = await freePort();
-  await udp.listen({ udp: { port, address: HOST } });
-  const tcp = dns2.createServer({ tcp: true, handle });
-  tcp.on('requestError', () => {});
-  await tcp.listen({ tcp: { port, address: HOST } });
-  return { port, state, close: () => Promise.all([udp.close(), tcp.close()]) };
+  const server = await startDnsServer(handle);
+  return { port: server.port, state, close: server.close };
 }
 
 async function startBallast(upstreamPort) {

@@ -64,14 +64,7 @@ export async function encodeSnapshotAsync(
     }
     await new Promise((r) => setImmediate(r));
   }
-  const header = Buffer.alloc(HEADER_SIZE);
-  SNAPSHOT_MAGIC.copy(header, 0);
-  header.writeUInt16BE(SNAPSHOT_VERSION, 8);
-  header.writeDoubleBE(writtenAtMs, 12);
-  header.writeUInt32BE(count, 20);
-  const body = Buffer.concat([header, ...slices]);
-  const digest = createHash('sha256').update(body).digest();
-  return { data: Buffer.concat([body, digest]), count, complete };
+  return { data: seal(count, writtenAtMs, slices), count, complete };
 }
 
 /** Encodes entries into one buffer; stops (and says so) before exceeding `maxBytes`. */
@@ -101,14 +94,18 @@ export function encodeSnapshot(
     size += part.length;
     count++;
   }
+  return { data: seal(count, writtenAtMs, parts), count, complete };
+}
+
+/** Header, encoded entries, and the SHA-256 trailer over both. */
+function seal(count: number, writtenAtMs: number, entries: Buffer[]): Buffer {
   const header = Buffer.alloc(HEADER_SIZE);
   SNAPSHOT_MAGIC.copy(header, 0);
   header.writeUInt16BE(SNAPSHOT_VERSION, 8);
   header.writeDoubleBE(writtenAtMs, 12);
   header.writeUInt32BE(count, 20);
-  const body = Buffer.concat([header, ...parts]);
-  const digest = createHash('sha256').update(body).digest();
-  return { data: Buffer.concat([body, digest]), count, complete };
+  const body = Buffer.concat([header, ...entries]);
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
 /** Decodes and verifies a snapshot; throws SnapshotError naming what is wrong. */
