@@ -1,17 +1,64 @@
-# Minimal image for now; the Kubernetes issue adds iptables/iproute2, non-root and OCI labels.
-FROM node:24-bookworm-slim AS build
-WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-COPY src ./src
-COPY bin ./bin
-RUN npm ci --ignore-scripts && npx tsc -p tsconfig.build.json
+# ballast image: Node.js 24 (official, Debian bookworm slim), the production dependencies and the compiled dist/,
+# plus iproute2 and iptables for node setup (--setup-interface, --setup-iptables). deploy/base/daemonset.yaml runs it.
+#
+#   docker build -t ballast:0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
+#
+# Stages: build (all dependencies, tsc) → deps (production dependencies only) → runtime (neither npm's cache nor any
+# devDependency: not TypeScript, and not the `node` package, whose Node.js binary would double the image).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: `prepare` would run tsc before the sources are copied, and the `node` devDependency's preinstall
+# would fetch a second Node.js; the image's own Node 24 compiles. tsc is started with that node explicitly, because
+# node_modules/.bin/node is the (uninstalled) devDependency.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only (all plain JavaScript, so skipping install scripts loses nothing).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=
+LABEL org.opencontainers.image.title="ballast" \
+      org.opencontainers.image.description="Node-local DNS cache for Kubernetes that keeps answering when the control plane does not" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="docker.io/library/node:24-bookworm-slim"
+# iproute2 for the nodelocaldns interface; iptables brings both backends (iptables-nft and iptables-legacy), so ballast
+# can use whichever one the node's kube-proxy uses. npm and corepack are removed: nothing installs at run time.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iproute2 iptables \
+ && rm -rf /var/lib/apt/lists/* \
+ && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+           /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+ && mkdir -p /var/lib/ballast /run/ballast \
+ && chown node:node /var/lib/ballast /run/ballast
 WORKDIR /app
 ENV NODE_ENV=production
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY package.json ./
 COPY bin ./bin
+# Non-root by default: `docker run ballast serve --listen 0.0.0.0:5353` needs no privilege, and the default snapshot
+# directory is the node user's. Node setup does need root: the `ip` and `iptables` children get no capabilities as
+# any other user (Kubernetes sets no ambient capabilities), and the host's /run/xtables.lock belongs to root. The
+# DaemonSet therefore sets runAsUser: 0 itself, with every capability dropped but NET_ADMIN, NET_BIND_SERVICE and
+# NET_RAW (deploy/base/daemonset.yaml says why each).
+USER node
+EXPOSE 53/udp 53/tcp 9253/tcp
+# Node.js runs as PID 1: ballast handles SIGTERM, SIGINT and SIGHUP itself and reaps its own children.
 ENTRYPOINT ["node", "/app/bin/ballast.js"]
 CMD ["serve"]

@@ -179,8 +179,11 @@ export class DnsCache {
     const ttls = scan.ttls.slice();
     const lifetime = this.lifetime(scan, ttls);
     const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
-    const entry = CacheEntry.fromScan(bytes, scan, ttls, Math.max(lifetime, 0), nowMs, negative);
-    if (lifetime <= 0) return { entry, cached: false };
+    if (lifetime <= 0) return { entry: CacheEntry.fromScan(bytes, scan, ttls, 0, nowMs, negative), cached: false };
+    // A message that is a view into a much larger buffer (several TCP frames read at once) is copied, so the entry
+    // does not keep the whole read alive.
+    const own = bytes.buffer.byteLength > 2 * bytes.length ? Buffer.from(bytes) : bytes;
+    const entry = CacheEntry.fromScan(own, scan, ttls, lifetime, nowMs, negative);
     // A per-entry random refresh point, so entries stored together are not all refreshed together (DESIGN.md §5).
     const { refreshFrom, refreshTo } = this.opts;
     const fraction = refreshFrom + (refreshTo - refreshFrom) * this.hooks.random.float();

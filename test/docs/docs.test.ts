@@ -177,7 +177,8 @@ describe('docs/configuration.md and the config schema', () => {
   });
 
   it('documents every command-line flag that src/cli.ts accepts', async () => {
-    const cli = await readFile(new URL('src/cli.ts', root), 'utf8');
+    const source = await readFile(new URL('src/cli.ts', root), 'utf8');
+    const cli = source.slice(source.indexOf('function parse(')); // serve's flags; drill's are in docs/drills.md
     const flags = [...cli.matchAll(/^\s+'?([a-z][a-z-]*)'?: \{ type: '(string|boolean)'/gm)].map((m) => m[1]);
     expect(flags).toContain('config');
     const table = section(configurationMd, 'How settings are given');

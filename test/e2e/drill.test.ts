@@ -125,6 +125,22 @@ describe('ballast drill', () => {
     expect(r.stdout).toMatch(/^fault\s+\d+\s+\d+\.\d+/m);
   });
 
+  it('--help and docs/drills.md list every flag the drill parser accepts', async () => {
+    const source = readFileSync(new URL('../../src/cli.ts', import.meta.url), 'utf8');
+    const block = source.slice(source.indexOf('async function drill('), source.indexOf('function parse('));
+    const flags = [...block.matchAll(/^\s+'?([a-z][a-z0-9-]*)'?: \{ type: '(string|boolean)'/gm)].map((m) => m[1]);
+    expect(flags).toEqual(
+      expect.arrayContaining(['target', 'admin', 'fault', 'external', 'slo-answered', 'json', 'report']),
+    );
+    const help = await drill(['--help']);
+    expect(help.code).toBe(0);
+    const docs = readFileSync(new URL('../../docs/drills.md', import.meta.url), 'utf8');
+    for (const flag of flags.filter((f) => f !== 'help')) {
+      expect(help.stdout, flag).toContain(`--${flag}`);
+      expect(docs, flag).toContain(`--${flag}`);
+    }
+  });
+
   it('bad usage exits 2 naming the flag', async () => {
     const r = await drill(['--target', 'nowhere']);
     expect(r.code).toBe(2);
