@@ -5,6 +5,7 @@ import { buildZones, cacheOptions, handlerSettings } from './assemble.js';
 import { DnsCache } from './cache/index.js';
 import { chaosRoute, FaultInjector, isLoopback } from './chaos/index.js';
 import { type Config, parseEndpoint } from './config/index.js';
+import { canonicalIp, createNodeMetrics, NodeNetwork } from './node/index.js';
 import { AdminServer, createRegistry } from './observe/index.js';
 import { createPersistMetrics, Persister } from './persist/index.js';
 import { createResolveMetrics, type HandlerSettings, RequestHandler } from './resolve/index.js';
@@ -70,6 +71,10 @@ export class Ballast {
   private sweep: Timer | undefined;
   private readonly persister: Persister | undefined;
   private started = false;
+  /** The node contract (DESIGN.md §3): interface, local IPs, iptables rules. Does nothing unless node.setup* is on. */
+  private readonly node: NodeNetwork;
+  /** Listen addresses on a node-local IP that was missing at start; bound once a node resync puts the IP back. */
+  private readonly unbound = new Set<string>();
   private readonly faults: FaultInjector;
 
   constructor(
@@ -167,6 +172,12 @@ export class Ballast {
       : undefined;
     this.serverMetrics = createServerMetrics(this.registry);
     this.admin = this.createAdmin(config);
+    // Registered even with node setup off, so /metrics and docs/metrics.md list the same series everywhere.
+    createNodeMetrics(this.registry);
+    this.node = new NodeNetwork(
+      { ...config.node, adminPort: parseEndpoint(config.admin.listen)!.port },
+      { log: log.child({ component: 'node' }), registry: this.registry, clock: this.clock },
+    );
   }
 
   private zoneContext() {
@@ -183,7 +194,7 @@ export class Ballast {
     return new AdminServer({
       endpoint: parseEndpoint(config.admin.listen)!,
       registry: this.registry,
-      ready: () => this.ready,
+      ready: () => this.ready && this.unbound.size === 0,
       maxEventLoopDelayMs: config.admin.maxEventLoopDelayMs,
       log: this.deps.log.child({ component: 'admin' }),
       routes: (req, res, path) =>
@@ -207,8 +218,25 @@ export class Ballast {
     // DESIGN.md §7: the snapshot is loaded before any listener opens, so the first query already sees it.
     this.persister?.load();
     this.started = true;
-    for (const address of this.config.listen) this.listeners.push(await this.listen(address));
+    // The interface and the local IPs first, so the listeners can bind them. Never throws: failures are counted.
+    await this.node.prepare();
+    for (const address of this.config.listen) {
+      try {
+        this.listeners.push(await this.listen(address));
+      } catch (err) {
+        // A node-local IP that could not be put on the interface: serve the others, not ready, retry after each
+        // node resync, rather than exit into a crash loop.
+        if (!this.isNodeLocal(address, err)) throw err;
+        this.unbound.add(address);
+        this.deps.log.error({ err, address }, 'node-local address missing; retrying after each node resync');
+      }
+    }
     this.adminEndpoint = await this.admin.start();
+    // The rules only now that the sockets are bound (NodeLocal DNSCache waits the same way): NOTRACK towards an
+    // address nobody serves would black-hole DNS.
+    this.node.onSync(() => this.bindUnbound());
+    await this.node.setup();
+    this.node.start();
     this.scheduleSweep();
     this.persister?.start();
     this.ready = true;
@@ -246,6 +274,28 @@ export class Ballast {
       throw err;
     }
     return { address, udp, tcp, bound };
+  }
+
+  private isNodeLocal(address: string, err: unknown): boolean {
+    const host = parseEndpoint(address)?.host;
+    return (
+      (err as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL' &&
+      host !== undefined &&
+      this.config.node.localIps.some((ip) => canonicalIp(ip) === canonicalIp(host))
+    );
+  }
+
+  private async bindUnbound(): Promise<void> {
+    for (const address of this.unbound) {
+      if (this.closing !== undefined) return;
+      try {
+        this.listeners.push(await this.listen(address));
+      } catch {
+        continue; // still missing; the node error is counted already
+      }
+      this.unbound.delete(address);
+      this.deps.log.info({ address }, 'node-local address bound');
+    }
   }
 
   private describeZones() {
@@ -306,6 +356,7 @@ export class Ballast {
         this.admin = admin;
       }
       this.config = next;
+      if (changed.includes('node')) this.deps.log.warn('node.* settings take effect at the next restart');
       this.reloads.labels('success').inc();
       this.deps.log.info({ changed, zones: this.describeZones() }, 'config reloaded');
       return changed;
@@ -365,7 +416,8 @@ export class Ballast {
       }
       const drain = this.config.server.drainTimeoutMs;
       await Promise.all(this.listeners.flatMap((l) => [l.udp.close(drain), l.tcp.close(drain)]));
-      if (this.started) await this.persister?.write();
+      // Teardown is skipped while another instance serves (a rollout), and never touches another's rules.
+      await Promise.all([this.node.teardown(), this.started ? this.persister?.write() : undefined]);
       for (const u of this.upstreams.values()) u.close();
       this.faults.clear();
       await this.admin.close();

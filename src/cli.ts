@@ -5,6 +5,7 @@ import { Ballast } from './ballast.js';
 import { type DrillOptions, FAULT_KINDS, runDrill, table } from './chaos/index.js';
 import { type Config, loadConfig, parseEndpoint, watchConfigFile } from './config/index.js';
 import { ConfigError } from './errors.js';
+import { withClusterUpstream } from './node/index.js';
 import { createLogger } from './observe/index.js';
 
 /** Exit status for a bad command line or configuration. */
@@ -28,6 +29,11 @@ Options for serve (flags override the config file):
   --snapshot PATH           cache snapshot file [/var/lib/ballast/cache.snapshot]
   --snapshot-interval SECONDS
                             how often the snapshot is written [60]
+  --local-ip IP             serve DNS on IP port 53 (UDP and TCP) and manage IP on the node (repeatable)
+  --setup-interface         create the interface and put the local IPs on it (CAP_NET_ADMIN)
+  --setup-iptables          keep NodeLocal DNSCache's NOTRACK/ACCEPT rules for the local IPs (CAP_NET_ADMIN)
+  --interface-name NAME     interface that carries the local IPs [nodelocaldns]
+  --skip-teardown           leave interface, addresses and rules in place at exit
   -h, --help                show this help
   -v, --version             print the version
 `;
@@ -214,6 +220,11 @@ function parse(argv: string[]) {
       'log-level': { type: 'string' },
       snapshot: { type: 'string' },
       'snapshot-interval': { type: 'string' },
+      'local-ip': { type: 'string', multiple: true },
+      'setup-interface': { type: 'boolean' },
+      'setup-iptables': { type: 'boolean' },
+      'interface-name': { type: 'string' },
+      'skip-teardown': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -230,12 +241,22 @@ async function serve(values: ReturnType<typeof parse>['values']): Promise<number
     logLevel: values['log-level'],
     snapshot: values.snapshot,
     snapshotInterval: values['snapshot-interval'],
+    localIp: values['local-ip'],
+    setupInterface: values['setup-interface'],
+    setupIptables: values['setup-iptables'],
+    interfaceName: values['interface-name'],
+    skipTeardown: values['skip-teardown'],
   };
   let ballast: Ballast;
   let log: Logger;
   try {
-    const config = loadConfig(file, flags);
+    // The cluster zones' upstream from the kube-dns-upstream Service's variables (docs/node-networking.md).
+    const { config, discovery } = withClusterUpstream(loadConfig(file, flags), process.env);
     log = createLogger(config.log.level);
+    if (discovery.problem !== undefined) log.warn({ problem: discovery.problem }, 'cluster upstream not discovered');
+    else if (discovery.server !== undefined) {
+      log.info({ server: discovery.server, zones: discovery.zones.map((z) => z.name) }, 'cluster upstream discovered');
+    }
     ballast = new Ballast(config, { log });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -258,7 +279,7 @@ async function serve(values: ReturnType<typeof parse>['values']): Promise<number
     reloading = reloading.then(async () => {
       let next: Config;
       try {
-        next = loadConfig(file, flags);
+        next = withClusterUpstream(loadConfig(file, flags), process.env).config;
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         ballast.rejectReload(err.message);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { isLocalIp, localIpListen } from '../node/config.js';
 import { type Config, configSchema, parseEndpoint } from './schema.js';
 
 /** Settings given on the command line; each overrides the file's value at the same path. */
@@ -13,6 +14,12 @@ export interface FlagOverrides {
   logLevel?: string;
   snapshot?: string;
   snapshotInterval?: string;
+  /** --local-ip: node.localIps, and IP:53 added to listen. */
+  localIp?: string[];
+  setupInterface?: boolean;
+  setupIptables?: boolean;
+  interfaceName?: string;
+  skipTeardown?: boolean;
 }
 
 /** Reads and validates the config: YAML file (if any), then flags on top. Throws ConfigError naming the key. */
@@ -55,6 +62,18 @@ function applyFlags(raw: Record<string, unknown>, flags: FlagOverrides): Record<
   if (flags.listen?.length) out.listen = flags.listen;
   if (flags.upstream?.length) section('upstream').servers = flags.upstream;
   if (flags.admin !== undefined) section('admin').listen = flags.admin;
+  if (flags.localIp?.length) {
+    section('node').localIps = flags.localIp;
+    // Each local IP is served on port 53, next to the listen addresses given explicitly (file or --listen); the
+    // built-in loopback default is dropped. A bad IP is reported once, under node.localIps.
+    const served = flags.localIp.filter(isLocalIp).map(localIpListen);
+    const explicit = Array.isArray(out.listen) ? (out.listen as unknown[]) : [];
+    if (served.length > 0) out.listen = [...new Set([...explicit, ...served])];
+  }
+  if (flags.setupInterface) section('node').setupInterface = true;
+  if (flags.setupIptables) section('node').setupIptables = true;
+  if (flags.interfaceName !== undefined) section('node').interfaceName = flags.interfaceName;
+  if (flags.skipTeardown) section('node').skipTeardown = true;
   if (flags.logLevel !== undefined) section('log').level = flags.logLevel;
   if (flags.snapshot !== undefined) section('persistence').path = flags.snapshot;
   if (flags.snapshotInterval !== undefined) {

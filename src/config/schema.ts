@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { checkNodeConfig, nodeSchema } from '../node/config.js';
 
 /** Every default in one place (STYLE.md §8). docs/configuration.md lists the same values; a test keeps them equal. */
 export const DEFAULT_LISTEN = '127.0.0.1:5353';
@@ -246,8 +247,11 @@ export const configSchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
       })
       .prefault({}),
+    /** Node networking (interface, iptables) and cluster upstream discovery: docs/node-networking.md. */
+    node: nodeSchema,
   })
   .superRefine((c, ctx) => {
+    for (const issue of checkNodeConfig(c.node, c.listen)) ctx.addIssue({ code: 'custom', ...issue });
     // Pairs that must be ordered; each message names the first key and the bound it broke.
     const pairs: [string[], number, string, number][] = [
       [['refresh', 'fromFraction'], c.refresh.fromFraction, 'refresh.toFraction', c.refresh.toFraction],

@@ -100,6 +100,19 @@ describe('defaults', () => {
         drainTimeoutMs: 5000,
       },
       log: { level: 'info' },
+      node: {
+        localIps: [],
+        setupInterface: false,
+        setupIptables: false,
+        interfaceName: 'nodelocaldns',
+        interfaceKind: 'dummy',
+        iptablesMode: 'auto',
+        resyncSeconds: 60,
+        skipTeardown: false,
+        instanceDir: '/run/ballast',
+        upstreamService: 'kube-dns-upstream',
+        clusterZones: ['cluster.local', 'in-addr.arpa', 'ip6.arpa'],
+      },
     });
   });
 

@@ -1,0 +1,109 @@
+// The `node:` section: defaults, what is refused (with a message naming what is allowed), and the checks
+// against `listen`.
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { canonicalIp, checkNodeConfig, localIpListen, nodeSchema } from '../../src/node/index.js';
+
+const parse = (input: unknown) => z.strictObject({ node: nodeSchema }).safeParse({ node: input });
+const firstIssue = (input: unknown) => {
+  const r = parse(input);
+  return r.success ? undefined : `${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`;
+};
+
+describe('nodeSchema', () => {
+  it('is off by default, so ballast needs no root', () => {
+    expect(z.strictObject({ node: nodeSchema }).parse({}).node).toEqual({
+      localIps: [],
+      setupInterface: false,
+      setupIptables: false,
+      interfaceName: 'nodelocaldns',
+      interfaceKind: 'dummy',
+      iptablesMode: 'auto',
+      resyncSeconds: 60,
+      skipTeardown: false,
+      instanceDir: '/run/ballast',
+      upstreamService: 'kube-dns-upstream',
+      clusterZones: ['cluster.local', 'in-addr.arpa', 'ip6.arpa'],
+    });
+  });
+
+  it.each([
+    [{ localIps: ['169.254.20.10', 'fd00::10'] }],
+    [{ interfaceName: 'nodelocaldns.1' }],
+    [{ interfaceKind: 'bridge', iptablesMode: 'legacy' }],
+    [{ resyncSeconds: 1 }],
+    [{ upstreamService: '' }],
+    [{ clusterZones: ['Cluster.Local.'] }],
+  ])('accepts %j', (input) => {
+    expect(parse(input).success).toBe(true);
+  });
+
+  it.each([
+    [{ localIps: ['169.254.20.10:53'] }, 'node.localIps.0: expected an IPv4 or IPv6 address, without port or zone'],
+    [{ localIps: ['fe80::1%eth0'] }, 'node.localIps.0: expected an IPv4 or IPv6 address, without port or zone'],
+    [{ localIps: ['::ffff:10.0.0.1'] }, 'node.localIps.0: expected an IPv4 or IPv6 address, without port or zone'],
+    [{ localIps: ['fd00::10', 'FD00:0::10'] }, 'node.localIps: lists an address twice'],
+    [
+      { interfaceName: 'a-name-that-is-too-long' },
+      'node.interfaceName: expected a Linux interface name: 1–15 letters, digits, "_", "-" or "."',
+    ],
+    [
+      { interfaceName: 'eth 0' },
+      'node.interfaceName: expected a Linux interface name: 1–15 letters, digits, "_", "-" or "."',
+    ],
+    [
+      { interfaceName: '..' },
+      'node.interfaceName: expected a Linux interface name: 1–15 letters, digits, "_", "-" or "."',
+    ],
+    [{ interfaceKind: 'veth' }, 'node.interfaceKind: Invalid option: expected one of "dummy"|"bridge"|"ifb"'],
+    [{ iptablesMode: 'nftables' }, 'node.iptablesMode: Invalid option: expected one of "auto"|"nft"|"legacy"'],
+    [{ resyncSeconds: 0 }, 'node.resyncSeconds: Too small: expected number to be >=1'],
+    [{ upstreamService: 'Kube_DNS' }, 'node.upstreamService: expected a Service name (RFC 1035 label) or ""'],
+    [{ clusterZones: ['bad zone'] }, 'node.clusterZones.0: expected a DNS zone name such as cluster.local'],
+    [{ setupIptable: true }, 'node: Unrecognized key: "setupIptable"'],
+  ])('refuses %j', (input, message) => {
+    expect(firstIssue(input)).toBe(message);
+  });
+});
+
+describe('checkNodeConfig', () => {
+  const node = (over: object) => nodeSchema.parse(over);
+
+  it('wants a listen address on port 53 for each local IP', () => {
+    const n = node({ localIps: ['169.254.20.10', '10.96.0.10', 'fd00::10'] });
+    expect(checkNodeConfig(n, ['169.254.20.10:53', '10.96.0.10:53', '[FD00:0::10]:53'])).toEqual([]);
+    expect(checkNodeConfig(n, ['0.0.0.0:53', '[::]:53'])).toEqual([]);
+    expect(checkNodeConfig(n, ['169.254.20.10:5353', '[::]:53'])).toEqual([
+      {
+        path: ['node', 'localIps', 0],
+        input: '169.254.20.10',
+        message: 'no listen address serves it on port 53; add "169.254.20.10:53" to listen (--local-ip does both)',
+      },
+      {
+        path: ['node', 'localIps', 1],
+        input: '10.96.0.10',
+        message: 'no listen address serves it on port 53; add "10.96.0.10:53" to listen (--local-ip does both)',
+      },
+    ]);
+  });
+
+  it('leaves an address that is not an IP to the schema', () => {
+    const n = { ...node({}), localIps: ['169.254.20.10:53'] };
+    expect(checkNodeConfig(n, ['127.0.0.1:5353'])).toEqual([]);
+  });
+
+  it('wants a local IP when a setup is on', () => {
+    expect(checkNodeConfig(node({ setupIptables: true, setupInterface: true }), ['127.0.0.1:5353'])).toEqual([
+      { path: ['node', 'setupInterface'], input: true, message: 'needs at least one node.localIps entry' },
+      { path: ['node', 'setupIptables'], input: true, message: 'needs at least one node.localIps entry' },
+    ]);
+    expect(checkNodeConfig(node({}), ['127.0.0.1:5353'])).toEqual([]);
+  });
+
+  it('writes listen addresses and canonical IPs', () => {
+    expect(localIpListen('169.254.20.10')).toBe('169.254.20.10:53');
+    expect(localIpListen('FD00:0:0::10')).toBe('[fd00::10]:53');
+    expect(canonicalIp('fd00:0:0:0:0:0:0:10')).toBe('fd00::10');
+    expect(canonicalIp('10.96.0.10')).toBe('10.96.0.10');
+  });
+});

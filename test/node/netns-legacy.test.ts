@@ -1,0 +1,4 @@
+// The node contract with iptables-legacy, in network namespaces (the suite is in contract.ts).
+import { nodeContract } from './contract.js';
+
+await nodeContract('legacy');
