@@ -15,6 +15,7 @@ import {
   ServiceMonitor,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
@@ -37,6 +38,7 @@ const MODELS: Record<string, new (data: Data) => { validate(): void }> = {
   'v1/Service': Service,
   'v1/ServiceAccount': ServiceAccount,
   'apps/v1/DaemonSet': DaemonSet,
+  'batch/v1/Job': Job,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
   'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
   'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
@@ -588,5 +590,32 @@ describe('Dockerfile', () => {
     for (const l of lines.slice(1)) expect(l.startsWith('!')).toBe(true);
     expect(lines).not.toContain('!node_modules');
     expect(lines).not.toContain('!dist');
+  });
+});
+
+describe('deploy/chaos', () => {
+  const chaos = filesIn('deploy/chaos');
+  const job = one<Data>(chaos, 'Job');
+  const networkChaos = one<Data>(chaos, 'NetworkChaos');
+
+  it('the drill Job validates, runs ballast drill on the host network with an SLO gate and a deadline', () => {
+    validateManifest(job);
+    const pod = job.spec.template.spec;
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.restartPolicy).toBe('Never');
+    expect(job.spec.activeDeadlineSeconds).toBeGreaterThan(0);
+    const drillArgs: string[] = pod.containers[0].args;
+    expect(drillArgs[0]).toBe('drill');
+    expect(drillArgs).toContain('--slo-answered=99.9');
+    expect(drillArgs.some((a) => a.startsWith('--target=169.254.20.10:53'))).toBe(true);
+    expect(pod.containers[0].image).toBe(container.image);
+  });
+
+  it('the Chaos Mesh NetworkChaos targets the CoreDNS pods and ends by itself', () => {
+    // Chaos Mesh publishes no kubernetes-models package: the fields ballast's docs rely on are checked by hand.
+    expect(networkChaos.apiVersion).toBe('chaos-mesh.org/v1alpha1');
+    expect(networkChaos.spec.selector.labelSelectors).toEqual({ 'k8s-app': 'kube-dns' });
+    expect(networkChaos.spec.action).toBe('loss');
+    expect(networkChaos.spec.duration).toMatch(/^\d+s$/);
   });
 });
