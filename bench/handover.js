@@ -7,7 +7,6 @@
 // Also used by test/e2e/handover.test.ts (runHandover). All traffic is on 127.0.0.1; only processes started here are
 // stopped, by PID.
 
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -15,14 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
-import { freePort, HOST, startDnsServer } from './lib.js';
+import { freePort, HOST, spawnBallast, startDnsServer } from './lib.js';
 
 const { Packet } = dns2;
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.dirname(BENCH);
-const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node'))
-  ? path.join(ROOT, 'node_modules/.bin/node')
-  : process.execPath;
 const NAMES = 200;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,39 +33,8 @@ async function startUpstream() {
 }
 
 function startBallast(name, port, adminPort, upstreamPort, snapshot) {
-  const child = spawn(
-    NODE,
-    [
-      path.join(ROOT, 'bin/ballast.js'),
-      'serve',
-      '--listen',
-      `${HOST}:${port}`,
-      '--admin',
-      `${HOST}:${adminPort}`,
-      '--upstream',
-      `${HOST}:${upstreamPort}`,
-      '--snapshot',
-      snapshot,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    name,
-    child,
-    exited,
-    log: () => log,
-    async started() {
-      for (let i = 0; i < 400 && !log.includes('"msg":"ballast started"'); i++) {
-        if (child.exitCode !== null) throw new Error(`${name} exited: ${log}`);
-        await sleep(25);
-      }
-      if (!log.includes('"msg":"ballast started"')) throw new Error(`${name} did not start: ${log}`);
-    },
-  };
+  const args = ['serve', '--listen', `${HOST}:${port}`, '--admin', `${HOST}:${adminPort}`];
+  return spawnBallast([...args, '--upstream', `${HOST}:${upstreamPort}`, '--snapshot', snapshot], name);
 }
 
 function query(id, i) {

@@ -1,6 +1,11 @@
-// Shared by the bench scripts: free loopback ports and a small dns2 server on UDP and TCP at one port.
+// Shared by the bench scripts: free loopback ports, a small dns2 server on UDP and TCP at one port, and ballast's CLI
+// as a child process.
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
 
 export const HOST = '127.0.0.1';
@@ -33,4 +38,38 @@ export async function startDnsServer(handle) {
   tcp.on('requestError', () => {});
   await tcp.listen({ tcp: { port, address: HOST } });
   return { port, close: () => Promise.all([udp.close(), tcp.close()]) };
+}
+
+export const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+/** The project's Node 24 (the `node` devDependency) when installed, else the one running this script. */
+export const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node'))
+  ? path.join(ROOT, 'node_modules/.bin/node')
+  : process.execPath;
+
+/**
+ * Starts `ballast ARGS` (the built CLI, log level info or lower) with its output captured. `started()` resolves once
+ * it logged its start-up line, which identifies this process even when another instance shares its ports.
+ */
+export function spawnBallast(args, name = 'ballast') {
+  const child = spawn(NODE, [path.join(ROOT, 'bin/ballast.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    name,
+    child,
+    exited,
+    log: () => log,
+    async started() {
+      for (let i = 0; i < 400 && !log.includes('"msg":"ballast started"'); i++) {
+        if (child.exitCode !== null) throw new Error(`${name} exited: ${log}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      if (!log.includes('"msg":"ballast started"')) {
+        child.kill('SIGKILL');
+        throw new Error(`${name} did not start: ${log}`);
+      }
+    },
+  };
 }

@@ -11,20 +11,17 @@
 //
 // Every loop is bounded by the phase durations; all traffic is on 127.0.0.1; only processes started here are stopped.
 
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
-import { freePort, HOST, startDnsServer } from './lib.js';
+import { freePort, HOST, spawnBallast, startDnsServer } from './lib.js';
 
 const { Packet } = dns2;
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.dirname(BENCH);
-const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node'))
-  ? path.join(ROOT, 'node_modules/.bin/node')
-  : process.execPath;
+const SNAPSHOT_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-outage-'));
 
 const args = {};
 process.argv.slice(2).forEach((a, i, all) => {
@@ -71,35 +68,21 @@ async function startUpstream() {
 async function startBallast(upstreamPort) {
   const port = await freePort();
   const adminPort = await freePort();
-  const child = spawn(
-    NODE,
-    [
-      path.join(ROOT, 'bin/ballast.js'),
-      'serve',
-      '--listen',
-      `${HOST}:${port}`,
-      '--upstream',
-      `${HOST}:${upstreamPort}`,
-      '--admin',
-      `${HOST}:${adminPort}`,
-      '--log-level',
-      'info',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  for (let i = 0; i < 400; i++) {
-    const ok = await fetch(`http://${HOST}:${adminPort}/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { port, adminPort, child, log: () => log };
-    await sleep(25);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`ballast did not start: ${log}`);
+  const ballast = spawnBallast([
+    'serve',
+    '--listen',
+    `${HOST}:${port}`,
+    '--upstream',
+    `${HOST}:${upstreamPort}`,
+    '--admin',
+    `${HOST}:${adminPort}`,
+    '--log-level',
+    'info',
+    '--snapshot',
+    `${SNAPSHOT_DIR}/cache.snapshot`,
+  ]);
+  await ballast.started();
+  return { port, adminPort, child: ballast.child, log: ballast.log };
 }
 
 async function breakerState(adminPort) {

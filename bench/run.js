@@ -73,6 +73,9 @@ function ballastCommand({ port, upstreamPort, adminPort }) {
     `${HOST}:${adminPort}`,
     '--log-level',
     'warn',
+    // A private snapshot file: never the default path, and never a previous run's cache.
+    '--snapshot',
+    path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-bench-')), 'cache.snapshot'),
   ];
 }
 
