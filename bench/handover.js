@@ -110,27 +110,20 @@ export async function runHandover({ seconds = 8, rate = 200, timeoutMs = 1000, a
     };
     const end = Date.now() + seconds * 1000;
     const timeline = [];
-    const events = [
-      [
-        seconds * 1000 * 0.2,
-        async () => {
-          b = startBallast('B', port, adminPort, upstream.port, path.join(dir, 'b.snapshot'));
-          await b.started();
-          timeline.push(['B started on the same addresses', Date.now()]);
-        },
-      ],
-      [
-        seconds * 1000 * 0.4,
-        async () => {
-          timeline.push(['SIGTERM to A', Date.now()]);
-          a.child.kill('SIGTERM');
-          const code = await a.exited;
-          timeline.push([`A exited with ${code}`, Date.now()]);
-        },
-      ],
-    ];
     const started = Date.now();
-    const scheduled = events.map(([at, fn]) => sleep(at).then(fn));
+    // B starts at 20 % of the run; A gets SIGTERM at 40 %, but never before B has bound the addresses (a rollout
+    // with maxSurge: 1 terminates the old pod only once the new one is ready).
+    const scheduled = (async () => {
+      await sleep(seconds * 1000 * 0.2);
+      b = startBallast('B', port, adminPort, upstream.port, path.join(dir, 'b.snapshot'));
+      await b.started();
+      timeline.push(['B started on the same addresses', Date.now()]);
+      await sleep(Math.max(0, started + seconds * 1000 * 0.4 - Date.now()));
+      timeline.push(['SIGTERM to A', Date.now()]);
+      a.child.kill('SIGTERM');
+      const code = await a.exited;
+      timeline.push([`A exited with ${code}`, Date.now()]);
+    })();
     let n = 0;
     while (Date.now() < end) {
       // `rate` lookups per second in 10 ms ticks, one in five over TCP.
@@ -138,7 +131,7 @@ export async function runHandover({ seconds = 8, rate = 200, timeoutMs = 1000, a
       await sleep(10);
     }
     await Promise.all(pending);
-    await Promise.all(scheduled);
+    await scheduled;
     return {
       stats,
       aExit: await a.exited,
