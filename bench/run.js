@@ -839,8 +839,38 @@ function renderReport(results, opts, ctx, info) {
     '  refreshed, with ballast’s jitter and with a fixed refresh point.',
     '- [results/snapshot.md](results/snapshot.md): `node bench/snapshot.js`. Snapshot write and load time for',
     '  100,000 entries, next to writing and reading the same data as JSON.',
+    '- [results/handover.md](results/handover.md): `node bench/handover.js`. Two instances hand over the same',
+    '  addresses under UDP and TCP load: lookups failed and first attempts lost.',
+    '- [results/footprint.md](results/footprint.md): `node bench/footprint.js`. RSS and CPU at stated loads and',
+    '  cache sizes; the DaemonSet resources come from it.',
+    '',
+    ...headlines(),
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** The headline figures of the other reports, copied here so this page states them (as of their last run). */
+function headlines() {
+  const read = (name) => {
+    try {
+      return fs.readFileSync(path.join(BENCH_DIR, 'results', name), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const out = [];
+  const load = /^\| load at start \| ([^|]+) \| ([^|]+) \|/m.exec(read('snapshot.md'));
+  if (load)
+    out.push(
+      `- Snapshot load, 100,000 entries: ${load[1].trim()} (JSON read and parse only: ${load[2].trim()}; target ≤ 1 s).`,
+    );
+  const hand = [...read('handover.md').matchAll(/^\| (udp|tcp) \| (\d+) \| (\d+) \| (\d+) \|/gm)];
+  if (hand.length) {
+    out.push(
+      `- Handover: ${hand.map((m) => `${m[1].toUpperCase()} ${m[2]} lookups, ${m[3]} failed, ${m[4]} first attempts lost`).join('; ')}.`,
+    );
+  }
+  return out.length ? ['Headline figures from those reports, as of their last run:', '', ...out] : [];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
