@@ -19,14 +19,24 @@
 // every thread) is read at the start and the end. Every dnsperf run is bounded by -l and -n, and killed if it
 // overruns. Only processes started here are stopped, by PID, also on error and on Ctrl-C.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, HOST } from './lib.js';
+import {
+  dnsperfVersion,
+  freePort,
+  HOST,
+  pinned,
+  readJsonLine,
+  sleep,
+  startProcess,
+  stopAll,
+  stopProcess,
+} from './lib.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
@@ -85,67 +95,6 @@ class UsageError extends Error {}
 // ---------------------------------------------------------------------------------------------------------------
 // Child processes: tracked, and stopped by PID only.
 // ---------------------------------------------------------------------------------------------------------------
-
-const children = new Set();
-
-function startProcess(name, argv, { stdout = 'pipe', stderrFile } = {}) {
-  const stderr = stderrFile ? fs.openSync(stderrFile, 'w') : 'ignore';
-  const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', stdout, stderr] });
-  if (typeof stderr === 'number') fs.closeSync(stderr);
-  child.benchName = name;
-  child.exited = new Promise((resolve) => {
-    const done = (info) => {
-      children.delete(child);
-      child.exitInfo = info;
-      resolve(info);
-    };
-    child.once('exit', (code, signal) => done({ code, signal }));
-    child.once('error', (error) => done({ code: null, signal: null, error }));
-  });
-  children.add(child);
-  return child;
-}
-
-async function stopProcess(child) {
-  if (!child || child.exitInfo || child.pid === undefined) return;
-  try {
-    process.kill(child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  // ballast drains for server.drainPeriodMs (2 s) and writes a snapshot on SIGTERM; give it time before SIGKILL.
-  const timer = setTimeout(() => {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {}
-  }, 15_000);
-  await child.exited;
-  clearTimeout(timer);
-}
-
-const stopAll = () => Promise.all([...children].map(stopProcess));
-const pinned = (cpu, argv) => ['taskset', '-c', cpu, ...argv];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function readJsonLine(child, timeoutMs = 10_000) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${child.benchName} printed no JSON line`)), timeoutMs);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      buf += chunk;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(buf.slice(0, nl)));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    child.exited.then((info) => reject(new Error(`${child.benchName} exited (${JSON.stringify(info)})`)));
-  });
-}
 
 function httpGet(port, urlPath) {
   return new Promise((resolve, reject) => {
@@ -240,12 +189,6 @@ async function measure(pid, load) {
     hwm: memory(pid).hwm,
     perf,
   };
-}
-
-function dnsperfVersion() {
-  const r = spawnSync('dnsperf', ['-h'], { encoding: 'utf8' });
-  if (r.error) return null;
-  return /Version\s+(\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
 }
 
 /** dnsperf at a fixed rate: -Q RATE for at most DURATION s and at most RUNS passes over the file. */

@@ -28,15 +28,15 @@
 // Raw dnsperf output and the servers' stderr are kept in bench/out/ (git-ignored).
 // Only processes started here are stopped (by PID), also on error or Ctrl-C. All traffic goes to 127.0.0.1.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { dnsperfVersion, freePort, pinned, readJsonLine, sleep, startProcess, stopAll, stopProcess } from './lib.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
@@ -166,75 +166,11 @@ class UsageError extends Error {}
 // Child processes: every one we start is tracked and stopped by PID.
 // ---------------------------------------------------------------------------------------------------------------
 
-const children = new Set();
-
-function startProcess(name, argv, { stdout = 'pipe', stderrFile } = {}) {
-  const stderr = stderrFile ? fs.openSync(stderrFile, 'w') : 'pipe';
-  const child = spawn(argv[0], argv.slice(1), { cwd: ROOT, stdio: ['ignore', stdout, stderr] });
-  if (typeof stderr === 'number') fs.closeSync(stderr);
-  child.benchName = name;
-  child.exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      child.exitInfo = { code, signal };
-      resolve(child.exitInfo);
-    });
-    child.once('error', (err) => {
-      children.delete(child);
-      child.exitInfo = { code: null, signal: null, error: err };
-      resolve(child.exitInfo);
-    });
-  });
-  children.add(child);
-  return child;
-}
-
-async function stopProcess(child) {
-  if (!child || child.exitInfo || child.pid === undefined) return;
-  try {
-    process.kill(child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {}
-  }, 3000);
-  await child.exited;
-  clearTimeout(timer);
-}
-
-async function stopAll() {
-  await Promise.all([...children].map(stopProcess));
-}
-
-function pinned(cpu, argv) {
-  return ['taskset', '-c', cpu, ...argv];
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Ports and a tiny DNS client (readiness and a correctness spot check; the load itself is all dnsperf).
 // ---------------------------------------------------------------------------------------------------------------
 
 // A port that is free for both UDP and TCP on 127.0.0.1 right now (bind port 0, then close).
-async function freePort() {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const udp = dgram.createSocket('udp4');
-    const port = await new Promise((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(0, HOST, () => resolve(udp.address().port));
-    });
-    const ok = await new Promise((resolve) => {
-      const srv = net.createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, HOST, () => srv.close(() => resolve(true)));
-    });
-    await new Promise((resolve) => udp.close(resolve));
-    if (ok) return port;
-  }
-  throw new Error('could not find a free port');
-}
 
 function encodeQuery(id, name) {
   const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')]));
@@ -298,33 +234,6 @@ async function waitForDns(child, port, timeoutMs = 15_000) {
   throw new Error(`${child.benchName} did not answer DNS on ${HOST}:${port} within ${timeoutMs / 1000}s`);
 }
 
-// Resolves the first stdout line of `child` parsed as JSON.
-function readJsonLine(child, timeoutMs = 10_000) {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let settled = false;
-    const settle = (fn, v) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn(v);
-    };
-    const timer = setTimeout(() => settle(reject, new Error(`${child.benchName} printed no JSON line`)), timeoutMs);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      buf += chunk;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      try {
-        settle(resolve, JSON.parse(buf.slice(0, nl)));
-      } catch (err) {
-        settle(reject, err);
-      }
-    });
-    child.exited.then((info) => settle(reject, new Error(`${child.benchName} exited early (${JSON.stringify(info)})`)));
-  });
-}
-
 function httpGetJson(port, urlPath) {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: HOST, port, path: urlPath, timeout: 5000 }, (res) => {
@@ -345,8 +254,6 @@ function httpGetJson(port, urlPath) {
 }
 
 const upstreamCount = async (upstream) => (await httpGetJson(upstream.httpPort, '/count')).queries;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Per-CPU jiffies from /proc/stat: { '0': { busy, irq, total }, ... } (irq = hard + soft interrupts).
 function cpuTimes() {
@@ -407,13 +314,6 @@ async function machineBusy(ms) {
 // ---------------------------------------------------------------------------------------------------------------
 // dnsperf
 // ---------------------------------------------------------------------------------------------------------------
-
-function dnsperfVersion() {
-  const r = spawnSync('dnsperf', ['-h'], { encoding: 'utf8' });
-  if (r.error) return null;
-  const m = /Version\s+(\S+)/.exec(`${r.stdout}${r.stderr}`);
-  return m ? m[1] : 'unknown';
-}
 
 // Runs dnsperf pinned to the load-generator CPU. Returns its parsed summary; verbose output goes to `verboseFile`.
 async function dnsperf(tag, port, queryFile, { duration, runs, outstanding, clients, qps, timeout = 2, verboseFile }) {
