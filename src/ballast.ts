@@ -258,22 +258,26 @@ export class Ballast {
     const handle = (raw: Buffer, transport: 'udp' | 'tcp', client: string) =>
       this.handler.handle(raw, transport, client);
     const log = this.deps.log.child({ component: 'server' });
-    const udp = new UdpListener(want, handle, this.serverMetrics, log, this.config.server.udpReceiveBufferBytes);
-    const bound = await udp.start();
-    const tcp = new TcpListener(
-      want.port === 0 ? bound : want,
-      handle,
-      this.config.server.tcp,
-      this.serverMetrics,
-      log,
-    );
-    try {
-      await tcp.start();
-    } catch (err) {
-      await udp.close(0);
-      throw err;
+    // With port 0 the kernel picks UDP's port, and that TCP port may already be taken by someone else: pick again.
+    for (let attempt = 1; ; attempt++) {
+      const udp = new UdpListener(want, handle, this.serverMetrics, log, this.config.server.udpReceiveBufferBytes);
+      const bound = await udp.start();
+      const tcp = new TcpListener(
+        want.port === 0 ? bound : want,
+        handle,
+        this.config.server.tcp,
+        this.serverMetrics,
+        log,
+      );
+      try {
+        await tcp.start();
+        return { address, udp, tcp, bound };
+      } catch (err) {
+        await udp.close(0);
+        const taken = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        if (want.port !== 0 || !taken || attempt >= 10) throw err;
+      }
     }
-    return { address, udp, tcp, bound };
   }
 
   private isNodeLocal(address: string, err: unknown): boolean {
