@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One temporary folder per run, removed at the end (test/setup/tmpdir.ts).
+    globalSetup: ['test/setup/tmpdir.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Real sockets and real child processes: keep files from competing for the two cores too much.

@@ -1,4 +1,4 @@
-// Zero-downtime handover (DESIGN.md §7): instance A serves under continuous UDP and TCP load; instance B starts on
+// Zero-downtime handover (docs/design.md §7): instance A serves under continuous UDP and TCP load; instance B starts on
 // the same addresses (SO_REUSEPORT, DNS and admin ports alike); A gets SIGTERM and exits. Clients behave like a tuned
 // glibc resolver: 1 s timeout, 2 attempts. Reports lookups that failed (both attempts) and first attempts lost.
 //

@@ -71,7 +71,7 @@ export class Ballast {
   private sweep: Timer | undefined;
   private readonly persister: Persister | undefined;
   private started = false;
-  /** The node contract (DESIGN.md §3): interface, local IPs, iptables rules. Does nothing unless node.setup* is on. */
+  /** The node contract (docs/design.md §3): interface, local IPs, iptables rules. Does nothing unless node.setup* is on. */
   private readonly node: NodeNetwork;
   /** Listen addresses on a node-local IP that was missing at start; bound once a node resync puts the IP back. */
   private readonly unbound = new Set<string>();
@@ -215,7 +215,7 @@ export class Ballast {
 
   /** Binds every listener and the admin port, then logs one start-up line. */
   async start(): Promise<BoundAddresses> {
-    // DESIGN.md §7: the snapshot is loaded before any listener opens, so the first query already sees it.
+    // docs/design.md §7: the snapshot is loaded before any listener opens, so the first query already sees it.
     this.persister?.load();
     this.started = true;
     // The interface and the local IPs first, so the listeners can bind them. Never throws: failures are counted.
@@ -311,7 +311,7 @@ export class Ballast {
   }
 
   /**
-   * Applies a new, already validated config without dropping the cache (DESIGN.md §7): upstreams and zones, limits,
+   * Applies a new, already validated config without dropping the cache (docs/design.md §7): upstreams and zones, limits,
    * stale and refresh settings, cache bounds, log level, listen and admin addresses. If opening a new address fails,
    * the error is thrown, counted as a failure, and everything else stays as it was before.
    */

@@ -272,7 +272,7 @@ async function serve(values: ReturnType<typeof parse>['values']): Promise<number
     return 1;
   }
 
-  // Hot reload (DESIGN.md §7): SIGHUP, or the config file's content changing. One reload at a time; a bad file is
+  // Hot reload (docs/design.md §7): SIGHUP, or the config file's content changing. One reload at a time; a bad file is
   // rejected with the key named, and the running config stays.
   let reloading = Promise.resolve();
   const reload = (trigger: string) => {

@@ -1,6 +1,6 @@
 /**
  * ballast's error classes. Each has a stable `code`; modules throw or return them and only the listener boundary
- * maps them to an RCODE (STYLE.md §7).
+ * maps them to an RCODE.
  */
 export class BallastError extends Error {
   readonly code: string = 'BALLAST_ERROR';

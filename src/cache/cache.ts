@@ -72,7 +72,7 @@ export class DnsCache {
 
   /**
    * The entry for `key` and its state at `nowMs`. An expired entry is demoted to the store's secondary tier, so
-   * under memory pressure stale entries are evicted before fresh ones (DESIGN.md §4).
+   * under memory pressure stale entries are evicted before fresh ones (docs/design.md §4).
    */
   lookup(key: string, nowMs: number): Lookup | undefined {
     const entry = this.store.get(key);
@@ -184,7 +184,7 @@ export class DnsCache {
     // does not keep the whole read alive.
     const own = bytes.buffer.byteLength > 2 * bytes.length ? Buffer.from(bytes) : bytes;
     const entry = CacheEntry.fromScan(own, scan, ttls, lifetime, nowMs, negative);
-    // A per-entry random refresh point, so entries stored together are not all refreshed together (DESIGN.md §5).
+    // A per-entry random refresh point, so entries stored together are not all refreshed together (docs/design.md §5).
     const { refreshFrom, refreshTo } = this.opts;
     const fraction = refreshFrom + (refreshTo - refreshFrom) * this.hooks.random.float();
     entry.refreshAtMs = nowMs + Math.floor(lifetime * 1000 * fraction);

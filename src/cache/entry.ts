@@ -30,7 +30,7 @@ export interface RenderOptions {
 }
 
 /**
- * One cached upstream response (DESIGN.md §6): the upstream's bytes, the offset of every TTL field (OPT excluded)
+ * One cached upstream response (docs/design.md §6): the upstream's bytes, the offset of every TTL field (OPT excluded)
  * and each record's TTL already clamped to the cache bounds. Rendering copies the bytes and patches them; no record
  * is decoded or re-encoded on a hit.
  */

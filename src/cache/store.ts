@@ -20,8 +20,8 @@ export type Tier = 'primary' | 'secondary';
 /**
  * A bounded map from string keys to sized values with two least-recently-used tiers: when the entry or byte bound is
  * exceeded, the least recently used *secondary* value goes first, and a primary one only when no secondary is left.
- * It knows nothing about DNS (STYLE.md §3): cache.ts demotes expired entries, which is how stale answers are evicted
- * before fresh ones (DESIGN.md §4). lru-cache keeps the recency order of each tier.
+ * It knows nothing about DNS: cache.ts demotes expired entries, which is how stale answers are evicted
+ * before fresh ones (docs/design.md §4). lru-cache keeps the recency order of each tier.
  */
 export class Store<V extends Sized> {
   private readonly tiers: Record<Tier, LRUCache<string, V>>;

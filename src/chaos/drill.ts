@@ -7,7 +7,7 @@ import { html, PHASES, type Phase, type Second, summarize, table } from './repor
 /**
  * `ballast drill`: steady query load at a target resolver through warm → fault → recover, with the fault switched
  * on and off over the target's admin API (or, with `external`, by the operator or Chaos Mesh), a live line per
- * second, a table per phase, SLO gates and an HTML report (DESIGN.md §9).
+ * second, a table per phase, SLO gates and an HTML report (docs/design.md §9).
  */
 export interface DrillOptions {
   readonly target: { host: string; port: number };

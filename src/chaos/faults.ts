@@ -3,7 +3,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Clock, Timer } from '../util/clock.js';
 
 /**
- * Fault injection on the upstream side of ballast (DESIGN.md §9): the breaker, stale serving and coalescing react
+ * Fault injection on the upstream side of ballast (docs/design.md §9): the breaker, stale serving and coalescing react
  * exactly as in a real outage, because the fault sits where the network would be — in the upstream transport.
  *
  * - `blackhole`: queries are swallowed; every exchange times out.

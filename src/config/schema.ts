@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkNodeConfig, nodeSchema } from '../node/config.js';
 
-/** Every default in one place (STYLE.md §8). docs/configuration.md lists the same values; a test keeps them equal. */
+/** Every default in one place. docs/configuration.md lists the same values; a test keeps them equal. */
 export const DEFAULT_LISTEN = '127.0.0.1:5353';
 export const DEFAULT_ADMIN = '127.0.0.1:9253';
 export const DEFAULT_RESOLV_CONF = '/etc/resolv.conf';
@@ -145,7 +145,7 @@ export const configSchema = z
       .prefault({}),
     persistence: z
       .strictObject({
-        /** Keep the cache across restarts in a snapshot file (DESIGN.md §7). */
+        /** Keep the cache across restarts in a snapshot file (docs/design.md §7). */
         enabled: z.boolean().default(true),
         /** Snapshot file; its directory is created if missing. In Kubernetes, a hostPath. */
         path: z.string().min(1).default(DEFAULT_SNAPSHOT_PATH),
@@ -160,7 +160,7 @@ export const configSchema = z
       .prefault({}),
     chaos: z
       .strictObject({
-        /** Allow fault injection over the admin API (DESIGN.md §9). Off: every /chaos endpoint refuses. */
+        /** Allow fault injection over the admin API (docs/design.md §9). Off: every /chaos endpoint refuses. */
         enabled: z.boolean().default(false),
         /** Longest fault; every fault has a duration and ends by itself. */
         maxDurationSeconds: int().min(1).max(86_400).default(600),

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
- * The `node:` section: what ballast does to the node's network (DESIGN.md §3), and where it finds the cluster
+ * The `node:` section: what ballast does to the node's network (docs/design.md §3), and where it finds the cluster
  * zone's upstream. Everything that touches the node is off by default, so `npm start` needs no root.
  */
 export const DEFAULT_INTERFACE_NAME = 'nodelocaldns';

@@ -61,7 +61,7 @@ export interface TeardownReport {
 }
 
 /**
- * Keeps NodeLocal DNSCache's node contract (DESIGN.md §3): the interface with the local IPs, and the NOTRACK/ACCEPT
+ * Keeps NodeLocal DNSCache's node contract (docs/design.md §3): the interface with the local IPs, and the NOTRACK/ACCEPT
  * rules, re-checked every resyncSeconds. Nothing here throws: a failed step is logged, counted in
  * ballast_node_setup_errors_total{kind} and tried again at the next resync, so node trouble never turns into a
  * crash loop. Operations run one at a time, under a node-wide lock shared with the other instances.

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { canonicalIp, DNS_PORT } from './config.js';
 
 /**
- * NodeLocal DNSCache's rules (DESIGN.md §3, kubernetes/dns cmd/node-cache), as pure data. Every rule carries a
+ * NodeLocal DNSCache's rules (docs/design.md §3, kubernetes/dns cmd/node-cache), as pure data. Every rule carries a
  * comment starting with "ballast:", so an operator can tell ours from anyone else's in `iptables -S`, and so the
  * exact spec (comment included) is what `-C`, `-I` and `-D` match: ballast never touches a rule it did not write.
  */

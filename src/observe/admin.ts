@@ -7,7 +7,7 @@ import type { Endpoint } from '../server/index.js';
 export interface AdminOptions {
   readonly endpoint: Endpoint;
   readonly registry: Registry;
-  /** Readiness: listeners bound (and, later, snapshot loaded). Never upstream health (DESIGN.md §8). */
+  /** Readiness: listeners bound (and, later, snapshot loaded). Never upstream health (docs/design.md §8). */
   readonly ready: () => boolean;
   /** /health fails when the event loop's p99 delay over the last interval exceeds this. */
   readonly maxEventLoopDelayMs: number;

@@ -1,7 +1,7 @@
 import { type LevelWithSilent, type Logger, pino } from 'pino';
 
 /**
- * The one root logger: JSON lines on stdout (STYLE.md §10). Components take `log.child({ component })`. Nothing is
+ * The one root logger: JSON lines on stdout. Components take `log.child({ component })`. Nothing is
  * logged per query at info; state changes are.
  */
 export function createLogger(level: LevelWithSilent, destination?: NodeJS.WritableStream): Logger {

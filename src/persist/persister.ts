@@ -14,7 +14,7 @@ export interface PersistOptions {
 }
 
 /**
- * Keeps the cache across restarts (DESIGN.md §7): loads the snapshot before the listeners open, writes it every
+ * Keeps the cache across restarts (docs/design.md §7): loads the snapshot before the listeners open, writes it every
  * interval and once more at shutdown. A bad file is reported and ignored; a failed write is reported and retried at
  * the next interval. Neither ever stops ballast from serving.
  */

@@ -4,7 +4,7 @@ import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
- * The snapshot file (DESIGN.md §7): every cache entry's key, fetch time and the upstream's bytes — nothing derived,
+ * The snapshot file (docs/design.md §7): every cache entry's key, fetch time and the upstream's bytes — nothing derived,
  * so loading re-scans each message and re-applies the current TTL rules, and a bug in an old version cannot smuggle
  * bad offsets into a new one.
  *

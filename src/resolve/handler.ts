@@ -88,7 +88,7 @@ class ErrorAnswer extends Error {
 }
 
 /**
- * The request path, in order (STYLE.md §4; the rows of DESIGN.md §4's table):
+ * The request path, in order (the rows of docs/design.md §4's table):
  *
  *   listener → parse → cache ─fresh→ reply (and maybe one jittered background refresh)
  *                            ─stale/none→ may we ask upstream? (zone health, failure cache, client limit, budget)
@@ -366,7 +366,7 @@ export class RequestHandler {
     return s;
   }
 
-  /** DESIGN.md §6: FORMERR / NOTIMP / BADVERS for readable queries, silence for the rest. */
+  /** docs/design.md §6: FORMERR / NOTIMP / BADVERS for readable queries, silence for the rest. */
   private reject(raw: Buffer, r: QueryRejection): Buffer | null {
     if (r.rcode === undefined) {
       this.deps.metrics.dropped.labels(r.reason).inc();

@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type ResolveMetrics = ReturnType<typeof createResolveMetrics>;
 
-/** Request-path metrics (DESIGN.md §8). Labels are bounded: protocol, qtype name or "other", rcode name, source. */
+/** Request-path metrics (docs/design.md §8). Labels are bounded: protocol, qtype name or "other", rcode name, source. */
 export function createResolveMetrics(registry: Registry) {
   const registers = [registry];
   return {

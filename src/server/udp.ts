@@ -5,7 +5,7 @@ import type { Endpoint, HandleQuery } from './listen.js';
 import type { ServerMetrics } from './metrics.js';
 
 /**
- * A UDP listener. SO_REUSEPORT lets a second ballast bind the same address during a rollout (DESIGN.md §7).
+ * A UDP listener. SO_REUSEPORT lets a second ballast bind the same address during a rollout (docs/design.md §7).
  * Replies to cache hits go out in the same tick as the datagram that asked; only misses wait on a promise.
  */
 export class UdpListener {
@@ -49,7 +49,7 @@ export class UdpListener {
     try {
       out = this.handle(msg, 'udp', rinfo.address);
     } catch (err) {
-      // A bug must cost one query, never the process (DESIGN.md §6).
+      // A bug must cost one query, never the process (docs/design.md §6).
       this.log.error({ err }, 'query handler threw');
       return;
     }
@@ -91,7 +91,7 @@ export class UdpListener {
 
   /**
    * Drains, then closes. UDP has no "stop accepting" short of closing the socket: while a second instance shares the
-   * port (SO_REUSEPORT, DESIGN.md §7) the kernel keeps sending this socket its share of datagrams, so it keeps
+   * port (SO_REUSEPORT, docs/design.md §7) the kernel keeps sending this socket its share of datagrams, so it keeps
    * answering until nothing is in flight (or `drainMs` passes), and only then closes.
    */
   async close(drainMs: number): Promise<void> {

@@ -2,14 +2,14 @@ import type { Clock, Timer } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 
 /**
- * An upstream's circuit breaker (STYLE.md §5). The states:
+ * An upstream's circuit breaker. The states:
  *
  *   closed ──(failureThreshold consecutive failures, or SERVFAIL to ≥ servfailRatio of recent distinct names)──▶ open
  *   open ──(backoff elapses: full jitter over 0.5 s → 30 s, doubling)──▶ probing (exactly one probe in flight)
  *   probing ──(probe answered NOERROR/NXDOMAIN)──▶ closed      probing ──(probe failed)──▶ open (next backoff step)
  *
  * While not closed the upstream gets no client traffic at all, only the probes: a dead upstream costs about one
- * query per backoff interval instead of every client's retries (DESIGN.md §2.2). CoreDNS probes every 0.5 s
+ * query per backoff interval instead of every client's retries (docs/design.md §2.2). CoreDNS probes every 0.5 s
  * without backoff; the full-jitter backoff also keeps a fleet of nodes from probing in lock-step.
  */
 export type BreakerState = 'closed' | 'open' | 'probing';

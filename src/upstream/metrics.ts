@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type UpstreamMetrics = ReturnType<typeof createUpstreamMetrics>;
 
-/** Upstream metrics (DESIGN.md §8). The `upstream` label is "host:port" from config, so it stays bounded. */
+/** Upstream metrics (docs/design.md §8). The `upstream` label is "host:port" from config, so it stays bounded. */
 export function createUpstreamMetrics(registry: Registry) {
   const registers = [registry];
   return {

@@ -97,7 +97,7 @@ class Connection {
   }
 }
 
-/** Reused, pipelined TCP connections to one upstream (DESIGN.md §6, RFC 7766). */
+/** Reused, pipelined TCP connections to one upstream (docs/design.md §6, RFC 7766). */
 export class TcpPool {
   private readonly connections: Connection[] = [];
 

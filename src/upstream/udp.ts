@@ -14,7 +14,7 @@ export interface UdpAnswer {
 /**
  * One UDP exchange on a socket of its own: the kernel picks a random source port for it (RFC 5452 §4.5), the ID
  * was randomised by the caller, and anything that is not the answer — wrong source, ID or question, or garbage —
- * is counted through `onReject` and ignored while the wait goes on (DESIGN.md §6).
+ * is counted through `onReject` and ignored while the wait goes on (docs/design.md §6).
  */
 export function udpExchange(
   host: string,

@@ -34,7 +34,7 @@ export interface UpstreamDeps {
   readonly minTimeoutMs: number;
   /** Queries in flight to this upstream at most; beyond it the upstream is skipped (CoreDNS max_concurrent). */
   readonly maxInflight: number;
-  /** Chaos faults, consulted per exchange when chaos is enabled (DESIGN.md §9). */
+  /** Chaos faults, consulted per exchange when chaos is enabled (docs/design.md §9). */
   readonly faults?: FaultSource;
 }
 
@@ -57,7 +57,7 @@ const STATE_VALUE: Record<BreakerState, number> = { closed: 0, probing: 1, open:
 /** Distinct failed queries kept for probing. */
 const PROBE_QUERIES = 4;
 
-/** One upstream server: it owns its sockets, its health state machine and its metrics (STYLE.md §5). */
+/** One upstream server: it owns its sockets, its health state machine and its metrics. */
 export class Upstream {
   readonly label: string;
   private readonly tcp: TcpPool;
@@ -104,7 +104,7 @@ export class Upstream {
       (state, reason) => {
         this.children.state.set(STATE_VALUE[state]);
         m.transitions.labels(this.label, state).inc();
-        // State changes are logged once each (DESIGN.md §8); probing is too frequent to be worth a line.
+        // State changes are logged once each (docs/design.md §8); probing is too frequent to be worth a line.
         if (state === 'open' && reason !== 'probe failed') log.warn({ reason }, 'upstream down');
         else if (state === 'closed') log.info({ reason }, 'upstream up');
       },
@@ -236,7 +236,7 @@ export class Upstream {
   }
 
   /**
-   * Plays a chaos fault where the network would be (DESIGN.md §9): the query counts as sent, then is swallowed
+   * Plays a chaos fault where the network would be (docs/design.md §9): the query counts as sent, then is swallowed
    * (blackhole, drop), answered with an error rcode (servfail, refused) or held back (delay). Returns an answer, or
    * undefined to go on and really send; rejects with a timeout like a real dead upstream.
    */

@@ -14,7 +14,7 @@ export type RejectReason = 'source' | 'id' | 'question' | 'malformed';
 export const TRUNCATED = 'truncated';
 
 /**
- * DESIGN.md §6: an answer is accepted only if it is a response, carries the ID we sent and the same question
+ * docs/design.md §6: an answer is accepted only if it is a response, carries the ID we sent and the same question
  * (compared case-insensitively, RFC 4343), and scans cleanly. The caller has already checked the source address.
  */
 export function checkResponse(

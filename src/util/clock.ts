@@ -5,7 +5,7 @@ export interface Timer {
 
 /**
  * Time as ballast sees it. Everything that reads the time or waits goes through a Clock, so tests drive time by
- * hand (STYLE.md §6) instead of sleeping.
+ * hand instead of sleeping.
  */
 export interface Clock {
   /** Milliseconds since the epoch. */

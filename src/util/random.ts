@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 
-/** A source of randomness, injected so tests are deterministic (STYLE.md §6). */
+/** A source of randomness, injected so tests are deterministic. */
 export interface Random {
   /** A uniform float in [0, 1). */
   float(): number;

@@ -1,7 +1,7 @@
 import { CLASSIC_UDP_SIZE, EDNS_DO, Flag, HEADER_SIZE, Opcode, Rcode, RrType } from './constants.js';
 import { BAD_NAME, lowerName, skipName, skipUncompressedName } from './name.js';
 
-/** A client query, read once at the listener (DESIGN.md §6). Holds offsets into `raw`, never decoded records. */
+/** A client query, read once at the listener (docs/design.md §6). Holds offsets into `raw`, never decoded records. */
 export interface Query {
   readonly raw: Buffer;
   readonly id: number;
@@ -11,7 +11,7 @@ export interface Query {
   readonly qclass: number;
   /** Offset just past the question section (qname, qtype, qclass). */
   readonly questionEnd: number;
-  /** Cache key (DESIGN.md §4): lower-cased qname, qtype, qclass, DO and CD. */
+  /** Cache key (docs/design.md §4): lower-cased qname, qtype, qclass, DO and CD. */
   readonly key: string;
   /** The lower-cased wire-format qname, as a latin1 string; also the zone-match input. */
   readonly qname: string;
@@ -60,7 +60,7 @@ const reject = (
 /**
  * Reads a client query: header, exactly one question, and the OPT record if any. Answer and authority records (none
  * in a normal query) are skipped, not trusted. Malformed but readable → FORMERR; other opcodes → NOTIMP; responses
- * and unreadable datagrams → dropped (DESIGN.md §6), since answering garbage only helps reflection attacks.
+ * and unreadable datagrams → dropped (docs/design.md §6), since answering garbage only helps reflection attacks.
  */
 export function parseQuery(raw: Buffer): ParseResult {
   if (raw.length < HEADER_SIZE) return drop('short');
@@ -130,7 +130,7 @@ export function parseQuery(raw: Buffer): ParseResult {
   };
 }
 
-/** DESIGN.md §4: the DO and CD bits change what an upstream returns, so they are part of the key. */
+/** docs/design.md §4: the DO and CD bits change what an upstream returns, so they are part of the key. */
 export function cacheKey(qname: string, qtype: number, qclass: number, dnssecOk: boolean, cd: boolean): string {
   return `${qname}/${qtype}/${qclass}/${dnssecOk ? 1 : 0}${cd ? 1 : 0}`;
 }

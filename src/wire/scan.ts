@@ -2,7 +2,7 @@ import { Flag, HEADER_SIZE, RrType } from './constants.js';
 import { BAD_NAME, skipName } from './name.js';
 
 /**
- * What one pass over an upstream response finds (STYLE.md §2): enough to cache it and to serve it by patching
+ * What one pass over an upstream response finds: enough to cache it and to serve it by patching
  * bytes, without ever decoding records into objects.
  */
 export interface ResponseScan {

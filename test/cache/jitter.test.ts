@@ -1,4 +1,4 @@
-// DESIGN.md §5: refresh points are uniform per entry between 75 % and 95 % of the TTL, so 10,000 entries stored at
+// docs/design.md §5: refresh points are uniform per entry between 75 % and 95 % of the TTL, so 10,000 entries stored at
 // the same instant with the same TTL and kept hot do not refresh together.
 import { describe, expect, it } from 'vitest';
 import { DnsCache } from '../../src/cache/index.js';

@@ -1,4 +1,4 @@
-// The config parser as a table (STYLE.md §8): defaults, every kind of bad value, flags over the file, resolv.conf.
+// The config parser as a table: defaults, every kind of bad value, flags over the file, resolv.conf.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

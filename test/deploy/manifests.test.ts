@@ -1,6 +1,6 @@
 // deploy/ is part of the product: every manifest must be valid Kubernetes, the embedded config valid ballast config,
 // and the DaemonSet must keep NodeLocal DNSCache's node contract and the rollout rules of docs/operations.md
-// (DESIGN.md §3, §7, §8). Objects are checked against the Kubernetes OpenAPI schemas with kubernetes-models (and the
+// (docs/design.md §3, §7, §8). Objects are checked against the Kubernetes OpenAPI schemas with kubernetes-models (and the
 // Prometheus Operator CRDs with @kubernetes-models/prometheus-operator). Overlays are rendered with
 // `kubectl kustomize` (Debian: apt-get install kubernetes-client; another kubectl is used with KUBECTL=/path):
 // without kubectl those tests are skipped locally and fail in CI.
@@ -193,7 +193,7 @@ describe('the embedded ballast config', () => {
   });
 });
 
-describe('the DaemonSet keeps the node contract (DESIGN.md §3)', () => {
+describe('the DaemonSet keeps the node contract (docs/design.md §3)', () => {
   it('runs on the host network with the node’s resolv.conf, everywhere, as node-critical', () => {
     expect(podSpec.hostNetwork).toBe(true);
     expect(podSpec.dnsPolicy).toBe('Default');

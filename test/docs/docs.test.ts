@@ -1,5 +1,5 @@
 // The docs are part of the product: every metric and every setting ballast has must be in them, with the right
-// names, types and defaults (STYLE.md §8–9). These tests fail when code and docs drift apart, in either direction.
+// names, types and defaults. These tests fail when code and docs drift apart, in either direction.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Zero-downtime rollout over real sockets (DESIGN.md §7): B binds A's DNS and admin addresses (SO_REUSEPORT), A gets
+// Zero-downtime rollout over real sockets (docs/design.md §7): B binds A's DNS and admin addresses (SO_REUSEPORT), A gets
 // SIGTERM and exits 0, and no lookup by a client with a 1 s timeout and 2 attempts fails. bench/handover.js runs the
 // same driver at a higher rate and reports first attempts lost.
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Fault injection over the admin API (DESIGN.md §9), through ballast over real sockets, on an injected clock.
+// Fault injection over the admin API (docs/design.md §9), through ballast over real sockets, on an injected clock.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Hot reload (DESIGN.md §7): new settings apply without dropping the cache.
+// Hot reload (docs/design.md §7): new settings apply without dropping the cache.
 import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

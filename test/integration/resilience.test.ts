@@ -1,5 +1,5 @@
-// DESIGN.md §4's table, row by row, and every resilience timer, as timelines on an injected clock over real
-// loopback sockets (STYLE.md §6). Upstream answers arrive in real time; TTLs, timeouts and backoffs move only when
+// docs/design.md §4's table, row by row, and every resilience timer, as timelines on an injected clock over real
+// loopback sockets. Upstream answers arrive in real time; TTLs, timeouts and backoffs move only when
 // the test advances the clock.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/index.js';
@@ -25,7 +25,7 @@ async function until(cond: () => boolean | Promise<boolean>, what = 'condition')
 /** Lets in-flight socket I/O and promise chains settle. */
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
-describe('resilience timelines (DESIGN.md §4)', () => {
+describe('resilience timelines (docs/design.md §4)', () => {
   let upstream: FakeUpstream;
   let b: Running;
   let clock: ManualClock;

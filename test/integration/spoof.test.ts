@@ -14,7 +14,7 @@ function answer(request: Buffer, address: string, patch?: (p: InstanceType<typeo
   return res.toBuffer();
 }
 
-describe('spoofed upstream answers (DESIGN.md §6)', () => {
+describe('spoofed upstream answers (docs/design.md §6)', () => {
   let upstream: Socket;
   let attacker: Socket;
   let b: Running;

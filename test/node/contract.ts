@@ -1,4 +1,4 @@
-// The node contract (DESIGN.md §3) against the real kernel: a network namespace per test, the real `ip` and
+// The node contract (docs/design.md §3) against the real kernel: a network namespace per test, the real `ip` and
 // `iptables` programs run inside it, checked with `ip addr` and `iptables -S`. One test file per iptables backend
 // (netns-nft.test.ts, netns-legacy.test.ts) runs this suite, so the two run in parallel.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';

@@ -71,7 +71,8 @@ export async function nodeEnvironment(): Promise<Environment> {
     if (!(await works(prog, prog.endsWith('-save') ? ['--version'] : ['-V']))) missing.push(prog);
   }
   if (missing.length > 0) {
-    return { fail: `missing ${missing.join(', ')}: apt-get install -y iproute2 iptables (Debian bookworm)` };
+    const reason = `missing ${missing.join(', ')}: apt-get install -y iproute2 iptables`;
+    return process.env.CI ? { fail: `${reason}: CI must run them` } : { skip: reason };
   }
   return {};
 }

@@ -1,4 +1,4 @@
-// NodeLocal DNSCache's rules as ballast writes them (DESIGN.md §3): pure data.
+// NodeLocal DNSCache's rules as ballast writes them (docs/design.md §3): pure data.
 import { describe, expect, it } from 'vitest';
 import { describeRule, nodeRules, renderRule } from '../../src/node/index.js';
 

@@ -1,4 +1,4 @@
-// Snapshots (DESIGN.md §7): round trip with true ages, and every kind of bad file reported and ignored.
+// Snapshots (docs/design.md §7): round trip with true ages, and every kind of bad file reported and ignored.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
  * Real queries and responses captured from BIND 9.18 (see the fixture README). Resolved from this file so the same
  * relative path works locally and in CI.
  */
-export const FIXTURE_DIR = new URL('../../../shared/fixtures/wire/', import.meta.url);
+export const FIXTURE_DIR = new URL('../fixtures/wire/', import.meta.url);
 
 /** One case as index.json describes it. */
 export interface FixtureMeta {
