@@ -1,9 +1,15 @@
 /**
- * ballast's error classes. Each has a stable `code`; modules throw or return them and only the listener boundary
- * maps them to an RCODE.
+ * ballast's errors. Every class has a stable `code` (the same across releases, safe to match on and to log) and takes
+ * an optional `cause`. Modules throw or return them; only the listener boundary maps them to an RCODE and logs them.
+ * Errors that belong to one concern live with it (wire, persist, chaos, node) and extend BallastError too.
  */
 export class BallastError extends Error {
   readonly code: string = 'BALLAST_ERROR';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
 }
 
 /** No usable answer from an upstream within its timeout. */
@@ -24,6 +30,11 @@ export class UpstreamBusyError extends BallastError {
 /** A setting that failed validation; the message names the key path, the value and what is allowed. */
 export class ConfigError extends BallastError {
   override readonly code = 'BALLAST_CONFIG_INVALID';
+}
+
+/** A command line that cannot be run: an unknown command or flag, or a bad flag value. */
+export class UsageError extends BallastError {
+  override readonly code = 'BALLAST_USAGE';
 }
 
 /** Every upstream of the zone is open or probing: nothing is sent, the caller answers from stale or SERVFAIL. */

@@ -1,3 +1,5 @@
 export * from './cache.js';
 export * from './entry.js';
+export * from './metrics.js';
+export * from './refresh.js';
 export * from './store.js';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
+import { BallastError } from '../errors.js';
 import type { Clock, Timer } from '../util/clock.js';
 
 /**
@@ -33,8 +34,8 @@ export interface Fault extends FaultSpec {
 }
 
 /** A fault spec that failed validation; the admin API answers 400 with this message. */
-export class FaultSpecError extends Error {
-  readonly code = 'BALLAST_FAULT_INVALID';
+export class FaultSpecError extends BallastError {
+  override readonly code = 'BALLAST_FAULT_INVALID';
 }
 
 /** Checks an untrusted JSON body; the message names the field, the value and what is allowed. */

@@ -2,28 +2,12 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { isLocalIp, localIpListen } from '../node/config.js';
+import type { FlagValues } from '../util/flags.js';
+import { applyFlags } from './flags.js';
 import { type Config, configSchema, parseEndpoint } from './schema.js';
 
-/** Settings given on the command line; each overrides the file's value at the same path. */
-export interface FlagOverrides {
-  listen?: string[];
-  upstream?: string[];
-  zone?: string[];
-  admin?: string;
-  logLevel?: string;
-  snapshot?: string;
-  snapshotInterval?: string;
-  /** --local-ip: node.localIps, and IP:53 added to listen. */
-  localIp?: string[];
-  setupInterface?: boolean;
-  setupIptables?: boolean;
-  interfaceName?: string;
-  skipTeardown?: boolean;
-}
-
 /** Reads and validates the config: YAML file (if any), then flags on top. Throws ConfigError naming the key. */
-export function loadConfig(file: string | undefined, flags: FlagOverrides = {}): Config {
+export function loadConfig(file: string | undefined, flags: FlagValues = {}): Config {
   let raw: unknown = {};
   if (file !== undefined) {
     let text: string;
@@ -49,59 +33,6 @@ export function validate(raw: unknown): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(formatIssues(result.error, raw));
   return result.data;
-}
-
-function applyFlags(raw: Record<string, unknown>, flags: FlagOverrides): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...raw };
-  const section = (key: string): Record<string, unknown> => {
-    const v = out[key];
-    const copy = typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...(v as object) } : {};
-    out[key] = copy;
-    return copy as Record<string, unknown>;
-  };
-  if (flags.listen?.length) out.listen = flags.listen;
-  if (flags.upstream?.length) section('upstream').servers = flags.upstream;
-  if (flags.admin !== undefined) section('admin').listen = flags.admin;
-  if (flags.localIp?.length) {
-    section('node').localIps = flags.localIp;
-    // Each local IP is served on port 53, next to the listen addresses given explicitly (file or --listen); the
-    // built-in loopback default is dropped. A bad IP is reported once, under node.localIps.
-    const served = flags.localIp.filter(isLocalIp).map(localIpListen);
-    const explicit = Array.isArray(out.listen) ? (out.listen as unknown[]) : [];
-    if (served.length > 0) out.listen = [...new Set([...explicit, ...served])];
-  }
-  if (flags.setupInterface) section('node').setupInterface = true;
-  if (flags.setupIptables) section('node').setupIptables = true;
-  if (flags.interfaceName !== undefined) section('node').interfaceName = flags.interfaceName;
-  if (flags.skipTeardown) section('node').skipTeardown = true;
-  if (flags.logLevel !== undefined) section('log').level = flags.logLevel;
-  if (flags.snapshot !== undefined) section('persistence').path = flags.snapshot;
-  if (flags.snapshotInterval !== undefined) {
-    const n = Number(flags.snapshotInterval);
-    section('persistence').intervalSeconds =
-      Number.isFinite(n) && flags.snapshotInterval.trim() !== '' ? n : flags.snapshotInterval;
-  }
-  if (flags.zone?.length) {
-    const zones = Array.isArray(out.zones) ? [...(out.zones as unknown[])] : [];
-    for (const spec of flags.zone) {
-      const eq = spec.indexOf('=');
-      if (eq <= 0) throw new ConfigError(`--zone ${JSON.stringify(spec)}: expected ZONE=HOST:PORT[,HOST:PORT...]`);
-      const name = spec.slice(0, eq);
-      const servers = spec
-        .slice(eq + 1)
-        .split(',')
-        .filter(Boolean);
-      const norm = (n: unknown) => String(n).toLowerCase().replace(/\.$/, '');
-      const existing = zones.findIndex(
-        (z) => typeof z === 'object' && z !== null && norm((z as { name?: unknown }).name) === norm(name),
-      );
-      const zone = { ...(existing === -1 ? {} : (zones[existing] as object)), name, servers };
-      if (existing === -1) zones.push(zone);
-      else zones[existing] = zone;
-    }
-    out.zones = zones;
-  }
-  return out;
 }
 
 function formatIssues(error: z.ZodError, raw: unknown): string {

@@ -30,6 +30,16 @@ export function canonicalIp(value: string): string {
   return isIP(value) === 6 && isLocalIp(value) ? new URL(`http://[${value}]/`).hostname.slice(1, -1) : value;
 }
 
+/** Whether a listen address ("IP:PORT", "[IPv6]:PORT") is on one of the node-local IPs ballast manages. */
+export function isLocalAddress(localIps: readonly string[], address: string): boolean {
+  const host = address.startsWith('[')
+    ? address.slice(1, address.indexOf(']'))
+    : address.slice(0, address.lastIndexOf(':'));
+  if (!isLocalIp(host)) return false;
+  const canonical = canonicalIp(host);
+  return localIps.some((ip) => canonicalIp(ip) === canonical);
+}
+
 /** The listen address that serves DNS on a local IP: `IP:53`, or `[IPv6]:53`. */
 export function localIpListen(ip: string): string {
   return isIP(ip) === 6 ? `[${canonicalIp(ip)}]:${DNS_PORT}` : `${ip}:${DNS_PORT}`;

@@ -1,6 +1,7 @@
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { BallastError } from '../errors.js';
 
 /**
  * Which ballast instances run on this node, and a node-wide lock, both as Unix sockets in one shared directory
@@ -25,8 +26,8 @@ export interface InstanceInfo {
   readonly startedAt: string;
 }
 
-export class InstanceError extends Error {
-  readonly code = 'BALLAST_NODE_INSTANCE';
+export class InstanceError extends BallastError {
+  override readonly code = 'BALLAST_NODE_INSTANCE';
 }
 
 const PROBE_TIMEOUT_MS = 1000;

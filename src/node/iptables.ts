@@ -1,3 +1,4 @@
+import { BallastError } from '../errors.js';
 import { describeRun, type Exec, type ExecResult } from './exec.js';
 import { type Family, type Rule, renderRule } from './rules.js';
 
@@ -19,8 +20,8 @@ export interface Backend {
 /** Why a command failed, as the `kind` label of ballast_node_setup_errors_total. */
 export type IptablesFailure = 'iptables' | 'xtables_lock' | 'backend';
 
-export class IptablesError extends Error {
-  readonly code = 'BALLAST_NODE_IPTABLES';
+export class IptablesError extends BallastError {
+  override readonly code = 'BALLAST_NODE_IPTABLES';
   constructor(
     message: string,
     readonly kind: IptablesFailure,

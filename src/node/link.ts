@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { BallastError } from '../errors.js';
 import { canonicalIp } from './config.js';
 import { describeRun, type Exec } from './exec.js';
 
@@ -20,8 +21,8 @@ export interface LinkState {
   readonly addresses: ReadonlySet<string>;
 }
 
-export class LinkError extends Error {
-  readonly code = 'BALLAST_NODE_LINK';
+export class LinkError extends BallastError {
+  override readonly code = 'BALLAST_NODE_LINK';
   constructor(
     message: string,
     readonly kind: 'interface' | 'address',

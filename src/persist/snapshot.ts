@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { BallastError } from '../errors.js';
 
 /**
  * The snapshot file (docs/design.md §7): every cache entry's key, fetch time and the upstream's bytes — nothing derived,
@@ -28,8 +29,8 @@ export interface SnapshotEntry {
 /** Why a snapshot was not loaded; also the `result` label of ballast_snapshot_loads_total. */
 export type SnapshotProblem = 'missing' | 'oversized' | 'foreign' | 'future_version' | 'truncated' | 'corrupt';
 
-export class SnapshotError extends Error {
-  readonly code = 'BALLAST_SNAPSHOT_INVALID';
+export class SnapshotError extends BallastError {
+  override readonly code = 'BALLAST_SNAPSHOT_INVALID';
   constructor(
     readonly problem: SnapshotProblem,
     message: string,

@@ -1,25 +1,7 @@
 import { UpstreamBusyError, UpstreamsDownError } from '../errors.js';
 import type { Answer, Upstream, Zone } from '../upstream/index.js';
 import type { TokenBucket } from '../util/token-bucket.js';
-import { Flag, HEADER_SIZE, OPT_HEADER_SIZE, type Query, Rcode, writeOptHeader } from '../wire/index.js';
-
-/**
- * The query ballast sends upstream for a cache key: RD=1, the client's CD bit, its question, and an OPT record of
- * ballast's own with the key's DO bit. Client EDNS options (cookies, padding) are hop-by-hop and stay behind, so an
- * answer depends only on the cache key and can be shared by every client with that key.
- */
-export function upstreamQuery(q: Query, udpSize: number): Buffer {
-  const questionLength = q.questionEnd - HEADER_SIZE;
-  const out = Buffer.allocUnsafe(HEADER_SIZE + questionLength + OPT_HEADER_SIZE);
-  out.writeUInt16BE(0, 0);
-  out.writeUInt16BE(Flag.RD | (q.checkingDisabled ? Flag.CD : 0), 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt32BE(0, 6);
-  out.writeUInt16BE(1, 10);
-  q.raw.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
-  writeOptHeader(out, q.questionEnd, udpSize, 0, q.dnssecOk, 0);
-  return out;
-}
+import { type Query, Rcode, upstreamQuery } from '../wire/index.js';
 
 export interface ForwardOptions {
   readonly udpSize: number;

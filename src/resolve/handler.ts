@@ -1,38 +1,23 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { CacheEntry, DnsCache, Lookup } from '../cache/index.js';
-import { UpstreamBusyError, UpstreamsDownError, UpstreamTimeoutError } from '../errors.js';
-import type { Zone, ZoneTable } from '../upstream/index.js';
+import type { ZoneTable } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
-import {
-  Ede,
-  isRejection,
-  MAX_MESSAGE_SIZE,
-  parseQuery,
-  type Query,
-  type QueryRejection,
-  qtypeLabel,
-  Rcode,
-  rcodeLabel,
-  synthesize,
-} from '../wire/index.js';
-import { type BudgetOptions, ZoneBudget } from './budget.js';
+import { isRejection, MAX_MESSAGE_SIZE, parseQuery, type Query } from '../wire/index.js';
+import { admit, type StaleReason } from './admission.js';
+import type { BudgetOptions } from './budget.js';
+import { Coalescer, type Flight } from './coalesce.js';
 import type { FailureCache } from './failures.js';
-import { type ForwardOptions, forward, isAnswer } from './forward.js';
+import { ErrorAnswer, fetchAndStore } from './fetch.js';
+import type { ForwardOptions } from './forward.js';
 import type { ClientLimiter } from './limits.js';
 import type { ResolveMetrics } from './metrics.js';
+import { prefetchDecision } from './prefetch.js';
+import { Replies } from './reply.js';
+import { raceStale, remainingWait } from './stale.js';
+import { ZoneStates, type ZoneView, zoneHealthy } from './zone-state.js';
 
 export type Transport = 'udp' | 'tcp';
-type Source = 'cache' | 'stale' | 'upstream' | 'synthesized';
-
-/** Why a query was not (or not in time) answered by its upstream; the metric label of a stale answer. */
-export type StaleReason =
-  | 'upstream_down'
-  | 'failure_cached'
-  | 'client_timeout'
-  | 'refresh_failed'
-  | 'recovering'
-  | 'rate_limited'
-  | 'busy';
 
 export interface StaleOptions {
   /** TTL of every record in a stale answer (RFC 8767 §4: 30 s; never 0). */
@@ -67,266 +52,152 @@ export interface HandlerSettings {
 
 export type HandlerDeps = HandlerParts & HandlerSettings;
 
-/** What the handler remembers per zone: its refresh budget and whether it is serving stale for lack of upstreams. */
-interface ZoneState {
-  readonly budget: ZoneBudget;
-  staleSince: number | undefined;
-  staleCount: number;
-}
-
-/** An upstream fetch in flight, shared by everyone asking for its key. */
-interface Flight {
-  readonly promise: Promise<CacheEntry>;
-  readonly startedAt: number;
-}
-
-/** An upstream answered with an rcode that is not an answer; the client gets it as is when there is nothing stale. */
-class ErrorAnswer extends Error {
-  constructor(readonly entry: CacheEntry) {
-    super(`upstream answered ${rcodeLabel(entry.rcode)}`);
-  }
-}
-
 /**
- * The request path, in order (the rows of docs/design.md §4's table):
+ * The request path, in order (the rows of docs/design.md §4's table); each step is a module of its own:
  *
- *   listener → parse → cache ─fresh→ reply (and maybe one jittered background refresh)
- *                            ─stale/none→ may we ask upstream? (zone health, failure cache, client limit, budget)
+ *   listener → parse → cache ─fresh→ reply (prefetch: maybe one jittered background refresh)
+ *                            ─stale/none→ admit? (admission: zone health, failure cache, client limit, budget)
  *                                         ─no→ stale answer, or SERVFAIL/REFUSED with an EDE, at once
- *                                         ─yes→ coalesce → forward → store → reply
- *                                               (with a stale entry: the refresh races the client response timer)
+ *                                         ─yes→ coalesce → forward → store (fetch) → reply
+ *                                               with a stale entry, the refresh races the client timer (stale)
  *
- * `handle` answers a fresh hit synchronously — no promise, no allocation beyond the reply.
+ * `handle` answers a fresh hit synchronously: no promise, no allocation beyond the reply.
  */
 export class RequestHandler {
-  /** One upstream fetch per cache key at a time, for misses, stale refreshes and prefetches alike. */
-  private readonly inflight = new Map<string, Flight>();
-  private readonly zoneStates = new Map<string, ZoneState>();
-  private readonly requestCounters = new Map<number, { inc(): void }>();
-  private readonly responseCounters = new Map<number, { inc(): void }>();
-  private readonly fresh;
-  private readonly staleHit;
-
+  private readonly flights = new Coalescer<CacheEntry>();
+  private readonly zoneStates: ZoneStates;
+  private readonly replies: Replies;
   private deps: HandlerDeps;
 
   constructor(deps: HandlerDeps) {
     this.deps = deps;
-    this.fresh = deps.metrics.cacheHits.labels('fresh');
-    this.staleHit = deps.metrics.cacheHits.labels('stale');
+    this.zoneStates = new ZoneStates(deps.budget, deps.clock, deps.log);
+    this.replies = new Replies(deps.metrics, replySettings(deps));
   }
 
   /** Applies reloaded settings; queries in flight finish under the settings they started with. */
   configure(settings: HandlerSettings): void {
-    const budgetChanged = JSON.stringify(settings.budget) !== JSON.stringify(this.deps.budget);
+    const budgetChanged = !isDeepStrictEqual(settings.budget, this.deps.budget);
     this.deps = { ...this.deps, ...settings };
-    // New budget settings: budgets are rebuilt lazily, and their learned rates start over.
-    if (budgetChanged) this.zoneStates.clear();
+    this.replies.configure(replySettings(this.deps));
+    if (budgetChanged) this.zoneStates.configure(settings.budget);
   }
 
   /** One query's bytes in; the reply's bytes out, or null to send nothing. */
   handle(raw: Buffer, transport: Transport, client: string): Buffer | null | Promise<Buffer | null> {
     // parse
-    const parsed = parseQuery(raw);
-    if (isRejection(parsed)) return this.reject(raw, parsed);
-    const q = parsed;
-    this.countRequest(transport, q.qtype);
+    const q = parseQuery(raw);
+    if (isRejection(q)) return this.replies.reject(raw, q);
+    const { metrics, clock, cache } = this.deps;
+    metrics.request(transport, q.qtype);
     const maxSize = transport === 'udp' ? q.udpSize : MAX_MESSAGE_SIZE;
 
     // cache
-    const now = this.deps.clock.now();
-    const hit = this.deps.cache.lookup(q.key, now);
+    const now = clock.now();
+    const hit = cache.lookup(q.key, now);
     if (hit !== undefined && hit.state === 'fresh') {
-      const entry = hit.entry;
-      entry.hits++;
-      if (entry.hits >= this.deps.refreshMinHits && now >= entry.refreshAtMs && !entry.refreshing) {
-        this.prefetch(q, entry);
-      }
-      this.fresh.inc();
-      this.countResponse('cache', entry.rcode);
-      return entry.render(q, now, { maxSize, udpSize: this.deps.udpSize });
+      hit.entry.hits++;
+      this.maybePrefetch(q, hit.entry, now);
+      metrics.freshHit.inc();
+      return this.replies.answer(q, hit.entry, now, maxSize, 'cache');
     }
-    this.deps.metrics.cacheMisses.inc();
+    metrics.cacheMisses.inc();
     return this.resolve(q, maxSize, client, hit, now);
   }
 
-  /** A stale entry or none: decide whether to ask upstream, then coalesce → forward → store → reply. */
+  /** A stale entry or none: admit, then coalesce → forward → store → reply. */
   private resolve(q: Query, maxSize: number, client: string, hit: Lookup | undefined, now: number) {
-    const zone = this.deps.zones().match(q.qname);
-    const healthy = zone.upstreams.some((u) => u.healthy);
-    const state = this.zoneState(zone);
-    state.budget.observeHealth(healthy);
-    if (healthy && state.staleSince !== undefined) this.staleEnded(zone, state);
+    const view = this.zoneStates.view(this.deps.zones().match(q.qname));
+    const stale = this.usableStale(q, hit, view);
 
-    let stale: CacheEntry | undefined;
-    if (hit !== undefined) {
-      if (hit.state === 'stale' || (!healthy && this.deps.stale.keepPastMaxAgeWhileDown)) stale = hit.entry;
-      else this.deps.cache.delete(q.key);
-    }
-
-    const joining = this.inflight.has(q.key);
-    let reason: StaleReason | undefined;
-    if (!healthy) reason = 'upstream_down';
-    else if (!joining && !zone.upstreams.some((u) => u.available)) reason = 'busy';
-    else if (!joining && this.deps.failures.heldUntil(q.key, now) !== undefined) {
-      reason = 'failure_cached';
-      this.deps.metrics.failureCacheHits.inc();
-    } else if (!joining && !this.deps.limiter.allow(client)) {
-      reason = 'rate_limited';
-      this.deps.metrics.rateLimited.inc();
-    } else if (stale !== undefined && !joining && !state.budget.allowStaleRefresh()) {
-      reason = 'recovering';
-      this.deps.metrics.refreshes.labels('stale', 'skipped').inc();
-    }
+    // admit
+    const reason = admit(
+      { key: q.key, client, view, joining: this.flights.has(q.key), hasStale: stale !== undefined, now },
+      this.deps,
+    );
     if (reason !== undefined) {
-      if (stale !== undefined) return this.serveStale(q, maxSize, stale, reason, zone);
-      return this.refuse(q, reason);
+      return stale === undefined ? this.replies.refuse(q, reason) : this.serveStale(q, maxSize, stale, reason, view);
     }
 
-    const flight = this.fetch(q, zone, stale !== undefined ? 'stale' : undefined);
+    // coalesce → forward → store
+    const flight = this.fetch(q, view, stale !== undefined ? 'stale' : undefined);
+
+    // reply
     if (stale === undefined) return this.awaitAnswer(q, maxSize, flight.promise);
-    // The client response timer runs from when the refresh started, so a client that joins a slow refresh late
-    // (a retry, say) gets the stale answer when the first asker does, not a full timer later.
-    const wait = Math.max(0, this.deps.stale.clientTimeoutMs - (now - flight.startedAt));
-    return this.raceStale(q, maxSize, stale, flight.promise, zone, wait);
+    const wait = remainingWait(this.deps.stale.clientTimeoutMs, flight.startedAt, now);
+    return this.awaitOrStale(q, maxSize, stale, flight.promise, view, wait);
+  }
+
+  /** The entry to fall back on: a stale one, or a dead one while its zone is down and the option keeps those. */
+  private usableStale(q: Query, hit: Lookup | undefined, view: ZoneView): CacheEntry | undefined {
+    if (hit === undefined) return undefined;
+    if (hit.state === 'stale' || (!view.healthy && this.deps.stale.keepPastMaxAgeWhileDown)) return hit.entry;
+    this.deps.cache.delete(q.key);
+    return undefined;
   }
 
   /** No stale entry: the client waits for the upstream (coalesced with any other asker of the same key). */
   private async awaitAnswer(q: Query, maxSize: number, flight: Promise<CacheEntry>): Promise<Buffer> {
-    const { metrics, clock, udpSize } = this.deps;
+    const { metrics, clock } = this.deps;
     metrics.inflight.inc();
     try {
-      const entry = await flight;
-      this.countResponse('upstream', entry.rcode);
-      return entry.render(q, clock.now(), { maxSize, udpSize });
+      return this.replies.answer(q, await flight, clock.now(), maxSize, 'upstream');
     } catch (err) {
-      if (err instanceof ErrorAnswer) {
-        this.countResponse('upstream', err.entry.rcode);
-        return err.entry.render(q, clock.now(), { maxSize, udpSize });
-      }
+      if (err instanceof ErrorAnswer) return this.replies.answer(q, err.entry, clock.now(), maxSize, 'upstream');
       this.deps.log.debug({ err, qtype: q.qtype }, 'upstream failed');
-      if (err instanceof UpstreamsDownError) return this.refuse(q, 'upstream_down');
-      if (err instanceof UpstreamBusyError) return this.refuse(q, 'busy');
-      this.countResponse('synthesized', Rcode.SERVFAIL);
-      const ede = err instanceof UpstreamTimeoutError ? Ede.NO_REACHABLE_AUTHORITY : Ede.NETWORK_ERROR;
-      return synthesize(q, Rcode.SERVFAIL, { udpSize, ede });
+      return this.replies.failed(q, err);
     } finally {
       metrics.inflight.dec();
     }
   }
 
-  /**
-   * RFC 8767 §5: with a stale entry and a healthy upstream, the refresh gets `clientTimeoutMs` to answer; then the
-   * client gets the stale answer and the refresh goes on in the background. A failed refresh also means stale.
-   */
-  private raceStale(
+  /** A stale entry and a healthy zone: the refresh's answer if it comes in time, else the stale one. */
+  private async awaitOrStale(
     q: Query,
     maxSize: number,
     stale: CacheEntry,
     flight: Promise<CacheEntry>,
-    zone: Zone,
+    view: ZoneView,
     waitMs: number,
-  ) {
-    const { metrics, clock, udpSize } = this.deps;
+  ): Promise<Buffer> {
+    const { metrics, clock } = this.deps;
     metrics.inflight.inc();
-    return new Promise<Buffer>((resolve) => {
-      let done = false;
-      const finish = (reply: () => Buffer) => {
-        if (done) return;
-        done = true;
-        timer.cancel();
-        metrics.inflight.dec();
-        resolve(reply());
-      };
-      const timer = clock.setTimer(
-        () => finish(() => this.serveStale(q, maxSize, stale, 'client_timeout', zone)),
-        waitMs,
-      );
-      flight.then(
-        (entry) =>
-          finish(() => {
-            this.countResponse('upstream', entry.rcode);
-            return entry.render(q, clock.now(), { maxSize, udpSize });
-          }),
-        () => finish(() => this.serveStale(q, maxSize, stale, 'refresh_failed', zone)),
-      );
-    });
+    const result = await raceStale(flight, waitMs, clock);
+    metrics.inflight.dec();
+    if (result.kind === 'answer') return this.replies.answer(q, result.value, clock.now(), maxSize, 'upstream');
+    return this.serveStale(q, maxSize, stale, result.kind === 'timeout' ? 'client_timeout' : 'refresh_failed', view);
   }
 
-  /** RFC 8767 §4: the stale records with TTL answerTtlSeconds, and EDE 3 (19 for NXDOMAIN) for EDNS clients. */
-  private serveStale(q: Query, maxSize: number, entry: CacheEntry, reason: StaleReason, zone: Zone): Buffer {
-    const { metrics, clock, udpSize } = this.deps;
-    metrics.staleAnswers.labels(reason).inc();
-    this.staleHit.inc();
-    this.countResponse('stale', entry.rcode);
-    if (reason === 'upstream_down') {
-      const state = this.zoneState(zone);
-      state.staleCount++;
-      if (state.staleSince === undefined) {
-        state.staleSince = clock.now();
-        this.deps.log.warn({ zone: zone.name }, 'stale serving started: every upstream of the zone is down');
-      }
-    }
-    return entry.render(q, clock.now(), {
-      maxSize,
-      udpSize,
-      fixedTtl: this.deps.stale.answerTtlSeconds,
-      ede: entry.rcode === Rcode.NXDOMAIN ? Ede.STALE_NXDOMAIN : Ede.STALE_ANSWER,
-    });
-  }
-
-  private staleEnded(zone: Zone, state: ZoneState): void {
-    const seconds = Math.round((this.deps.clock.now() - state.staleSince!) / 1000);
-    this.deps.log.info({ zone: zone.name, seconds, staleAnswers: state.staleCount }, 'stale serving ended');
-    state.staleSince = undefined;
-    state.staleCount = 0;
-  }
-
-  /** Nothing to serve and upstream must not be asked: SERVFAIL (or REFUSED when rate-limited) with an EDE. */
-  private refuse(q: Query, reason: StaleReason): Buffer {
-    const rcode = reason === 'rate_limited' ? Rcode.REFUSED : Rcode.SERVFAIL;
-    const ede = reason === 'rate_limited' ? Ede.PROHIBITED : Ede.NO_REACHABLE_AUTHORITY;
-    this.countResponse('synthesized', rcode);
-    return synthesize(q, rcode, { udpSize: this.deps.udpSize, ede });
+  private serveStale(q: Query, maxSize: number, entry: CacheEntry, reason: StaleReason, view: ZoneView): Buffer {
+    if (reason === 'upstream_down') this.zoneStates.servedStaleWhileDown(view.zone);
+    return this.replies.stale(q, entry, this.deps.clock.now(), maxSize, reason);
   }
 
   /** A hot entry past its jittered refresh point: one background refresh, within the zone's budget. */
-  private prefetch(q: Query, entry: CacheEntry): void {
-    if (this.inflight.has(q.key)) return;
-    const zone = this.deps.zones().match(q.qname);
-    const healthy = zone.upstreams.some((u) => u.healthy);
-    const state = this.zoneState(zone);
-    state.budget.observeHealth(healthy);
-    // Refreshes pause for a zone whose upstreams are down: this entry is left to expire and be served stale.
-    if (!healthy) {
-      entry.refreshing = true;
-      this.deps.metrics.refreshes.labels('prefetch', 'skipped').inc();
-      return;
-    }
-    if (!state.budget.allowPrefetch()) {
-      this.deps.metrics.refreshes.labels('prefetch', 'skipped').inc();
-      return;
-    }
-    entry.refreshing = true;
-    this.fetch(q, zone, 'prefetch').promise.catch(() => {});
+  private maybePrefetch(q: Query, entry: CacheEntry, now: number): void {
+    if (this.flights.has(q.key)) return;
+    let view: ZoneView | undefined;
+    const decision = prefetchDecision(entry, now, this.deps.refreshMinHits, () => {
+      view = this.zoneStates.view(this.deps.zones().match(q.qname));
+      return view;
+    });
+    if (decision === 'skipped') this.deps.metrics.refreshes.labels('prefetch', 'skipped').inc();
+    if (decision === 'go') this.fetch(q, view!, 'prefetch').promise.catch(() => {});
   }
 
-  /** coalesce → forward → store. Rejects with ErrorAnswer for an error rcode, or the upstream's error. */
-  private fetch(q: Query, zone: Zone, refresh: 'prefetch' | 'stale' | undefined): Flight {
-    const existing = this.inflight.get(q.key);
-    if (existing !== undefined) {
+  /** coalesce → forward → store, counting joins and refresh results. */
+  private fetch(q: Query, view: ZoneView, refresh: 'prefetch' | 'stale' | undefined): Flight<CacheEntry> {
+    const { flight, joined } = this.flights.run(q.key, this.deps.clock.now(), () => {
+      view.budget.noteQuery();
+      return fetchAndStore(q, view.zone, this.deps);
+    });
+    if (joined) {
       this.deps.metrics.coalesced.inc();
-      return existing;
+      return flight;
     }
-    const promise = this.fetchOnce(q, zone);
-    const flight = { promise, startedAt: this.deps.clock.now() };
-    this.inflight.set(q.key, flight);
-    const settled = () => {
-      if (this.inflight.get(q.key) === flight) this.inflight.delete(q.key);
-    };
-    promise.then(settled, settled);
     if (refresh !== undefined) {
       const counter = this.deps.metrics.refreshes;
-      promise.then(
+      flight.promise.then(
         () => counter.labels(refresh, 'success').inc(),
         () => counter.labels(refresh, 'failure').inc(),
       );
@@ -334,72 +205,22 @@ export class RequestHandler {
     return flight;
   }
 
-  private async fetchOnce(q: Query, zone: Zone): Promise<CacheEntry> {
-    const { cache, clock, failures } = this.deps;
-    this.zoneState(zone).budget.noteQuery();
-    let answer: Awaited<ReturnType<typeof forward>>;
-    try {
-      answer = await forward(q, zone, this.deps.forward);
-    } catch (err) {
-      // Zone-wide conditions are not this key's failure; everything else is (RFC 9520 §3).
-      if (!(err instanceof UpstreamsDownError || err instanceof UpstreamBusyError)) {
-        failures.record(q.key, clock.now(), cache.has(q.key));
-      }
-      throw err;
-    }
-    const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
-    if (isAnswer(answer.scan.rcode)) {
-      failures.clear(q.key);
-      return entry;
-    }
-    // SERVFAIL, REFUSED, FORMERR…: never replaces a cached entry (RFC 8767 §4), and is a failure for this key.
-    failures.record(q.key, clock.now(), cache.has(q.key));
-    throw new ErrorAnswer(entry);
+  /** Whether any upstream of the zone serving `qname` may take traffic (for the stale sweep). */
+  zoneHealthy(qname: string): boolean {
+    return zoneHealthy(this.deps.zones().match(qname));
   }
 
-  private zoneState(zone: Zone): ZoneState {
-    let s = this.zoneStates.get(zone.name);
-    if (s === undefined) {
-      s = { budget: new ZoneBudget(this.deps.budget, this.deps.clock), staleSince: undefined, staleCount: 0 };
-      this.zoneStates.set(zone.name, s);
-    }
-    return s;
-  }
-
-  /** docs/design.md §6: FORMERR / NOTIMP / BADVERS for readable queries, silence for the rest. */
-  private reject(raw: Buffer, r: QueryRejection): Buffer | null {
-    if (r.rcode === undefined) {
-      this.deps.metrics.dropped.labels(r.reason).inc();
-      return null;
-    }
-    this.countResponse('synthesized', r.rcode);
-    return synthesize({ raw, questionEnd: r.questionEnd, edns: r.edns }, r.rcode, { udpSize: this.deps.udpSize });
-  }
-
-  private countRequest(transport: Transport, qtype: number): void {
-    const k = (transport === 'udp' ? 0 : 0x10000) | qtype;
-    let c = this.requestCounters.get(k);
-    if (c === undefined) {
-      c = this.deps.metrics.requests.labels(transport, qtypeLabel(qtype));
-      this.requestCounters.set(k, c);
-    }
-    c.inc();
-  }
-
-  private countResponse(source: Source, rcode: number): void {
-    const k = (SOURCES.indexOf(source) << 16) | rcode;
-    let c = this.responseCounters.get(k);
-    if (c === undefined) {
-      c = this.deps.metrics.responses.labels(rcodeLabel(rcode), source);
-      this.responseCounters.set(k, c);
-    }
-    c.inc();
+  /** The settings in force (a reload builds the next ones from these, keeping what did not change). */
+  get settings(): HandlerSettings {
+    return this.deps;
   }
 
   /** Upstream fetches in flight (distinct cache keys). */
   get pending(): number {
-    return this.inflight.size;
+    return this.flights.size;
   }
 }
 
-const SOURCES: readonly Source[] = ['cache', 'stale', 'upstream', 'synthesized'];
+function replySettings(deps: HandlerSettings) {
+  return { udpSize: deps.udpSize, staleTtlSeconds: deps.stale.answerTtlSeconds };
+}

@@ -1,33 +1,69 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { qtypeLabel, rcodeLabel } from '../wire/index.js';
 
 export type ResolveMetrics = ReturnType<typeof createResolveMetrics>;
 
-/** Request-path metrics (docs/design.md §8). Labels are bounded: protocol, qtype name or "other", rcode name, source. */
-export function createResolveMetrics(registry: Registry) {
+/** Where a response came from (the `source` label). */
+export type Source = 'cache' | 'stale' | 'upstream' | 'synthesized';
+const SOURCES: readonly Source[] = ['cache', 'stale', 'upstream', 'synthesized'];
+
+/**
+ * Request-path metrics (docs/design.md §8). Labels are bounded: protocol, qtype name or "other", rcode name, source.
+ * `request()` and `response()` keep each label combination's child once looked up, so the hit path does no label
+ * hashing.
+ */
+export function createResolveMetrics(registry: Registry, sources: { failureCacheEntries: () => number }) {
   const registers = [registry];
+  const requests = new Counter({
+    name: 'ballast_requests_total',
+    help: 'Queries received, by transport and qtype.',
+    labelNames: ['protocol', 'qtype'] as const,
+    registers,
+  });
+  const responses = new Counter({
+    name: 'ballast_responses_total',
+    help: 'Responses sent, by rcode and by source (cache, stale, upstream, synthesized).',
+    labelNames: ['rcode', 'source'] as const,
+    registers,
+  });
+  const cacheHits = new Counter({
+    name: 'ballast_cache_hits_total',
+    help: 'Queries answered from the cache, by entry state (fresh, stale).',
+    labelNames: ['state'] as const,
+    registers,
+  });
+  const requestChildren = new Map<number, { inc(): void }>();
+  const responseChildren = new Map<number, { inc(): void }>();
   return {
-    requests: new Counter({
-      name: 'ballast_requests_total',
-      help: 'Queries received, by transport and qtype.',
-      labelNames: ['protocol', 'qtype'] as const,
-      registers,
-    }),
-    responses: new Counter({
-      name: 'ballast_responses_total',
-      help: 'Responses sent, by rcode and by source (cache, stale, upstream, synthesized).',
-      labelNames: ['rcode', 'source'] as const,
-      registers,
-    }),
+    requests,
+    responses,
+    cacheHits,
+    freshHit: cacheHits.labels('fresh'),
+    staleHit: cacheHits.labels('stale'),
+    /** Counts one query received. */
+    request(transport: 'udp' | 'tcp', qtype: number): void {
+      const k = (transport === 'udp' ? 0 : 0x10000) | qtype;
+      let c = requestChildren.get(k);
+      if (c === undefined) {
+        c = requests.labels(transport, qtypeLabel(qtype));
+        requestChildren.set(k, c);
+      }
+      c.inc();
+    },
+    /** Counts one response sent. */
+    response(source: Source, rcode: number): void {
+      const k = (SOURCES.indexOf(source) << 16) | rcode;
+      let c = responseChildren.get(k);
+      if (c === undefined) {
+        c = responses.labels(rcodeLabel(rcode), source);
+        responseChildren.set(k, c);
+      }
+      c.inc();
+    },
     dropped: new Counter({
       name: 'ballast_dropped_queries_total',
       help: 'Datagrams or frames dropped without an answer, by reason (short, response, question).',
       labelNames: ['reason'] as const,
-      registers,
-    }),
-    cacheHits: new Counter({
-      name: 'ballast_cache_hits_total',
-      help: 'Queries answered from the cache, by entry state (fresh, stale).',
-      labelNames: ['state'] as const,
       registers,
     }),
     cacheMisses: new Counter({
@@ -63,6 +99,14 @@ export function createResolveMetrics(registry: Registry) {
       name: 'ballast_rate_limited_queries_total',
       help: 'Upstream-bound queries refused by the per-client limit (answered stale or REFUSED).',
       registers,
+    }),
+    failureCacheEntries: new Gauge({
+      name: 'ballast_failure_cache_entries',
+      help: 'Cache keys remembered as recently failed (RFC 9520), held or backing off.',
+      registers,
+      collect() {
+        this.set(sources.failureCacheEntries());
+      },
     }),
     inflight: new Gauge({
       name: 'ballast_inflight_queries',

@@ -2,26 +2,21 @@ import type { Logger } from 'pino';
 import { UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import { MalformedMessageError, Rcode, type ResponseScan, scanResponse } from '../wire/index.js';
+import { Rcode, type ResponseScan } from '../wire/index.js';
 import { Breaker, type BreakerOptions, type BreakerState, type Outcome } from './health.js';
 import type { UpstreamMetrics } from './metrics.js';
 import { RttEstimator } from './rtt.js';
-import { TcpPool, type TcpPoolOptions } from './tcp.js';
-import { udpExchange } from './udp.js';
-
-/**
- * How to reach an upstream (per zone):
- * - `prefer-udp`: UDP first whatever the client used; a TC=1 answer is asked again over TCP (RFC 7766 §5).
- * - `tcp`: always TCP, on reused, pipelined connections (NodeLocal DNSCache's choice towards CoreDNS).
- * - `udp`: UDP only, for upstreams without TCP; a TC=1 answer is passed on to the client as it is.
- */
-export type Protocol = 'udp' | 'tcp' | 'prefer-udp';
+import type { TcpPoolOptions } from './tcp.js';
+import { type Protocol, SocketTransport, type Transport, type TransportEvents } from './transport.js';
 
 export interface Answer {
   readonly bytes: Buffer;
   readonly scan: ResponseScan;
   readonly upstream: Upstream;
 }
+
+/** Puts something between an upstream and its transport (chaos faults); it sees every attempt. */
+export type TransportInterceptor = (inner: Transport, ctx: { label: string; events: TransportEvents }) => Transport;
 
 export interface UpstreamDeps {
   readonly clock: Clock;
@@ -34,13 +29,8 @@ export interface UpstreamDeps {
   readonly minTimeoutMs: number;
   /** Queries in flight to this upstream at most; beyond it the upstream is skipped (CoreDNS max_concurrent). */
   readonly maxInflight: number;
-  /** Chaos faults, consulted per exchange when chaos is enabled (docs/design.md §9). */
-  readonly faults?: FaultSource;
-}
-
-/** Where the transport asks whether a chaos fault applies to one exchange. */
-export interface FaultSource {
-  match(upstream: string, zone: string): { kind: string; delayMs?: number; percent?: number } | undefined;
+  /** Wraps the socket transport, when set (chaos.enabled: docs/design.md §9). */
+  readonly intercept?: TransportInterceptor;
 }
 
 /** A query kept for probing: one that failed recently, so a probe asks what clients actually need. */
@@ -60,7 +50,7 @@ const PROBE_QUERIES = 4;
 /** One upstream server: it owns its sockets, its health state machine and its metrics. */
 export class Upstream {
   readonly label: string;
-  private readonly tcp: TcpPool;
+  private readonly transport: Transport;
   private readonly breaker: Breaker;
   private readonly rtt: RttEstimator;
   private readonly children;
@@ -93,7 +83,13 @@ export class Upstream {
       probes: { ok: m.probes.labels(this.label, 'success'), failed: m.probes.labels(this.label, 'failure') },
     };
     this.children.state.set(0);
-    this.tcp = new TcpPool(host, port, deps.tcp, deps.clock, deps.random, (r) => reject[r].inc());
+    const events: TransportEvents = {
+      sent: (protocol) => this.children[protocol].inc(),
+      rejected: (reason) => reject[reason].inc(),
+      truncated: () => this.children.truncated.inc(),
+    };
+    const socket = new SocketTransport(host, port, { clock: deps.clock, random: deps.random, tcp: deps.tcp, events });
+    this.transport = deps.intercept?.(socket, { label: this.label, events }) ?? socket;
     this.rtt = new RttEstimator(deps.minTimeoutMs, 30_000);
     const log = deps.log.child({ upstream: this.label });
     this.breaker = new Breaker(
@@ -201,27 +197,7 @@ export class Upstream {
     this.inflightCount++;
     this.children.inflight.inc();
     try {
-      const fault = this.deps.faults?.match(this.label, zone);
-      if (fault !== undefined) {
-        const injected = await this.injectFault(fault, query, protocol, timeoutMs);
-        if (injected !== undefined) return { ...injected, upstream: this };
-        timeoutMs -= fault.delayMs ?? 0;
-      }
-      let answer: { bytes: Buffer; scan: ResponseScan } | undefined;
-      if (protocol !== 'tcp') {
-        query.writeUInt16BE(this.deps.random.id16(), 0);
-        this.children.udp.inc();
-        const udp = await udpExchange(this.host, this.port, query, questionEnd, timeoutMs, this.deps.clock, (r) =>
-          this.children.reject[r].inc(),
-        );
-        if (udp.scan !== undefined) answer = { bytes: udp.bytes, scan: udp.scan };
-        else if (protocol === 'udp') answer = { bytes: udp.bytes, scan: this.scanTruncated(udp.bytes) };
-        else this.children.truncated.inc();
-      }
-      if (answer === undefined) {
-        this.children.tcp.inc();
-        answer = await this.tcp.exchange(query, questionEnd, timeoutMs);
-      }
+      const answer = await this.transport.exchange({ query, questionEnd, protocol, timeoutMs, zone });
       const elapsed = this.deps.clock.now() - started;
       this.rtt.sample(elapsed);
       this.children.duration.observe(elapsed / 1000);
@@ -235,58 +211,9 @@ export class Upstream {
     }
   }
 
-  /**
-   * Plays a chaos fault where the network would be (docs/design.md §9): the query counts as sent, then is swallowed
-   * (blackhole, drop), answered with an error rcode (servfail, refused) or held back (delay). Returns an answer, or
-   * undefined to go on and really send; rejects with a timeout like a real dead upstream.
-   */
-  private async injectFault(
-    fault: { kind: string; delayMs?: number; percent?: number },
-    query: Buffer,
-    protocol: Protocol,
-    timeoutMs: number,
-  ): Promise<{ bytes: Buffer; scan: ResponseScan } | undefined> {
-    const wait = (ms: number) => new Promise<void>((r) => this.deps.clock.setTimer(r, ms));
-    const timeout = async (): Promise<never> => {
-      (protocol === 'tcp' ? this.children.tcp : this.children.udp).inc();
-      await wait(timeoutMs);
-      throw new UpstreamTimeoutError(`no answer from ${this.label} within ${timeoutMs} ms (chaos: ${fault.kind})`);
-    };
-    switch (fault.kind) {
-      case 'blackhole':
-        return timeout();
-      case 'drop':
-        return this.deps.random.float() * 100 < (fault.percent ?? 0) ? timeout() : undefined;
-      case 'delay':
-        if ((fault.delayMs ?? 0) >= timeoutMs) return timeout();
-        await wait(fault.delayMs ?? 0);
-        return undefined;
-      default: {
-        // servfail / refused: the query itself, turned into a response with that rcode.
-        (protocol === 'tcp' ? this.children.tcp : this.children.udp).inc();
-        const bytes = Buffer.from(query);
-        const rcode = fault.kind === 'refused' ? Rcode.REFUSED : Rcode.SERVFAIL;
-        bytes.writeUInt16BE((query.readUInt16BE(2) & 0x7910) | 0x8080 | rcode, 2);
-        return { bytes, scan: scanResponse(bytes) };
-      }
-    }
-  }
-
-  /** A TC=1 answer kept for a `udp`-only zone must still scan, or it is unusable. */
-  private scanTruncated(bytes: Buffer): ResponseScan {
-    try {
-      return scanResponse(bytes);
-    } catch (err) {
-      if (err instanceof MalformedMessageError) {
-        throw new UpstreamNetworkError(`${this.label}: truncated answer could not be read`, { cause: err });
-      }
-      throw err;
-    }
-  }
-
   close(): void {
     this.breaker.stop();
-    this.tcp.close();
+    this.transport.close();
   }
 }
 

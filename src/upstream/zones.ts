@@ -1,6 +1,7 @@
 import { encodeName } from '../wire/index.js';
 import type { Selector } from './select.js';
-import type { Protocol, Upstream } from './upstream.js';
+import type { Protocol } from './transport.js';
+import type { Upstream } from './upstream.js';
 
 /** Where queries under one zone go. The root zone "." catches everything else. */
 export interface Zone {

@@ -5,3 +5,4 @@ export * from './name.js';
 export * from './query.js';
 export * from './reply.js';
 export * from './scan.js';
+export * from './upstream.js';

@@ -1,3 +1,4 @@
+import { BallastError } from '../errors.js';
 import { Flag, HEADER_SIZE, RrType } from './constants.js';
 import { BAD_NAME, skipName } from './name.js';
 
@@ -30,8 +31,8 @@ export interface ResponseScan {
 }
 
 /** Thrown for a response that cannot be read; the upstream layer counts it and keeps waiting. */
-export class MalformedMessageError extends Error {
-  readonly code = 'BALLAST_MALFORMED_MESSAGE';
+export class MalformedMessageError extends BallastError {
+  override readonly code = 'BALLAST_MALFORMED_MESSAGE';
 }
 
 function fail(what: string): never {

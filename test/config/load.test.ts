@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type FlagOverrides,
+  type FlagValues,
   loadConfig,
   parseEndpoint,
   readResolvConf,
@@ -640,11 +640,11 @@ log:
   });
 
   it('lets each flag replace the value at its key path and keeps the rest of the file', async () => {
-    const flags: FlagOverrides = {
+    const flags: FlagValues = {
       listen: ['[::1]:5353', '127.0.0.1:5400'],
       upstream: ['127.0.0.1:5401'],
       admin: '127.0.0.1:9400',
-      logLevel: 'debug',
+      'log-level': 'debug',
     };
     const c = loadConfig(await tempFile(fileText), flags);
     expect(c.listen).toEqual(['[::1]:5353', '127.0.0.1:5400']);
@@ -689,11 +689,11 @@ log:
     expect(err.message).toContain('expected ZONE=HOST:PORT[,HOST:PORT...]');
   });
 
-  it.each<[FlagOverrides, string, string]>([
+  it.each<[FlagValues, string, string]>([
     [{ listen: ['127.0.0.1'] }, 'listen.0', '"127.0.0.1"'],
     [{ upstream: ['127.0.0.1', 'resolver.local'] }, 'upstream.servers.1', '"resolver.local"'],
     [{ admin: '[::1]' }, 'admin.listen', '"[::1]"'],
-    [{ logLevel: 'loud' }, 'log.level', '"loud"'],
+    [{ 'log-level': 'loud' }, 'log.level', '"loud"'],
     [{ zone: ['a.example='] }, 'zones.0.servers', '[]'],
     [{ zone: ['a..example=127.0.0.1'] }, 'zones.0.name', '"a..example"'],
   ])('reports a bad flag value %j under its key path', (flags, path, value) => {

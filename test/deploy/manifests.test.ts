@@ -19,7 +19,8 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { loadConfig, validate } from '../../src/config/index.js';
+import { loadConfig, SERVE_FLAGS, validate } from '../../src/config/index.js';
+import { DEFAULT_CLUSTER_ZONES, DEFAULT_UPSTREAM_SERVICE, discoverClusterUpstream } from '../../src/node/index.js';
 import { createRegistry } from '../../src/observe/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -137,27 +138,12 @@ describe('the embedded ballast config', () => {
     for (const z of config.zones) expect(cluster).not.toContain(z.name);
   });
 
-  it('gets tcp zones for cluster.local, in-addr.arpa and ip6.arpa from the Service variables', async (ctx) => {
-    let node: Record<string, unknown>;
-    try {
-      node = await import(['../../src/node', 'index.js'].join('/'));
-    } catch {
-      ctx.skip('src/node (upstream discovery, issue 6 item 2) is not in this tree');
-      return;
-    }
-    const discover = node.discoverClusterUpstream as (
-      env: Record<string, string>,
-      settings: { upstreamService: string; clusterZones: readonly string[] },
-      existing: string[],
-    ) => { zones: { name: string; servers: string[]; protocol: string }[] };
+  it('gets tcp zones for cluster.local, in-addr.arpa and ip6.arpa from the Service variables', () => {
     const prefix = upstreamService.metadata!.name!.toUpperCase().replaceAll('-', '_');
-    const settings = {
-      upstreamService: node.DEFAULT_UPSTREAM_SERVICE as string,
-      clusterZones: node.DEFAULT_CLUSTER_ZONES as string[],
-    };
+    const settings = { upstreamService: DEFAULT_UPSTREAM_SERVICE, clusterZones: DEFAULT_CLUSTER_ZONES };
     expect(settings.upstreamService).toBe(upstreamService.metadata!.name);
     const env = { [`${prefix}_SERVICE_HOST`]: '10.96.0.11', [`${prefix}_SERVICE_PORT`]: '53' };
-    const { zones } = discover(
+    const { zones } = discoverClusterUpstream(
       env,
       settings,
       config.zones.map((z) => z.name),
@@ -215,21 +201,11 @@ describe('the DaemonSet keeps the node contract (docs/design.md §3)', () => {
     expect(args).not.toContain('--skip-teardown');
   });
 
-  const cli = readFileSync(join(ROOT, 'src/cli.ts'), 'utf8');
-  const cliFlags = new Set(
-    [...cli.matchAll(/^\s+'?([a-z][a-z-]*)'?: \{ type: '(?:string|boolean)'/gm)].map((m) => m[1]),
-  );
-  const used = args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]);
-  const missing = used.filter((f) => !cliFlags.has(f));
-  const inFlight = ['local-ip', 'setup-interface', 'setup-iptables'];
-  const pending = missing.length > 0 && missing.every((f) => inFlight.includes(f));
-  it.skipIf(pending)(
-    `uses only flags that \`ballast serve\` accepts${pending ? ` (skipped: src/cli.ts lacks --${missing.join(', --')}; issue 6 item 1)` : ''}`,
-    () => {
-      expect(cliFlags.has('config')).toBe(true);
-      expect(missing).toEqual([]);
-    },
-  );
+  it('uses only flags that `ballast serve` accepts', () => {
+    const known = new Set(SERVE_FLAGS.map((f) => f.name));
+    const used = args.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]);
+    expect(used.filter((f) => !known.has(f))).toEqual([]);
+  });
 
   it('declares no container ports: on the host network they become host ports, which block maxSurge', () => {
     for (const c of [...podSpec.containers, ...(podSpec.initContainers ?? [])]) expect(c.ports ?? []).toEqual([]);

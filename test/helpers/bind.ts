@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { bindPair } from '../../src/server/index.js';
 import { digPath, findExecutable } from './dig.js';
 
 export const BIND_HOST = '127.0.0.1';
@@ -163,22 +164,26 @@ function sleep(ms: number): Promise<void> {
 
 /** A port that is free on 127.0.0.1 for both UDP and TCP at the time of the check. */
 export async function pickFreePort(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const udp = dgram.createSocket('udp4');
-    const port = await new Promise<number>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(0, BIND_HOST, () => resolve(udp.address().port));
-    });
-    const tcp = net.createServer();
-    const tcpOk = await new Promise<boolean>((resolve) => {
-      tcp.once('error', () => resolve(false));
-      tcp.listen({ port, host: BIND_HOST, exclusive: true }, () => resolve(true));
-    });
-    await new Promise<void>((r) => udp.close(() => r()));
-    if (tcpOk) await new Promise<void>((r) => tcp.close(() => r()));
-    if (tcpOk) return port;
-  }
-  throw new Error('could not find a port free for both UDP and TCP on 127.0.0.1');
+  const { udp, tcp, port } = await bindPair(
+    0,
+    async (p) => {
+      const socket = dgram.createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(p, BIND_HOST, () => resolve());
+      });
+      return { port: socket.address().port, close: () => new Promise<void>((r) => socket.close(() => r())) };
+    },
+    (p) =>
+      new Promise<net.Server>((resolve, reject) => {
+        const server = net.createServer();
+        server.once('error', reject);
+        server.listen({ port: p, host: BIND_HOST, exclusive: true }, () => resolve(server));
+      }),
+  );
+  await udp.close();
+  await new Promise<void>((r) => tcp.close(() => r()));
+  return port;
 }
 
 function namedConf(dir: string, port: number, zoneFiles: Array<{ zone: string; file: string }>): string {

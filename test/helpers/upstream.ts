@@ -2,6 +2,7 @@
 // same port, with a record table, a query log, and switches for outages.
 import type { AddressInfo } from 'node:net';
 import dns2 from 'dns2';
+import { bindPair } from '../../src/server/index.js';
 
 const { Packet } = dns2;
 
@@ -119,13 +120,17 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     send(response);
   };
 
-  const udp = dns2.createServer({ udp: { type: 'udp4' }, handle: handle('udp') });
-  udp.on('requestError', () => {});
-  await udp.listen({ udp: { port: 0, address: '127.0.0.1' } });
-  const port = (udp.addresses().udp as AddressInfo).port;
-  const tcp = dns2.createServer({ tcp: true, handle: handle('tcp') });
-  tcp.on('requestError', () => {});
-  await tcp.listen({ tcp: { port, address: '127.0.0.1' } });
+  const { udp, tcp, port } = await bindPair(
+    0,
+    async (p) => {
+      const server = await listenDns(dns2.createServer({ udp: { type: 'udp4' }, handle: handle('udp') }), {
+        udp: { port: p, address: '127.0.0.1' },
+      });
+      return { server, port: (server.addresses().udp as AddressInfo).port, close: () => server.close() };
+    },
+    (p) =>
+      listenDns(dns2.createServer({ tcp: true, handle: handle('tcp') }), { tcp: { port: p, address: '127.0.0.1' } }),
+  );
 
   return {
     host: '127.0.0.1',
@@ -151,4 +156,18 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       await Promise.all([udp.close(), tcp.close()]);
     },
   };
+}
+
+type DnsServer = ReturnType<typeof dns2.createServer>;
+
+/** dns2's listen() never rejects: a bind error is emitted instead. This turns it into a rejection. */
+function listenDns(server: DnsServer, opts: Parameters<DnsServer['listen']>[0]): Promise<DnsServer> {
+  server.on('requestError', () => {});
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts).then(() => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
 }

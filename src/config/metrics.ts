@@ -1,0 +1,15 @@
+import { Counter, type Registry } from 'prom-client';
+
+export type ConfigMetrics = ReturnType<typeof createConfigMetrics>;
+
+/** Configuration metrics (docs/design.md §8). */
+export function createConfigMetrics(registry: Registry) {
+  return {
+    reloads: new Counter({
+      name: 'ballast_config_reloads_total',
+      help: 'Configuration reloads (SIGHUP or a changed file), by result (success, rejected, failure).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+  };
+}

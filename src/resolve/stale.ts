@@ -1,0 +1,33 @@
+import type { Clock } from '../util/clock.js';
+
+/** How a refresh raced against the client response timer ended. */
+export type RaceResult<T> = { readonly kind: 'answer'; readonly value: T } | { readonly kind: 'timeout' | 'failed' };
+
+/**
+ * RFC 8767 §5: with a stale entry and a healthy upstream, the refresh gets `waitMs` to answer; after that the client
+ * gets the stale answer and the refresh goes on in the background. A refresh that fails first also means stale.
+ */
+export function raceStale<T>(flight: Promise<T>, waitMs: number, clock: Clock): Promise<RaceResult<T>> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: RaceResult<T>) => {
+      if (done) return;
+      done = true;
+      timer.cancel();
+      resolve(r);
+    };
+    const timer = clock.setTimer(() => finish({ kind: 'timeout' }), waitMs);
+    flight.then(
+      (value) => finish({ kind: 'answer', value }),
+      () => finish({ kind: 'failed' }),
+    );
+  });
+}
+
+/**
+ * How long a client joining a refresh still waits: the timer runs from when the refresh started, so a client that
+ * joins a slow refresh late (a retry, say) gets the stale answer when the first asker does, not a full timer later.
+ */
+export function remainingWait(clientTimeoutMs: number, startedAt: number, now: number): number {
+  return Math.max(0, clientTimeoutMs - (now - startedAt));
+}

@@ -1,0 +1,80 @@
+import type { Logger } from 'pino';
+import type { Zone } from '../upstream/index.js';
+import type { Clock } from '../util/clock.js';
+import { type BudgetOptions, ZoneBudget } from './budget.js';
+
+/** Whether any upstream of the zone may take client traffic now: the one place zone health is asked. */
+export function zoneHealthy(zone: Zone): boolean {
+  return zone.upstreams.some((u) => u.healthy);
+}
+
+/** A zone as one query sees it: its health read once, and what the request path keeps for it. */
+export interface ZoneView {
+  readonly zone: Zone;
+  /** Some upstream may take client traffic (docs/design.md §4's "upstream state"). */
+  readonly healthy: boolean;
+  /** Some upstream is healthy and under its in-flight cap. */
+  readonly available: boolean;
+  readonly budget: ZoneBudget;
+}
+
+interface ZoneState {
+  readonly budget: ZoneBudget;
+  /** Since when the zone has been answered from stale for lack of upstreams, and how many answers so far. */
+  staleSince: number | undefined;
+  staleCount: number;
+}
+
+/**
+ * What the request path remembers per zone: its refresh budget, and whether it is serving stale because every
+ * upstream is down (logged once when that starts and once when it ends, docs/design.md §8).
+ */
+export class ZoneStates {
+  private readonly states = new Map<string, ZoneState>();
+
+  constructor(
+    private budgetOptions: BudgetOptions,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** New budget settings: budgets are rebuilt on next use, and their learned rates start over. */
+  configure(budgetOptions: BudgetOptions): void {
+    this.budgetOptions = budgetOptions;
+    this.states.clear();
+  }
+
+  /** Reads the zone's health once for this query, and tells the budget and the stale log about it. */
+  view(zone: Zone): ZoneView {
+    const healthy = zoneHealthy(zone);
+    const state = this.state(zone);
+    state.budget.observeHealth(healthy);
+    if (healthy && state.staleSince !== undefined) {
+      const seconds = Math.round((this.clock.now() - state.staleSince) / 1000);
+      this.log.info({ zone: zone.name, seconds, staleAnswers: state.staleCount }, 'stale serving ended');
+      state.staleSince = undefined;
+      state.staleCount = 0;
+    }
+    const available = healthy && zone.upstreams.some((u) => u.available);
+    return { zone, healthy, available, budget: state.budget };
+  }
+
+  /** A stale answer went out because every upstream of the zone is down. */
+  servedStaleWhileDown(zone: Zone): void {
+    const state = this.state(zone);
+    state.staleCount++;
+    if (state.staleSince === undefined) {
+      state.staleSince = this.clock.now();
+      this.log.warn({ zone: zone.name }, 'stale serving started: every upstream of the zone is down');
+    }
+  }
+
+  private state(zone: Zone): ZoneState {
+    let s = this.states.get(zone.name);
+    if (s === undefined) {
+      s = { budget: new ZoneBudget(this.budgetOptions, this.clock), staleSince: undefined, staleCount: 0 };
+      this.states.set(zone.name, s);
+    }
+    return s;
+  }
+}

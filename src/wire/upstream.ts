@@ -1,0 +1,33 @@
+import { Flag, HEADER_SIZE } from './constants.js';
+import { OPT_HEADER_SIZE, writeOptHeader } from './edns.js';
+import type { Query } from './query.js';
+
+/**
+ * The query ballast sends upstream for a cache key: RD=1, the client's CD bit, its question, and an OPT record of
+ * ballast's own with the key's DO bit. Client EDNS options (cookies, padding) are hop-by-hop (RFC 6891 §6.1.1) and
+ * stay behind, so an answer depends only on the cache key and can be shared by every client with that key. The ID
+ * is left 0: each attempt writes a fresh random one (RFC 5452 §9.2).
+ */
+export function upstreamQuery(q: Query, udpSize: number): Buffer {
+  const questionLength = q.questionEnd - HEADER_SIZE;
+  const out = Buffer.allocUnsafe(HEADER_SIZE + questionLength + OPT_HEADER_SIZE);
+  out.writeUInt16BE(0, 0);
+  out.writeUInt16BE(Flag.RD | (q.checkingDisabled ? Flag.CD : 0), 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt32BE(0, 6);
+  out.writeUInt16BE(1, 10);
+  q.raw.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
+  writeOptHeader(out, q.questionEnd, udpSize, 0, q.dnssecOk, 0);
+  return out;
+}
+
+/**
+ * What an upstream would send to refuse or fail `query`: the same message with QR set and `rcode`, keeping the ID,
+ * opcode, RD and CD. Used where a fault must look exactly like a server's answer (chaos drills, test servers).
+ */
+export function errorResponseTo(query: Buffer, rcode: number): Buffer {
+  const out = Buffer.from(query);
+  const keep = Flag.RD | Flag.CD | 0x7800; // opcode bits
+  out.writeUInt16BE((query.readUInt16BE(2) & keep) | Flag.QR | Flag.RA | (rcode & 0xf), 2);
+  return out;
+}
