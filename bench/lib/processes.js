@@ -109,6 +109,7 @@ export function runMain(name, main) {
       if (typeof code === 'number') process.exitCode = code;
     },
     async (err) => {
+      if (stopping) return; // the children it waited for were stopped by the signal handler, which exits
       process.stderr.write(`${name}: ${err instanceof UsageError ? err.message : (err?.stack ?? err)}\n`);
       await stopAll();
       process.exitCode = err instanceof UsageError ? 2 : 1;
