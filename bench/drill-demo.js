@@ -2,28 +2,36 @@
 // A fake CoreDNS (dns2) serves a cluster.local zone of 3,000 services with TTL 5 s; ballast runs in front of it
 // with chaos enabled; `ballast drill` loads it, blackholes the cluster zone's upstream for a minute, and reports.
 //
-//   npm run drill [-- --report bench/results/drill-report.html]
+//   npm run drill [-- --report PATH]      (default report: bench/out/drill-report.html, git-ignored)
 //
 // Everything runs on 127.0.0.1; only processes started here are stopped, by PID.
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
-import { freePort, HOST, startDnsServer } from './lib.js';
+import {
+  ballastCommand,
+  displayCommand,
+  freePort,
+  HOST,
+  helpText,
+  httpGet,
+  NODE,
+  OUT_DIR,
+  parseOptions,
+  ROOT,
+  runMain,
+  sleep,
+  startDnsServer,
+  startProcess,
+  stopProcess,
+  tempDir,
+  unlimitedClientYaml,
+} from './lib/index.js';
 
 const { Packet } = dns2;
-const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.dirname(BENCH);
-const NODE = fs.existsSync(path.join(ROOT, 'node_modules/.bin/node'))
-  ? path.join(ROOT, 'node_modules/.bin/node')
-  : process.execPath;
 const SERVICES = 3000;
-const report = process.argv.includes('--report')
-  ? process.argv[process.argv.indexOf('--report') + 1]
-  : path.join(BENCH, 'results', 'drill-report.html');
+const PHASES = { warm: 20, faultFor: 60, recover: 20 };
 
 const service = (i) => `svc-${i}.ns-${i % 30}.svc.cluster.local`;
 
@@ -61,83 +69,72 @@ async function fakeCoreDns() {
   return startDnsServer(handle);
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-drill-'));
-const coredns = await fakeCoreDns();
-const port = await freePort();
-const adminPort = await freePort();
-fs.writeFileSync(
-  path.join(dir, 'config.yaml'),
-  [
-    `listen: ['${HOST}:${port}']`,
-    `admin: { listen: '${HOST}:${adminPort}' }`,
-    `upstream: { servers: ['${HOST}:${coredns.port}'] }`,
-    `zones: [{ name: cluster.local, servers: ['${HOST}:${coredns.port}'], protocol: tcp }]`,
-    'chaos: { enabled: true }',
-    // The drill is one client asking for 3,000 names with a 5 s TTL: far more upstream-bound queries per second than
-    // any pod should send, so the per-client limit (docs/resilience.md) is lifted for it.
-    'clientLimit: { queriesPerSecond: 0 }',
-    `persistence: { path: '${path.join(dir, 'cache.snapshot')}' }`,
-    'log: { level: warn }',
-    '',
-  ].join('\n'),
-);
-fs.writeFileSync(
-  path.join(dir, 'names.txt'),
-  `${Array.from({ length: SERVICES }, (_, i) => `${service(i)} A`).join('\n')}\n`,
-);
-
-const ballast = spawn(NODE, [path.join(ROOT, 'bin/ballast.js'), 'serve', '--config', path.join(dir, 'config.yaml')], {
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
-let code = 2;
-try {
+async function waitReady(adminPort, child) {
   for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`http://${HOST}:${adminPort}/ready`).then(
-      (r) => r.ok,
+    if (child.exitInfo) throw new Error(`ballast exited (${JSON.stringify(child.exitInfo)})`);
+    const ok = await httpGet(adminPort, '/ready').then(
+      (r) => r.status === 200,
       () => false,
     );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
+    if (ok) return;
+    await sleep(50);
   }
-  process.stderr.write(
-    `ballast on ${HOST}:${port} in front of a fake CoreDNS with ${SERVICES} services (TTL 5 s); blackholing cluster.local for 60 s\n`,
-  );
-  fs.mkdirSync(path.dirname(report), { recursive: true });
-  const drill = spawn(
-    NODE,
-    [
-      path.join(ROOT, 'bin/ballast.js'),
-      'drill',
-      '--target',
-      `${HOST}:${port}`,
-      '--admin',
-      `${HOST}:${adminPort}`,
-      '--fault',
-      'blackhole',
-      '--fault-zone',
-      'cluster.local',
-      '--warm',
-      '20s',
-      '--fault-for',
-      '60s',
-      '--recover',
-      '20s',
-      '--rate',
-      '300',
-      '--names',
-      path.join(dir, 'names.txt'),
-      '--slo-answered',
-      '99.9',
-      '--report',
-      report,
-    ],
-    { stdio: 'inherit' },
-  );
-  code = await new Promise((resolve) => drill.on('exit', (c) => resolve(c ?? 2)));
-} finally {
-  ballast.kill('SIGTERM');
-  await new Promise((r) => ballast.once('exit', r));
-  await coredns.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  throw new Error('ballast did not become ready within 10 s');
 }
-process.exit(code);
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2), { report: { type: 'path', figures: false } });
+  if (opts.help) {
+    process.stdout.write(helpText(import.meta.url));
+    return 0;
+  }
+  const report = opts.report ?? path.join(OUT_DIR, 'drill-report.html');
+  const coredns = await fakeCoreDns();
+  const port = await freePort();
+  const adminPort = await freePort();
+  const zone = `${HOST}:${coredns.port}`;
+  const config = [
+    `zones: [{ name: cluster.local, servers: ['${zone}'], protocol: tcp }]`,
+    'chaos: { enabled: true }',
+    // The drill is one client asking for 3,000 names with a 5 s TTL: far more upstream-bound queries per second
+    // than any pod should send.
+    unlimitedClientYaml(),
+  ].join('\n');
+  const names = path.join(tempDir(), 'names.txt');
+  fs.writeFileSync(names, `${Array.from({ length: SERVICES }, (_, i) => `${service(i)} A`).join('\n')}\n`);
+  const argv = ballastCommand({ port, upstreamPort: coredns.port, adminPort, config });
+  const ballast = startProcess('ballast', argv, { stdout: 'inherit', stderr: 'inherit' });
+  try {
+    await waitReady(adminPort, ballast);
+    process.stderr.write(
+      `ballast on ${HOST}:${port} in front of a fake CoreDNS with ${SERVICES} services (TTL 5 s); ` +
+        `blackholing cluster.local for ${PHASES.faultFor} s\n`,
+    );
+    fs.mkdirSync(path.dirname(report), { recursive: true });
+    const drillArgv = [NODE, path.join(ROOT, 'bin/ballast.js'), 'drill', '--target', `${HOST}:${port}`];
+    drillArgv.push('--admin', `${HOST}:${adminPort}`, '--fault', 'blackhole', '--fault-zone', 'cluster.local');
+    drillArgv.push(
+      '--warm',
+      `${PHASES.warm}s`,
+      '--fault-for',
+      `${PHASES.faultFor}s`,
+      '--recover',
+      `${PHASES.recover}s`,
+    );
+    drillArgv.push('--rate', '300', '--names', names, '--slo-answered', '99.9', '--report', report);
+    process.stderr.write(`${displayCommand(drillArgv)}\n`);
+    const drill = startProcess('ballast drill', drillArgv, { stdout: 'inherit', stderr: 'inherit' });
+    // The drill ends by itself after its phases; this only bounds a hung one.
+    const total = PHASES.warm + PHASES.faultFor + PHASES.recover;
+    const killer = setTimeout(() => stopProcess(drill, 2000), (total + 60) * 1000);
+    const { code } = await drill.exited;
+    clearTimeout(killer);
+    process.stdout.write(`report written to ${path.relative(process.cwd(), report) || report}\n`);
+    return code ?? 2;
+  } finally {
+    await stopProcess(ballast);
+    await coredns.close();
+  }
+}
+
+runMain('drill', main);

@@ -1,27 +1,40 @@
-// Zero-downtime handover (docs/design.md §7): instance A serves under continuous UDP and TCP load; instance B starts on
+// Zero-downtime handover (docs/operations.md): instance A serves under continuous UDP and TCP load; instance B starts on
 // the same addresses (SO_REUSEPORT, DNS and admin ports alike); A gets SIGTERM and exits. Clients behave like a tuned
 // glibc resolver: 1 s timeout, 2 attempts. Reports lookups that failed (both attempts) and first attempts lost.
 //
-//   npm run build && node bench/handover.js [--seconds 8] [--rate 200] [--out bench/results/handover.md]
+//   npm run build && node bench/handover.js [--seconds 8] [--rate 200] [--out PATH]
+//
+// With the default options the report replaces bench/results/handover.md; any other run writes
+// bench/out/handover.md unless --out says otherwise. Short check: --seconds 4 --rate 100.
 //
 // Also used by test/e2e/handover.test.ts (runHandover). All traffic is on 127.0.0.1; only processes started here are
 // stopped, by PID.
 
 import dgram from 'node:dgram';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
-import { freePort, HOST, spawnBallast, startDnsServer } from './lib.js';
+import {
+  ballastCommand,
+  freePort,
+  HOST,
+  helpText,
+  parseOptions,
+  RESULTS_DIR,
+  reportPath,
+  runMain,
+  sleep,
+  spawnBallast,
+  startDnsServer,
+  stopProcess,
+  writeReport,
+} from './lib/index.js';
 
 const { Packet } = dns2;
-const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const NAMES = 200;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function startUpstream() {
+async function startFixedUpstream() {
   const handle = (request, send) => {
     const response = Packet.createResponseFromRequest(request);
     response.header.ra = 1;
@@ -32,9 +45,9 @@ async function startUpstream() {
   return startDnsServer(handle);
 }
 
-function startBallast(name, port, adminPort, upstreamPort, snapshot) {
-  const args = ['serve', '--listen', `${HOST}:${port}`, '--admin', `${HOST}:${adminPort}`];
-  return spawnBallast([...args, '--upstream', `${HOST}:${upstreamPort}`, '--snapshot', snapshot], name);
+/** At log level info, which prints the start-up line that tells A and B apart on the same addresses. */
+function startBallast(name, port, adminPort, upstreamPort) {
+  return spawnBallast(ballastCommand({ port, upstreamPort, adminPort, logLevel: 'info' }), name);
 }
 
 function query(id, i) {
@@ -86,11 +99,10 @@ function tcpAttempt(port, msg, timeoutMs) {
 
 /** Runs the handover once; resolves with counts per transport. */
 export async function runHandover({ seconds = 8, rate = 200, timeoutMs = 1000, attempts = 2 } = {}) {
-  const upstream = await startUpstream();
+  const upstream = await startFixedUpstream();
   const port = await freePort();
   const adminPort = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-handover-'));
-  const a = startBallast('A', port, adminPort, upstream.port, path.join(dir, 'a.snapshot'));
+  const a = startBallast('A', port, adminPort, upstream.port);
   let b;
   const stats = { udp: { lookups: 0, failed: 0, firstLost: 0 }, tcp: { lookups: 0, failed: 0, firstLost: 0 } };
   const pending = [];
@@ -115,7 +127,7 @@ export async function runHandover({ seconds = 8, rate = 200, timeoutMs = 1000, a
     // with maxSurge: 1 terminates the old pod only once the new one is ready).
     const scheduled = (async () => {
       await sleep(seconds * 1000 * 0.2);
-      b = startBallast('B', port, adminPort, upstream.port, path.join(dir, 'b.snapshot'));
+      b = startBallast('B', port, adminPort, upstream.port);
       await b.started();
       timeline.push(['B started on the same addresses', Date.now()]);
       await sleep(Math.max(0, started + seconds * 1000 * 0.4 - Date.now()));
@@ -142,23 +154,23 @@ export async function runHandover({ seconds = 8, rate = 200, timeoutMs = 1000, a
       attempts,
     };
   } finally {
-    if (a.child.exitCode === null) a.child.kill('SIGKILL');
-    if (b) {
-      b.child.kill('SIGTERM');
-      await b.exited;
-    }
+    await stopProcess(a.child, 0); // A runs on here only when the run failed: no drain
+    if (b) await stopProcess(b.child);
     await upstream.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const arg = (name, dflt) =>
-    process.argv.includes(`--${name}`) ? Number(process.argv[process.argv.indexOf(`--${name}`) + 1]) : dflt;
-  const out = process.argv.includes('--out')
-    ? process.argv[process.argv.indexOf('--out') + 1]
-    : path.join(BENCH, 'results', 'handover.md');
-  const r = await runHandover({ seconds: arg('seconds', 8), rate: arg('rate', 200) });
+async function main() {
+  const opts = parseOptions(process.argv.slice(2), {
+    seconds: { type: 'int', min: 2, max: 600, default: 8 },
+    rate: { type: 'int', min: 1, max: 5000, default: 200 },
+    out: { type: 'path', figures: false },
+  });
+  if (opts.help) {
+    process.stdout.write(helpText(import.meta.url));
+    return 0;
+  }
+  const r = await runHandover({ seconds: opts.seconds, rate: opts.rate });
   const row = (t) =>
     `| ${t} | ${r.stats[t].lookups} | ${r.stats[t].failed} | ${r.stats[t].firstLost} | ${((100 * r.stats[t].firstLost) / r.stats[t].lookups).toFixed(2)} |`;
   const text = `# Handover benchmark
@@ -177,7 +189,9 @@ ${row('tcp')}
 
 Timeline (ms after the load started): ${r.timeline.map(([w, t]) => `${w} at ${t}`).join('; ')}. A's exit status: ${r.aExit}.
 `;
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, text);
-  process.stdout.write(text);
+  const written = writeReport(reportPath(opts, path.join(RESULTS_DIR, 'handover.md')), text);
+  process.stdout.write(`${text}\nreport written to ${written}\n`);
+  return 0;
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) runMain('handover', main);

@@ -2,21 +2,22 @@
 // in the background: ballast's per-entry jitter (75–95 % of the TTL) against a fixed refresh point, as other caches
 // use. Uses the built cache (dist/), so run `npm run build` first.
 //
-//   node bench/jitter.js [--out bench/results/jitter.svg]
+//   node bench/jitter.js [--out PATH]      (default: bench/results/jitter.svg)
 //
-// Writes an SVG histogram (1 % slices of the TTL) and prints the largest slice against its fair share.
+// Writes an SVG histogram (1 % slices of the TTL) and prints the largest slice against its fair share. The
+// refresh points are random, so every run draws a slightly different picture.
 
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DnsCache } from '../dist/cache/index.js';
 import { systemRandom } from '../dist/util/random.js';
 import { scanResponse } from '../dist/wire/index.js';
+import { helpText, inProcessCacheOptions, parseOptionsOrExit, RESULTS_DIR, writeReport } from './lib/index.js';
 
-const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const out = process.argv.includes('--out')
-  ? process.argv[process.argv.indexOf('--out') + 1]
-  : path.join(BENCH, 'results', 'jitter.svg');
+const opts = parseOptionsOrExit('jitter', process.argv.slice(2), { out: { type: 'path', figures: false } });
+if (opts.help) {
+  process.stdout.write(helpText(import.meta.url));
+  process.exit(0);
+}
 const ENTRIES = 10_000;
 const TTL = 5;
 
@@ -64,19 +65,9 @@ const response = Buffer.from([
   1,
 ]);
 const scan = scanResponse(response);
-const cache = new DnsCache(
-  {
-    maxEntries: ENTRIES * 2,
-    maxBytes: 256 * 1024 * 1024,
-    minTtlSeconds: 0,
-    maxTtlSeconds: 604800,
-    maxNegativeTtlSeconds: 3600,
-    staleMaxAgeSeconds: 86400,
-    refreshFrom: 0.75,
-    refreshTo: 0.95,
-  },
-  { random: systemRandom },
-);
+const cache = new DnsCache(inProcessCacheOptions({ maxEntries: ENTRIES * 2, maxBytes: 256 * 1024 * 1024 }), {
+  random: systemRandom,
+});
 const jittered = new Array(100).fill(0);
 for (let i = 0; i < ENTRIES; i++) {
   const at = cache.admit(`k${i}`, response, scan, 0).entry.refreshAtMs;
@@ -110,8 +101,7 @@ ${[0, 25, 50, 75, 100].map((p) => `<text x="${pad + p * bar - 8}" y="${H - pad +
 <rect x="${W - 260}" y="60" width="12" height="12" fill="#337ab7"/><text x="${W - 242}" y="70">ballast: 75–95 %, largest slice ${worst}</text>
 </svg>
 `;
-fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, svg);
+const written = writeReport(opts.out ?? path.join(RESULTS_DIR, 'jitter.svg'), svg);
 process.stdout.write(
-  `jitter: ${ENTRIES} entries, largest 1 % slice ${worst} (fair share ${share}, ratio ${(worst / share).toFixed(2)}); fixed point: ${ENTRIES} in one slice\nwrote ${out}\n`,
+  `jitter: ${ENTRIES} entries, largest 1 % slice ${worst} (fair share ${share}, ratio ${(worst / share).toFixed(2)}); fixed point: ${ENTRIES} in one slice\nwrote ${written}\n`,
 );

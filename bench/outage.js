@@ -7,40 +7,52 @@
 // and upstream queries per second — against the steady-state peak second measured in the same run.
 //
 //   node bench/outage.js [--mode blackhole|servfail|both] [--warm 20] [--outage 120] [--recover 30]
-//                        [--names 2000] [--rate 1000] [--out bench/results/outage.md]
+//                        [--names 2000] [--rate 1000] [--out PATH]
 //
-// Every loop is bounded by the phase durations; all traffic is on 127.0.0.1; only processes started here are stopped.
+// Needs `npm run build`. With the default options (about 6 min) the report replaces bench/results/outage.md; any
+// other run writes bench/out/outage.md unless --out says otherwise. Short check: --mode blackhole --warm 6
+// --outage 5 --recover 3 --names 200 --rate 200. Every loop is bounded by the phase durations; all traffic is on 127.0.0.1; only processes started here are stopped.
 
 import dgram from 'node:dgram';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
-import { freePort, HOST, spawnBallast, startDnsServer } from './lib.js';
+import {
+  ballastCommand,
+  freePort,
+  HOST,
+  helpText,
+  httpGet,
+  metricValue,
+  parseOptionsOrExit,
+  percentile,
+  RESULTS_DIR,
+  reportPath,
+  runMain,
+  sleep,
+  spawnBallast,
+  startDnsServer,
+  stopProcess,
+  writeReport,
+} from './lib/index.js';
 
 const { Packet } = dns2;
-const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const SNAPSHOT_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-outage-'));
-
-const args = {};
-process.argv.slice(2).forEach((a, i, all) => {
-  if (a.startsWith('--')) args[a.slice(2)] = all[i + 1];
+const opts = parseOptionsOrExit('outage', process.argv.slice(2), {
+  mode: { type: 'choice', choices: ['blackhole', 'servfail', 'both'], default: 'both' },
+  warm: { type: 'int', min: 6, max: 600, default: 20 },
+  outage: { type: 'int', min: 1, max: 3600, default: 120 },
+  recover: { type: 'int', min: 1, max: 600, default: 30 },
+  names: { type: 'int', min: 1, max: 1_000_000, default: 2000 },
+  rate: { type: 'int', min: 1, max: 20_000, default: 1000 },
+  out: { type: 'path', figures: false },
 });
-const WARM = Number(args.warm ?? 20);
-const OUTAGE = Number(args.outage ?? 120);
-const RECOVER = Number(args.recover ?? 30);
-const NAMES = Number(args.names ?? 2000);
-const RATE = Number(args.rate ?? 1000);
-const MODES = (args.mode ?? 'both') === 'both' ? ['blackhole', 'servfail'] : [args.mode];
-const OUT = args.out ?? path.join(BENCH, 'results', 'outage.md');
+const { warm: WARM, outage: OUTAGE, recover: RECOVER, names: NAMES, rate: RATE } = opts;
+const MODES = opts.mode === 'both' ? ['blackhole', 'servfail'] : [opts.mode];
 const TIMEOUT_MS = 2000;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const addressOf = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
 /** The fake CoreDNS: nameN.outage.test A → 10.x.y.z, TTL 5; counts queries per second; mode switchable. */
-async function startUpstream() {
+async function startSwitchableUpstream() {
   const state = { mode: 'answer', times: [] };
   const handle = (request, send) => {
     state.times.push(Date.now());
@@ -65,33 +77,22 @@ async function startUpstream() {
   return { port: server.port, state, close: server.close };
 }
 
+/** ballast at log level info: the report quotes its "upstream down/up" and "stale serving" lines. */
 async function startBallast(upstreamPort) {
   const port = await freePort();
   const adminPort = await freePort();
-  const ballast = spawnBallast([
-    'serve',
-    '--listen',
-    `${HOST}:${port}`,
-    '--upstream',
-    `${HOST}:${upstreamPort}`,
-    '--admin',
-    `${HOST}:${adminPort}`,
-    '--log-level',
-    'info',
-    '--snapshot',
-    `${SNAPSHOT_DIR}/cache.snapshot`,
-  ]);
+  const ballast = spawnBallast(ballastCommand({ port, upstreamPort, adminPort, logLevel: 'info' }));
   await ballast.started();
   return { port, adminPort, child: ballast.child, log: ballast.log };
 }
 
 async function breakerState(adminPort) {
-  const text = await fetch(`http://${HOST}:${adminPort}/metrics`).then(
-    (r) => r.text(),
+  const text = await httpGet(adminPort, '/metrics').then(
+    (r) => r.body,
     () => '',
   );
-  const m = /^ballast_upstream_health_state\{[^}]*\} (\d+)/m.exec(text);
-  return m ? Number(m[1]) : -1;
+  const state = metricValue(text, 'ballast_upstream_health_state\\{[^}]*\\}');
+  return Number.isNaN(state) ? -1 : state;
 }
 
 /** Client addresses: a node's pods each have their own, so the per-client limit applies per address, as in a cluster. */
@@ -171,14 +172,11 @@ async function loadGenerator(port) {
   };
 }
 
-const pct = (xs, p) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
+/** Nearest-rank percentile of latencies in ms; NaN when there are none. */
+const pct = (xs, p) => (xs.length ? percentile(Float64Array.from(xs).sort(), 0, p) : Number.NaN);
 
 async function scenario(mode) {
-  const upstream = await startUpstream();
+  const upstream = await startSwitchableUpstream();
   const ballast = await startBallast(upstream.port);
   const gen = await loadGenerator(ballast.port);
   const marks = {};
@@ -197,8 +195,7 @@ async function scenario(mode) {
     await gen.close();
   } finally {
     clearInterval(watch);
-    ballast.child.kill('SIGTERM');
-    await new Promise((r) => ballast.child.once('exit', r));
+    await stopProcess(ballast.child);
     await upstream.close();
   }
   const openedAt = breaker.find(([t, s]) => t >= marks.outage && s === 2)?.[0];
@@ -269,7 +266,7 @@ function report(results) {
   const lines = [
     '# Outage drill results',
     '',
-    `Generated by \`node bench/outage.js --mode ${args.mode ?? 'both'} --warm ${WARM} --outage ${OUTAGE} --recover ${RECOVER} --names ${NAMES} --rate ${RATE}\`` +
+    `Generated by \`node bench/outage.js --mode ${opts.mode} --warm ${WARM} --outage ${OUTAGE} --recover ${RECOVER} --names ${NAMES} --rate ${RATE}\`` +
       ` (after \`npm run build\`) on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}.`,
     '',
     `${NAMES} names, TTL 5 s, ${RATE} queries/s of random names with EDNS from ${CLIENTS} client addresses; client timeout ${TIMEOUT_MS} ms.`,
@@ -306,12 +303,20 @@ function report(results) {
   return lines.join('\n');
 }
 
-const results = [];
-for (const mode of MODES) {
-  process.stderr.write(`outage drill: ${mode}, ${WARM + OUTAGE + RECOVER} s ...\n`);
-  results.push(await scenario(mode));
+async function main() {
+  if (opts.help) {
+    process.stdout.write(helpText(import.meta.url));
+    return 0;
+  }
+  const results = [];
+  for (const mode of MODES) {
+    process.stderr.write(`outage drill: ${mode}, ${WARM + OUTAGE + RECOVER} s ...\n`);
+    results.push(await scenario(mode));
+  }
+  const text = report(results);
+  const written = writeReport(reportPath(opts, path.join(RESULTS_DIR, 'outage.md')), text);
+  process.stdout.write(`${text}\nreport written to ${written}\n`);
+  return 0;
 }
-const text = report(results);
-fs.mkdirSync(path.dirname(OUT), { recursive: true });
-fs.writeFileSync(OUT, text);
-process.stdout.write(`${text}\n`);
+
+runMain('outage', main);

@@ -1,36 +1,43 @@
 // Snapshot write and load time for 100,000 cache entries, next to a baseline measured in the same run: the same
 // entries written and read back as JSON (base64 messages), the obvious alternative. Uses the built code (dist/).
 //
-//   npm run build && node bench/snapshot.js [--entries 100000] [--rounds 5] [--out bench/results/snapshot.md]
+//   npm run build && node bench/snapshot.js [--entries 100000] [--rounds 5] [--out PATH]
+//
+// With the default options the report replaces bench/results/snapshot.md; any other run writes
+// bench/out/snapshot.md unless --out says otherwise. Short check: --entries 10000 --rounds 1.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { DnsCache } from '../dist/cache/index.js';
 import { createPersistMetrics, Persister } from '../dist/persist/index.js';
 import { systemRandom } from '../dist/util/random.js';
 import { cacheKey, lowerName, scanResponse } from '../dist/wire/index.js';
+import {
+  helpText,
+  inProcessCacheOptions,
+  median,
+  parseOptionsOrExit,
+  RESULTS_DIR,
+  reportPath,
+  tempDir,
+  writeReport,
+} from './lib/index.js';
 
-const BENCH = path.dirname(fileURLToPath(import.meta.url));
-const arg = (name, dflt) =>
-  process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : dflt;
-const ENTRIES = Number(arg('entries', 100_000));
-const ROUNDS = Number(arg('rounds', 5));
-const OUT = arg('out', path.join(BENCH, 'results', 'snapshot.md'));
-
-const options = {
-  maxEntries: ENTRIES * 2,
-  maxBytes: 1024 * 1024 * 1024,
-  minTtlSeconds: 0,
-  maxTtlSeconds: 604800,
-  maxNegativeTtlSeconds: 3600,
-  staleMaxAgeSeconds: 86400,
-  refreshFrom: 0.75,
-  refreshTo: 0.95,
-};
+const opts = parseOptionsOrExit('snapshot', process.argv.slice(2), {
+  entries: { type: 'int', min: 1, max: 10_000_000, default: 100_000 },
+  rounds: { type: 'int', min: 1, max: 50, default: 5 },
+  out: { type: 'path', figures: false },
+});
+if (opts.help) {
+  process.stdout.write(helpText(import.meta.url));
+  process.exit(0);
+}
+const ENTRIES = opts.entries;
+const ROUNDS = opts.rounds;
+const options = inProcessCacheOptions({ maxEntries: ENTRIES * 2, maxBytes: 1024 * 1024 * 1024 });
 
 /** An A answer for svc-N.ns-M.svc.cluster.local, TTL 30, shaped like CoreDNS's (with an OPT record). */
 function answer(i) {
@@ -47,7 +54,6 @@ function answer(i) {
   return { key: cacheKey(lowerName(bytes, 12, 12 + qname.length), 1, 1, false, false), bytes };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const time = async (fn) => {
   const t = performance.now();
   const r = await fn();
@@ -67,7 +73,7 @@ async function maxStall(fn) {
   return Math.max(worst, performance.now() - last - 1);
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-snapbench-'));
+const dir = tempDir();
 const now = Date.now();
 const source = new DnsCache(options, { random: systemRandom });
 for (let i = 0; i < ENTRIES; i++) {
@@ -81,25 +87,21 @@ const rows = { write: [], stall: [], load: [], jsonWrite: [], jsonLoad: [] };
 let size = 0;
 let jsonSize = 0;
 let restored = 0;
-for (let r = 0; r < ROUNDS; r++) {
-  const writer = new Persister(
-    source,
+/** A Persister of `cache` on the snapshot file, on a frozen clock with no timer (writes and loads only on call). */
+const persister = (cache) =>
+  new Persister(
+    cache,
     { path: snapPath, intervalMs: 60_000, maxBytes: 1 << 30 },
     { now: () => now, setTimer: () => ({ cancel() {} }) },
     log,
     createPersistMetrics(new Registry()),
   );
+for (let r = 0; r < ROUNDS; r++) {
+  const writer = persister(source);
   rows.write.push((await time(() => writer.write()))[0]);
   rows.stall.push(await maxStall(() => writer.write()));
   size = fs.statSync(snapPath).size;
-  const target = new DnsCache(options, { random: systemRandom });
-  const reader = new Persister(
-    target,
-    { path: snapPath, intervalMs: 60_000, maxBytes: 1 << 30 },
-    { now: () => now, setTimer: () => ({ cancel() {} }) },
-    log,
-    createPersistMetrics(new Registry()),
-  );
+  const reader = persister(new DnsCache(options, { random: systemRandom }));
   const [loadMs, n] = await time(() => reader.load());
   rows.load.push(loadMs);
   restored = n;
@@ -118,7 +120,6 @@ for (let r = 0; r < ROUNDS; r++) {
   );
   rows.jsonLoad.push(jsonLoadMs);
 }
-fs.rmSync(dir, { recursive: true, force: true });
 
 const f = (ms) => `${ms.toFixed(0)} ms`;
 const text = `# Snapshot benchmark
@@ -139,6 +140,5 @@ again and inserting it into a new cache with its true age; the JSON baseline onl
 
 Entries restored: ${restored.toLocaleString('en')} of ${ENTRIES.toLocaleString('en')}. Target: load ≤ 1 s for 100,000 entries.
 `;
-fs.mkdirSync(path.dirname(OUT), { recursive: true });
-fs.writeFileSync(OUT, text);
-process.stdout.write(text);
+const written = writeReport(reportPath(opts, path.join(RESULTS_DIR, 'snapshot.md')), text);
+process.stdout.write(`${text}\nreport written to ${written}\n`);

@@ -1,0 +1,83 @@
+// ballast as the bench scripts run it: one builder for the `ballast serve` command line, so every script runs it
+// with a private snapshot file (never the default path, never an earlier run's cache) in a temporary folder that
+// is removed when the script exits.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { HOST, NODE, ROOT, sleep } from './env.js';
+import { startProcess } from './processes.js';
+
+let dir = null;
+let files = 0;
+
+/** This process's temporary folder (created on first use, removed at exit). */
+export function tempDir() {
+  if (!dir) {
+    const made = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-bench-'));
+    dir = made;
+    process.once('exit', () => fs.rmSync(made, { recursive: true, force: true }));
+  }
+  return dir;
+}
+
+/**
+ * Config that lifts the per-client limit. By default ballast answers a client's upstream-bound queries beyond
+ * 200/s (burst 400) with REFUSED; a bench load generator is one client (often one socket) sending thousands of
+ * misses, so with the limit on, a pre-warm pass leaves most names uncached. In a cluster each pod is its own client.
+ * This is the only place the bench names the setting: when src/ replaces `clientLimit` with its fair-queuing
+ * section, change this one line.
+ */
+export function unlimitedClientYaml() {
+  return 'clientLimit: { queriesPerSecond: 0 }';
+}
+
+export const isBuilt = () => fs.existsSync(path.join(ROOT, 'dist/cli.js'));
+
+/**
+ * `node bin/ballast.js serve` on 127.0.0.1 ports with a private snapshot file. `config` (YAML text, optional) is
+ * written to the temporary folder and passed with --config; flags override it. Returns the argv.
+ */
+export function ballastCommand({ port, upstreamPort, adminPort, logLevel = 'warn', config, snapshotInterval }) {
+  const argv = [NODE, path.join(ROOT, 'bin/ballast.js'), 'serve'];
+  files++;
+  if (config) {
+    const file = path.join(tempDir(), `config-${files}.yaml`);
+    fs.writeFileSync(file, config.endsWith('\n') ? config : `${config}\n`);
+    argv.push('--config', file);
+  }
+  argv.push('--listen', `${HOST}:${port}`);
+  if (upstreamPort) argv.push('--upstream', `${HOST}:${upstreamPort}`);
+  if (adminPort) argv.push('--admin', `${HOST}:${adminPort}`);
+  argv.push('--log-level', logLevel, '--snapshot', path.join(tempDir(), `cache-${files}.snapshot`));
+  if (snapshotInterval) argv.push('--snapshot-interval', String(snapshotInterval));
+  return argv;
+}
+
+/**
+ * Starts a ballast argv (log level info or lower) with its output captured. `started()` resolves once it logged
+ * its start-up line, which identifies this process even when another instance shares its ports; `exited`
+ * resolves its exit code.
+ */
+export function spawnBallast(argv, name = 'ballast') {
+  const child = startProcess(name, argv, { stdout: 'pipe', stderr: 'pipe' });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = child.exited.then((info) => info.code);
+  return {
+    name,
+    child,
+    exited,
+    log: () => log,
+    async started() {
+      for (let i = 0; i < 400 && !log.includes('"msg":"ballast started"'); i++) {
+        if (child.exitInfo) throw new Error(`${name} exited: ${log}`);
+        await sleep(25);
+      }
+      if (!log.includes('"msg":"ballast started"')) {
+        child.kill('SIGKILL');
+        throw new Error(`${name} did not start: ${log}`);
+      }
+    },
+  };
+}

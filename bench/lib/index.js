@@ -1,0 +1,23 @@
+// Everything the bench scripts share, one module per job:
+//   env.js        paths, the Node.js binary, CPU roles, displayCommand()
+//   options.js    command-line parsing, --help, where a report goes
+//   processes.js  child processes: start, stop by PID, stop all on error and Ctrl-C (runMain)
+//   net.js        free loopback ports, HTTP GETs, Prometheus values
+//   dns.js        a minimal UDP DNS client, waitForDns()
+//   fixtures.js   fake upstreams (bench/upstream.js, dns2), the baseline responder, a pinned system under test
+//   ballast.js    the `ballast serve` command line, its temporary folder, the client-limit config
+//   dnsperf.js    running dnsperf and parsing its output, latency passes
+//   machine.js    machine and process load from /proc (machineBusy, CPU share of a pass, RSS)
+//   report.js     markdown tables and number formats
+//   cache.js      options for the in-process DnsCache
+export * from './ballast.js';
+export * from './cache.js';
+export * from './dns.js';
+export * from './dnsperf.js';
+export * from './env.js';
+export * from './fixtures.js';
+export * from './machine.js';
+export * from './net.js';
+export * from './options.js';
+export * from './processes.js';
+export * from './report.js';
