@@ -2,21 +2,40 @@
 // start of a system under test pinned to its CPU.
 import path from 'node:path';
 import dns2 from 'dns2';
+import { bindPair } from '../../dist/server/pair.js';
 import { waitForDns } from './dns.js';
 import { BENCH_DIR, ensureOutDir, HOST, LOADGEN_CPU, NODE, SERVER_CPU } from './env.js';
-import { freePort, httpGetJson } from './net.js';
+import { httpGetJson } from './net.js';
 import { pinned, readJsonLine, startProcess, tailOf } from './processes.js';
 
-/** An in-process dns2 server answering with `handle(request, send)` on UDP and TCP at one free port of 127.0.0.1. */
+/**
+ * An in-process dns2 server answering with `handle(request, send)` on UDP and TCP at one port of 127.0.0.1, picked
+ * with ballast's own port-0 pairing (src/server/pair.ts).
+ */
 export async function startDnsServer(handle) {
-  const port = await freePort();
-  const udp = dns2.createServer({ udp: { type: 'udp4' }, handle });
-  udp.on('requestError', () => {});
-  await udp.listen({ udp: { port, address: HOST } });
-  const tcp = dns2.createServer({ tcp: true, handle });
-  tcp.on('requestError', () => {});
-  await tcp.listen({ tcp: { port, address: HOST } });
+  const { udp, tcp, port } = await bindPair(
+    0,
+    async (p) => {
+      const server = await listenDns(dns2.createServer({ udp: { type: 'udp4' }, handle }), {
+        udp: { port: p, address: HOST },
+      });
+      return { server, port: server.addresses().udp.port, close: () => server.close() };
+    },
+    (p) => listenDns(dns2.createServer({ tcp: true, handle }), { tcp: { port: p, address: HOST } }),
+  );
   return { port, close: () => Promise.all([udp.close(), tcp.close()]) };
+}
+
+/** dns2's listen() never rejects: a bind error is emitted instead. This turns it into a rejection. */
+function listenDns(server, opts) {
+  server.on('requestError', () => {});
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts).then(() => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
 }
 
 /**

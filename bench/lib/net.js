@@ -2,27 +2,33 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
+import { bindPair } from '../../dist/server/pair.js';
 import { HOST } from './env.js';
 
 /**
- * A port free for both TCP and UDP on 127.0.0.1 right now (bind port 0, close, check UDP). Another process can
- * still take it before the caller binds it; the scripts start their servers right after asking.
+ * A port free for both TCP and UDP on 127.0.0.1 right now: ballast's own port-0 pairing (src/server/pair.ts) binds
+ * both, then lets them go. Another process can still take it before the caller binds it; the scripts start their
+ * servers right after asking.
  */
 export async function freePort() {
-  for (;;) {
-    const port = await new Promise((resolve) => {
-      const s = net.createServer().listen(0, HOST, () => {
-        const p = s.address().port;
-        s.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise((resolve) => {
-      const u = dgram.createSocket('udp4');
-      u.once('error', () => resolve(false));
-      u.bind(port, HOST, () => u.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
+  const { udp, tcp, port } = await bindPair(
+    0,
+    (p) =>
+      new Promise((resolve, reject) => {
+        const u = dgram.createSocket('udp4');
+        u.once('error', reject);
+        u.bind(p, HOST, () => resolve({ port: u.address().port, close: () => new Promise((r) => u.close(r)) }));
+      }),
+    (p) =>
+      new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.once('error', reject);
+        s.listen({ port: p, host: HOST, exclusive: true }, () => resolve(s));
+      }),
+  );
+  await udp.close();
+  await new Promise((r) => tcp.close(r));
+  return port;
 }
 
 /** GET http://127.0.0.1:PORT/PATH; resolves { status, body }. */
