@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { DnsCache } from '../cache/index.js';
@@ -21,6 +22,8 @@ export interface PersistOptions {
 export class Persister {
   private timer: Timer | undefined;
   private writing: Promise<boolean> | undefined;
+  /** Why the last write failed, so a path that stays unwritable is reported once, not at every interval. */
+  private lastProblem: string | undefined;
 
   constructor(
     private readonly cache: DnsCache,
@@ -91,6 +94,7 @@ export class Persister {
       );
       await writeFileAtomic(this.opts.path, data);
       this.metrics.writes.labels('success').inc();
+      this.lastProblem = undefined;
       this.metrics.lastWrite.set(this.clock.now() / 1000);
       this.metrics.size.set(data.length);
       this.metrics.entries.set(count);
@@ -103,16 +107,49 @@ export class Persister {
       return true;
     } catch (err) {
       this.metrics.writes.labels('failure').inc();
-      this.log.warn({ path: this.opts.path, err }, 'snapshot write failed');
+      this.reportProblem(err, 'snapshot write failed');
       return false;
     }
   }
 
-  /** Writes every interval until stop(). */
+  /**
+   * One warning line per distinct problem, with the way out: on a laptop the default path (a hostPath in the
+   * DaemonSet) is usually not writable, and that is worth a line, not a stack trace every minute.
+   */
+  private reportProblem(err: unknown, msg: string): void {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    if (reason === this.lastProblem) {
+      this.log.debug({ path: this.opts.path, reason }, msg);
+      return;
+    }
+    this.lastProblem = reason;
+    const hint = 'choose a writable path with --snapshot PATH (persistence.path), or set persistence.enabled: false';
+    this.log.warn(
+      { path: this.opts.path, reason: (err as Error).message, hint },
+      `${msg}; the cache will not survive a restart`,
+    );
+  }
+
+  /** Checks now that the snapshot's folder can be written (so a bad path is reported at start), then writes every interval until stop(). */
   start(): void {
+    void this.checkWritable();
+    this.schedule();
+  }
+
+  private async checkWritable(): Promise<void> {
+    const dir = dirname(this.opts.path);
+    try {
+      await mkdir(dir, { recursive: true });
+      await access(dir, constants.W_OK);
+    } catch (err) {
+      this.reportProblem(err, 'snapshot path is not writable');
+    }
+  }
+
+  private schedule(): void {
     this.timer = this.clock.setTimer(() => {
       void this.write();
-      if (this.timer !== undefined) this.start();
+      if (this.timer !== undefined) this.schedule();
     }, this.opts.intervalMs);
   }
 
@@ -122,7 +159,7 @@ export class Persister {
     this.opts = opts;
     if (restart) {
       this.stop();
-      this.start();
+      this.schedule();
     }
   }
 

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SERVE_FLAGS } from '../../src/config/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -273,5 +274,27 @@ describe('docs/design.md and the sections the code cites', () => {
     cite('README.md');
     expect(cited.size).toBeGreaterThanOrEqual(8);
     for (const [n, where] of cited) expect(sections, `${where.join(', ')} cite docs/design.md §${n}`).toContain(n);
+  });
+});
+
+describe("the README's flag table", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  // First cells of the table rows that start with a flag: `--listen HOST:PORT`, `--help`, `-h`.
+  const cells = [...readme.matchAll(/^\| (`-[^|]+?) +\|/gm)].map((m) => m[1]);
+  const documented = new Set(cells.flatMap((c) => [...c.matchAll(/`--([a-z][a-z-]*)/g)].map((m) => m[1])));
+
+  it('lists every flag of ballast serve, with its value as --help shows it', () => {
+    for (const f of SERVE_FLAGS) {
+      expect(documented, `--${f.name} is missing from the README's flag table`).toContain(f.name);
+      if (f.value !== undefined) {
+        const cell = cells.find((c) => c.startsWith(`\`--${f.name} `));
+        expect(cell, `--${f.name} in the README has no value`).toBeDefined();
+      }
+    }
+  });
+
+  it('lists no flag that ballast serve does not accept', () => {
+    const known = new Set(SERVE_FLAGS.map((f) => f.name));
+    expect([...documented].filter((f) => !known.has(f))).toEqual([]);
   });
 });

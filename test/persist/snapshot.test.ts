@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DnsCache } from '../../src/cache/index.js';
 import { createRegistry } from '../../src/observe/index.js';
 import {
@@ -161,7 +161,28 @@ describe('Persister', () => {
     writeFileSync(blocker, 'x');
     const { p, lines } = persister(filledCache().cache, join(blocker, 'snap'), new ManualClock(T0));
     expect(await p.write()).toBe(false);
-    expect(lines.some((l) => l.msg === 'snapshot write failed')).toBe(true);
+    expect(lines.some((l) => String(l.msg).startsWith('snapshot write failed'))).toBe(true);
+  });
+
+  it('an unwritable path is one warning line at start that says how to choose another, not one per write', async () => {
+    const blocker = join(dir(), 'file');
+    writeFileSync(blocker, 'x');
+    const clock = new ManualClock(T0);
+    const { p, lines } = persister(filledCache().cache, join(blocker, 'sub', 'snap'), clock);
+    p.start();
+    await vi.waitFor(() => expect(lines).toHaveLength(1));
+    for (let i = 0; i < 3; i++) {
+      clock.advance(60_000);
+      await p.write();
+    }
+    p.stop();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      msg: 'snapshot path is not writable; the cache will not survive a restart',
+      hint: expect.stringContaining('--snapshot PATH'),
+    });
+    expect(lines[0]).not.toHaveProperty('err'); // no stack trace
   });
 
   it('decode errors are SnapshotErrors with the problem named', () => {
