@@ -10,6 +10,7 @@ import {
   type ResponseScan,
   scanResponse,
   skipName,
+  storedForm,
 } from '../wire/index.js';
 import { CacheEntry } from './entry.js';
 import { Store, type Tier } from './store.js';
@@ -175,7 +176,13 @@ export class DnsCache {
    * Turns an upstream response into an entry and stores it when the DNS rules allow; returns the entry either way
    * (so waiting clients can be answered from it) with `cached` saying whether it was kept.
    */
-  admit(key: string, bytes: Buffer, scan: ResponseScan, nowMs: number): { entry: CacheEntry; cached: boolean } {
+  admit(
+    key: string,
+    upstreamBytes: Buffer,
+    upstreamScan: ResponseScan,
+    nowMs: number,
+  ): { entry: CacheEntry; cached: boolean } {
+    const { bytes, scan } = storedForm(upstreamBytes, upstreamScan);
     const ttls = scan.ttls.slice();
     const lifetime = this.lifetime(scan, ttls);
     const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);

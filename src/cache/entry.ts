@@ -30,7 +30,7 @@ export interface RenderOptions {
 }
 
 /**
- * One cached upstream response (docs/design.md §6): the upstream's bytes, the offset of every TTL field (OPT excluded)
+ * One cached upstream response (docs/design.md §6): the upstream's bytes in their stored form, the offset of every TTL field (OPT excluded)
  * and each record's TTL already clamped to the cache bounds. Rendering copies the bytes and patches them; no record
  * is decoded or re-encoded on a hit.
  */
@@ -55,8 +55,6 @@ export class CacheEntry {
     readonly storedAtMs: number,
     readonly rcode: number,
     readonly negative: boolean,
-    private readonly optStart: number,
-    private readonly optEnd: number,
   ) {}
 
   /** Builds an entry from a scanned response; `ttls` are the per-record TTLs after clamping. */
@@ -75,8 +73,6 @@ export class CacheEntry {
       nowMs,
       scan.rcode,
       negative,
-      scan.optStart,
-      scan.optEnd,
     );
   }
 
@@ -91,61 +87,32 @@ export class CacheEntry {
 
   /**
    * The reply for one client at `nowMs`: its ID, its question bytes (so its case and 0x20 bits come back), its RD
-   * bit, aged TTLs, and an OPT record only if it sent one (RFC 6891 §7). A UDP reply larger than the client accepts
-   * becomes header + question with TC=1 (RFC 1035 §4.2.1) so the client retries over TCP.
+   * bit, aged TTLs, and — only if it sent one (RFC 6891 §7) — ballast's own OPT record: ballast's payload size, the
+   * client's DO bit, the extended rcode bits, and EDE when asked. The stored bytes carry no OPT (storedForm), so the
+   * OPT goes at the end and no record moves. A UDP reply larger than `maxSize` becomes header + question with TC=1
+   * (RFC 1035 §4.2.1), so the client retries over TCP.
    */
   render(q: Query, nowMs: number, opts: RenderOptions): Buffer {
     const src = this.bytes;
-    const hasOpt = this.optStart !== -1;
     const withEde = q.edns && opts.ede !== undefined;
-    // Where the upstream OPT sits is replaced by: nothing (no EDNS client), the same bytes, or the same plus EDE.
-    let cutStart = src.length;
-    let cutEnd = src.length;
-    let insertLength = 0;
-    let arDelta = 0;
-    if (hasOpt) {
-      cutStart = this.optStart;
-      cutEnd = this.optEnd;
-      if (q.edns) insertLength = cutEnd - cutStart + (withEde ? EDE_OPTION_SIZE : 0);
-      else arDelta = -1;
-    } else if (q.edns) {
-      insertLength = OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0);
-      arDelta = 1;
-    }
-    const shift = insertLength - (cutEnd - cutStart);
-    const length = src.length + shift;
-    if (length > opts.maxSize) {
-      return synthesize(q, this.rcode, {
-        udpSize: opts.udpSize,
-        extraFlags: Flag.TC | (src.readUInt16BE(2) & Flag.AA),
-      });
-    }
+    const optLength = q.edns ? OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0) : 0;
+    const length = src.length + optLength;
+    if (length > opts.maxSize) return synthesize(q, this.rcode, { udpSize: opts.udpSize, extraFlags: Flag.TC });
 
     const out = Buffer.allocUnsafe(length);
-    src.copy(out, 0, 0, cutStart);
-    if (insertLength > 0) {
-      if (hasOpt) {
-        src.copy(out, cutStart, cutStart, cutEnd);
-        if (withEde) {
-          // Grow the OPT RDATA by one option, appended after the upstream's options.
-          out.writeUInt16BE(out.readUInt16BE(cutStart + 9) + EDE_OPTION_SIZE, cutStart + 9);
-          writeEde(out, cutEnd, opts.ede!);
-        }
-      } else {
-        const at = writeOptHeader(
-          out,
-          cutStart,
-          opts.udpSize,
-          this.rcode >> 4,
-          q.dnssecOk,
-          withEde ? EDE_OPTION_SIZE : 0,
-        );
-        if (withEde) writeEde(out, at, opts.ede!);
-      }
+    src.copy(out, 0);
+    if (q.edns) {
+      const at = writeOptHeader(
+        out,
+        src.length,
+        opts.udpSize,
+        this.rcode >> 4,
+        q.dnssecOk,
+        withEde ? EDE_OPTION_SIZE : 0,
+      );
+      if (withEde) writeEde(out, at, opts.ede!);
+      out.writeUInt16BE(src.readUInt16BE(10) + 1, 10);
     }
-    src.copy(out, cutStart + insertLength, cutEnd);
-    if (arDelta !== 0) out.writeUInt16BE(src.readUInt16BE(10) + arDelta, 10);
-
     // The client's ID and question bytes; its RD bit (RFC 1035 §4.1.1 copies RD into the response).
     q.raw.copy(out, 0, 0, 2);
     q.raw.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
@@ -155,9 +122,7 @@ export class CacheEntry {
     // A wall clock that stepped back must not make a TTL grow past what the upstream gave.
     const age = Math.max(Math.floor((nowMs - this.storedAtMs) / 1000), 0);
     for (let i = 0; i < data.length; i += 2) {
-      const at = data[i] >= cutEnd ? data[i] + shift : data[i];
-      const ttl = opts.fixedTtl ?? Math.max(data[i + 1] - age, 0);
-      out.writeUInt32BE(ttl, at);
+      out.writeUInt32BE(opts.fixedTtl ?? Math.max(data[i + 1] - age, 0), data[i]);
     }
     return out;
   }

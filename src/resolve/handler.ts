@@ -90,7 +90,8 @@ export class RequestHandler {
     if (isRejection(q)) return this.replies.reject(raw, q);
     const { metrics, clock, cache } = this.deps;
     metrics.request(transport, q.qtype);
-    const maxSize = transport === 'udp' ? q.udpSize : MAX_MESSAGE_SIZE;
+    // UDP answers fit the smaller of the client's payload size and ballast's own (RFC 6891 §6.2.5).
+    const maxSize = transport === 'udp' ? Math.min(q.udpSize, this.deps.udpSize) : MAX_MESSAGE_SIZE;
 
     // cache
     const now = clock.now();

@@ -5,4 +5,5 @@ export * from './name.js';
 export * from './query.js';
 export * from './reply.js';
 export * from './scan.js';
+export * from './stored.js';
 export * from './upstream.js';

@@ -1,6 +1,7 @@
 import { type CacheEntry, type CacheOptions, DnsCache } from '../../src/cache/index.js';
 import { seededRandom } from '../../src/util/random.js';
-import { isRejection, parseQuery, type Query, scanResponse } from '../../src/wire/index.js';
+import { Flag, isRejection, parseQuery, type Query, scanResponse } from '../../src/wire/index.js';
+import { fixture, RESPONSE_FACTS } from '../wire/fixtures.js';
 
 /** Wide-open bounds, so a test only meets the limit it sets itself. */
 export const OPEN: CacheOptions = {
@@ -54,4 +55,54 @@ export function withoutOpt(queryBytes: Buffer): Buffer {
   const b = Buffer.from(queryBytes.subarray(0, queryBytes.length - 11));
   b.writeUInt16BE(b.readUInt16BE(10) - 1, 10);
   return b;
+}
+
+/** Ballast's own OPT record as the tests expect it, built by hand: root owner, type 41, payload size, DO, EDE. */
+export function ownOpt(udpSize: number, dnssecOk: boolean, ede?: number, extendedRcode = 0): Buffer {
+  const head = [
+    0,
+    0,
+    41,
+    udpSize >> 8,
+    udpSize & 0xff,
+    extendedRcode,
+    0,
+    dnssecOk ? 0x80 : 0,
+    0,
+    0,
+    ede === undefined ? 0 : 6,
+  ];
+  return Buffer.from(ede === undefined ? head : [...head, 0, 15, 0, 2, ede >> 8, ede & 0xff]);
+}
+
+/**
+ * The upstream's answer as ballast serves it to `clientQuery` after `ageSeconds`, built from the independently
+ * decoded facts: the upstream OPT cut out (TTLs after it move up), AA cleared and RA set, the client's ID, question
+ * and RD bit, aged TTLs, and ballast's OPT at the end when the client sent EDNS.
+ */
+export function expected(
+  name: string,
+  clientQuery: Buffer,
+  ageSeconds: number,
+  opts: { udpSize?: number; ede?: number; fixedTtl?: number; response?: Buffer } = {},
+): Buffer {
+  const response = opts.response ?? fixture(name).response;
+  const facts = RESPONSE_FACTS[name];
+  const [optStart, optEnd] = facts.opt ?? [response.length, response.length];
+  const body = Buffer.concat([response.subarray(0, optStart), response.subarray(optEnd)]);
+  if (facts.opt) body.writeUInt16BE(body.readUInt16BE(10) - 1, 10);
+  body.writeUInt16BE(
+    (body.readUInt16BE(2) & ~Flag.AA & ~Flag.RD) | Flag.RA | (clientQuery.readUInt16BE(2) & Flag.RD),
+    2,
+  );
+  clientQuery.copy(body, 0, 0, 2);
+  clientQuery.copy(body, 12, 12, facts.questionEnd);
+  for (const [at, , ttl] of facts.records) {
+    const moved = at >= optEnd ? at - (optEnd - optStart) : at;
+    body.writeUInt32BE(opts.fixedTtl ?? Math.max(ttl - ageSeconds, 0), moved);
+  }
+  const q = query(clientQuery);
+  if (!q.edns) return body;
+  body.writeUInt16BE(body.readUInt16BE(10) + 1, 10);
+  return Buffer.concat([body, ownOpt(opts.udpSize ?? 1232, q.dnssecOk, opts.ede)]);
 }

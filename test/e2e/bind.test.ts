@@ -1,7 +1,7 @@
 // The acceptance, end to end: the built CLI in front of a real authoritative server (BIND 9), queried by a
 // real client (dig) and by raw datagrams compared byte for byte with BIND's own answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scanResponse } from '../../src/wire/index.js';
+import { Flag, scanResponse } from '../../src/wire/index.js';
 import { type BindServer, bindAvailable, E2E, startBind } from '../helpers/bind.js';
 import { type CliProcess, scrape, startCli } from '../helpers/cli.js';
 import { buildQuery, header, Packet, udpExchange } from '../helpers/client.js';
@@ -10,13 +10,24 @@ import { digAt, parseDig, txtStrings } from '../helpers/dig.js';
 const available = bindAvailable();
 if (!available && process.env.CI) throw new Error('bind9/dnsutils not installed; .ci/run installs them');
 
-/** Zeroes the ID and every TTL field (offsets from a scan of BIND's answer) so two answers can be compared. */
-function normalise(msg: Buffer, offsets: number[]): Buffer {
-  const out = Buffer.from(msg);
+/**
+ * What must be identical between BIND's answer and ballast's: everything but the ID, the TTLs, the AA and RA bits
+ * (ballast is a cache, never authoritative, and offers recursion) and the OPT record, which is hop-by-hop (RFC 6891
+ * §6.1.1): BIND's own is cut out here and ballast's is checked on its own.
+ */
+function normalise(msg: Buffer): Buffer {
+  const scan = scanResponse(msg);
+  const [start, end] = scan.optStart === -1 ? [msg.length, msg.length] : [scan.optStart, scan.optEnd];
+  const out = Buffer.concat([msg.subarray(0, start), msg.subarray(end)]);
   out.writeUInt16BE(0, 0);
-  for (const at of offsets) out.writeUInt32BE(0, at);
+  out.writeUInt16BE(scan.flags & ~(Flag.AA | Flag.RA), 2);
+  out.writeUInt16BE(scan.arcount - (scan.optStart === -1 ? 0 : 1), 10);
+  for (const at of scanResponse(out).ttlOffsets) out.writeUInt32BE(0, at);
   return out;
 }
+
+/** ballast's OPT: its payload size (1232), version 0, no DO, no options. */
+const OWN_OPT = Buffer.from([0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
 
 describe.skipIf(!available)('ballast CLI in front of BIND, with dig', () => {
   let bind: BindServer;
@@ -51,12 +62,14 @@ describe.skipIf(!available)('ballast CLI in front of BIND, with dig', () => {
       expect(direct).not.toBeNull();
       expect(proxied).not.toBeNull();
       expect(header(proxied!).id).toBe(0x2222);
-      const offsets = scanResponse(direct!).ttlOffsets;
-      expect(offsets.length).toBeGreaterThan(0);
-      expect(normalise(proxied!, offsets)).toEqual(normalise(direct!, offsets));
+      expect(scanResponse(direct!).ttlOffsets.length).toBeGreaterThan(0);
+      expect(normalise(proxied!)).toEqual(normalise(direct!));
+      expect(proxied!.readUInt16BE(2) & (Flag.AA | Flag.RA)).toBe(Flag.RA);
+      expect(proxied!.subarray(proxied!.length - 11)).toEqual(OWN_OPT);
 
       const cached = await udpExchange(ballast.port, buildQuery(name, qtype, { id: 0x3333, edns: 1232 }));
-      expect(normalise(cached!, offsets)).toEqual(normalise(direct!, offsets));
+      expect(normalise(cached!)).toEqual(normalise(direct!));
+      expect(cached!.subarray(cached!.length - 11)).toEqual(OWN_OPT);
       expect(await upstreamQueries()).toBe(before + 1);
     });
   }
