@@ -10,8 +10,6 @@
 // Also used by test/e2e/handover.test.ts (runHandover). All traffic is on 127.0.0.1; only processes started here are
 // stopped, by PID.
 
-import dgram from 'node:dgram';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
@@ -28,6 +26,8 @@ import {
   spawnBallast,
   startDnsServer,
   stopProcess,
+  tcpExchange,
+  udpExchange,
   writeReport,
 } from './lib/index.js';
 
@@ -58,43 +58,20 @@ function query(id, i) {
   return q.toBuffer();
 }
 
+/** True for a NOERROR answer; false for no answer (null), a short one, or any other RCODE. */
+const noError = (m) => m !== null && m.length >= 4 && (m.readUInt16BE(2) & 0xf) === 0;
+
 /** One UDP attempt from a fresh socket (a stub resolver's source port), resolving true on an answer in time. */
 function udpAttempt(port, msg, timeoutMs) {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    const t = setTimeout(() => done(false), timeoutMs);
-    const done = (ok) => {
-      clearTimeout(t);
-      s.close();
-      resolve(ok);
-    };
-    s.on('message', (m) => m.readUInt16BE(0) === msg.readUInt16BE(0) && done((m.readUInt16BE(2) & 0xf) === 0));
-    s.on('error', () => done(false));
-    s.send(msg, port, HOST);
-  });
+  return udpExchange(port, msg, timeoutMs, HOST).then(noError, () => false);
 }
 
-/** One TCP attempt on a new connection. */
+/** One TCP attempt on a new connection, resolving true on an answer in time. */
 function tcpAttempt(port, msg, timeoutMs) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ port, host: HOST });
-    let buf = Buffer.alloc(0);
-    const t = setTimeout(() => done(false), timeoutMs);
-    const done = (ok) => {
-      clearTimeout(t);
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.on('error', () => done(false));
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) done((buf.readUInt16BE(4) & 0xf) === 0);
-    });
-    const framed = Buffer.alloc(msg.length + 2);
-    framed.writeUInt16BE(msg.length, 0);
-    msg.copy(framed, 2);
-    sock.write(framed);
-  });
+  return tcpExchange(port, [msg], 1, HOST, timeoutMs).then(
+    ([m]) => noError(m),
+    () => false,
+  );
 }
 
 /** Runs the handover once; resolves with counts per transport. */

@@ -1,6 +1,6 @@
 // A minimal DNS client over UDP, for readiness and correctness spot checks; the measured load is all dnsperf or
 // the scripts' own generators.
-import dgram from 'node:dgram';
+import { udpExchange } from './dns-exchange.js';
 import { HOST, sleep } from './env.js';
 
 export function encodeQuery(id, name, type = 1) {
@@ -22,37 +22,25 @@ function skipName(msg, off) {
   return -1;
 }
 
-/** Sends one A query to 127.0.0.1:PORT; resolves { rcode, addresses } or null on timeout. */
-export function queryA(port, name, timeoutMs = 1000) {
-  return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4');
-    const id = Math.floor(Math.random() * 65536);
-    const done = (v) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(null), timeoutMs);
-    sock.on('error', () => done(null));
-    sock.on('message', (msg) => {
-      if (msg.length < 12 || msg.readUInt16BE(0) !== id) return;
-      const rcode = msg.readUInt16BE(2) & 0xf;
-      const ancount = msg.readUInt16BE(6);
-      const addresses = [];
-      let off = 12;
-      for (let i = 0; i < msg.readUInt16BE(4) && off >= 0; i++) off = skipName(msg, off) + 4;
-      for (let i = 0; i < ancount && off >= 0 && off < msg.length; i++) {
-        off = skipName(msg, off);
-        if (off < 0 || off + 10 > msg.length) break;
-        const type = msg.readUInt16BE(off);
-        const rdlen = msg.readUInt16BE(off + 8);
-        if (type === 1 && rdlen === 4) addresses.push([...msg.subarray(off + 10, off + 14)].join('.'));
-        off += 10 + rdlen;
-      }
-      done({ rcode, addresses });
-    });
-    sock.send(encodeQuery(id, name), port, HOST);
-  });
+/** Sends one A query to 127.0.0.1:PORT; resolves { rcode, addresses }, or null on timeout or a socket error. */
+export async function queryA(port, name, timeoutMs = 1000) {
+  const id = Math.floor(Math.random() * 65536);
+  const msg = await udpExchange(port, encodeQuery(id, name), timeoutMs, HOST).catch(() => null);
+  if (msg === null || msg.length < 12) return null;
+  const rcode = msg.readUInt16BE(2) & 0xf;
+  const ancount = msg.readUInt16BE(6);
+  const addresses = [];
+  let off = 12;
+  for (let i = 0; i < msg.readUInt16BE(4) && off >= 0; i++) off = skipName(msg, off) + 4;
+  for (let i = 0; i < ancount && off >= 0 && off < msg.length; i++) {
+    off = skipName(msg, off);
+    if (off < 0 || off + 10 > msg.length) break;
+    const type = msg.readUInt16BE(off);
+    const rdlen = msg.readUInt16BE(off + 8);
+    if (type === 1 && rdlen === 4) addresses.push([...msg.subarray(off + 10, off + 14)].join('.'));
+    off += 10 + rdlen;
+  }
+  return { rcode, addresses };
 }
 
 /** Waits until the child's DNS port answers any query (any RCODE), or throws once it exited or `timeoutMs` passed. */

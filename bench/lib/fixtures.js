@@ -4,6 +4,7 @@ import path from 'node:path';
 import dns2 from 'dns2';
 import { bindPair } from '../../dist/server/pair.js';
 import { waitForDns } from './dns.js';
+import { listenDns } from './dns2-listen.js';
 import { BENCH_DIR, ensureOutDir, HOST, LOADGEN_CPU, NODE, SERVER_CPU } from './env.js';
 import { httpGetJson } from './net.js';
 import { pinned, readJsonLine, startProcess, tailOf } from './processes.js';
@@ -24,18 +25,6 @@ export async function startDnsServer(handle) {
     (p) => listenDns(dns2.createServer({ tcp: true, handle }), { tcp: { port: p, address: HOST } }),
   );
   return { port, close: () => Promise.all([udp.close(), tcp.close()]) };
-}
-
-/** dns2's listen() never rejects: a bind error is emitted instead. This turns it into a rejection. */
-function listenDns(server, opts) {
-  server.on('requestError', () => {});
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts).then(() => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
 }
 
 /**

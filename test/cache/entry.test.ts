@@ -184,27 +184,31 @@ describe('CacheEntry.render EDNS (OPT is hop-by-hop, RFC 6891 §6.1.1)', () => {
 });
 
 describe('CacheEntry.render truncation', () => {
-  it('answers header + question with TC=1 when the answer exceeds the client’s size (RFC 1035 §4.2.1)', () => {
-    const big = fixture('big-txt-tcp'); // 1300 bytes, answered over TCP
+  /**
+   * Renders the cached 1300-byte TXT answer (big-txt-tcp, answered over TCP) for the UDP client recorded in the
+   * fixture `client`, whose size is `maxSize`, and checks it is BIND's own TC answer to that client, with RA set and
+   * AA cleared: BIND served it authoritatively, ballast answers as a recursive cache.
+   */
+  function expectBindTc(client: string, maxSize: number): Buffer {
+    const big = fixture('big-txt-tcp');
     const { entry } = admit(big.query, big.response);
-    // A UDP client without EDNS: BIND's own answer to it was header + question with TC (with AA, without RA).
-    const udp = fixture('big-txt-noedns-tc');
-    const out = entry.render(query(udp.query), T0, { maxSize: 512, udpSize: 1232 });
-    const bindTc = Buffer.from(udp.response);
+    const recorded = fixture(client);
+    const out = entry.render(query(recorded.query), T0, { maxSize, udpSize: 1232 });
+    const bindTc = Buffer.from(recorded.response);
     bindTc.writeUInt16BE((bindTc.readUInt16BE(2) | Flag.RA) & ~Flag.AA, 2);
     expect(out).toEqual(bindTc);
+    return out;
+  }
+
+  it('answers header + question with TC=1 when the answer exceeds the client’s size (RFC 1035 §4.2.1)', () => {
+    // A UDP client without EDNS: BIND's own answer to it was header + question with TC.
+    const out = expectBindTc('big-txt-noedns-tc', 512);
     const p = dns2.Packet.parse(out);
     expect(p.header).toMatchObject({ tc: 1, aa: 0, qr: 1, rcode: 0, ancount: 0, qdcount: 1 });
   });
 
   it('keeps an OPT in the TC answer for an EDNS client', () => {
-    const big = fixture('big-txt-tcp');
-    const { entry } = admit(big.query, big.response);
-    const edns = fixture('big-txt-edns4096-server-caps-at-1232-tc');
-    const out = entry.render(query(edns.query), T0, { maxSize: 1232, udpSize: 1232 });
-    const bindTc = Buffer.from(edns.response);
-    bindTc.writeUInt16BE((bindTc.readUInt16BE(2) | Flag.RA) & ~Flag.AA, 2);
-    expect(out).toEqual(bindTc);
+    expectBindTc('big-txt-edns4096-server-caps-at-1232-tc', 1232);
   });
 
   it('truncates only past the limit, counting the OPT it adds', () => {

@@ -12,6 +12,7 @@ import {
   validate,
 } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
+import { NODE_DEFAULTS } from '../node/defaults.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -100,19 +101,7 @@ describe('defaults', () => {
         drainTimeoutMs: 5000,
       },
       log: { level: 'info' },
-      node: {
-        localIps: [],
-        setupInterface: false,
-        setupIptables: false,
-        interfaceName: 'nodelocaldns',
-        interfaceKind: 'dummy',
-        iptablesMode: 'auto',
-        resyncSeconds: 60,
-        skipTeardown: false,
-        instanceDir: '/run/ballast',
-        upstreamService: 'kube-dns-upstream',
-        clusterZones: ['cluster.local', 'in-addr.arpa', 'ip6.arpa'],
-      },
+      node: NODE_DEFAULTS,
     });
   });
 

@@ -12,6 +12,22 @@ import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js'
 
 const NAMES = Array.from({ length: 50 }, (_, i) => `svc${i}.drill.test`);
 
+/** The timeline and SLO both drills run: 2 s warm, a 4 s fault, 1 s to recover, 100 queries/s, 99.9 % answered. */
+const timeline = (names: string) => [
+  '--warm',
+  '2s',
+  '--fault-for',
+  '4s',
+  '--recover',
+  '1s',
+  '--rate',
+  '100',
+  '--names',
+  names,
+  '--slo-answered',
+  '99.9',
+];
+
 function drill(
   args: string[],
   onLine?: (line: string) => void,
@@ -59,18 +75,7 @@ describe('ballast drill', () => {
       `127.0.0.1:${target!.adminPort}`,
       '--fault',
       'blackhole',
-      '--warm',
-      '2s',
-      '--fault-for',
-      '4s',
-      '--recover',
-      '1s',
-      '--rate',
-      '100',
-      '--names',
-      names,
-      '--slo-answered',
-      '99.9',
+      ...timeline(names),
       '--json',
       '--report',
       report,
@@ -97,25 +102,7 @@ describe('ballast drill', () => {
     // ballast with stale.maxAgeSeconds 0 serves nothing stale: a stand-in for a cache like NodeLocal DNSCache.
     const { names } = await setup('stale: { maxAgeSeconds: 0 }\nclientLimit: { queriesPerSecond: 0 }\n');
     const r = await drill(
-      [
-        '--target',
-        `127.0.0.1:${target!.port}`,
-        '--external',
-        '--warm',
-        '2s',
-        '--fault-for',
-        '4s',
-        '--recover',
-        '1s',
-        '--rate',
-        '100',
-        '--names',
-        names,
-        '--slo-answered',
-        '99.9',
-        '--timeout',
-        '1s',
-      ],
+      ['--target', `127.0.0.1:${target!.port}`, '--external', ...timeline(names), '--timeout', '1s'],
       (line) => {
         if (line.includes('break the upstream now')) upstream!.mode = 'blackhole';
         if (line.includes('restore the upstream now')) upstream!.mode = 'answer';

@@ -7,16 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type CliProcess, scrape, startCli } from '../helpers/cli.js';
 import { header, Packet, query } from '../helpers/client.js';
 import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
+import { until } from '../helpers/wait.js';
 
 const NAMES = Array.from({ length: 20 }, (_, i) => `svc${i}.restart.test`);
 const addressOf = (i: number) => `192.0.2.${i + 1}`;
-const until = async (cond: () => Promise<boolean>, what: string) => {
-  for (let i = 0; i < 400; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe('restart from a snapshot during an outage', () => {
   let upstream: FakeUpstream;

@@ -3,6 +3,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCli } from '../helpers/cli.js';
 import { buildQuery, header, Packet, tcpExchange, udpExchange } from '../helpers/client.js';
+import { until } from '../helpers/wait.js';
 
 describe('graceful shutdown of the CLI', () => {
   let upstream: Socket;
@@ -30,12 +31,12 @@ describe('graceful shutdown of the CLI', () => {
     const cli = await startCli(['--upstream', `127.0.0.1:${upstream.address().port}`, '--log-level', 'info']);
     const udp = udpExchange(cli.port, buildQuery('inflight-udp.test', 1, { id: 11 }), 5000);
     const tcp = tcpExchange(cli.port, [buildQuery('inflight-tcp.test', 1, { id: 12 })]);
-    for (let i = 0; held.length < 2 && i < 400; i++) await new Promise((r) => setTimeout(r, 5));
+    await until(() => held.length >= 2, 'both queries to reach the upstream');
     expect(held).toHaveLength(2);
 
     const exit = cli.stop('SIGTERM');
     // The process is draining: wait for its log line, then let upstream answer.
-    for (let i = 0; !cli.output().includes('shutting down') && i < 400; i++) await new Promise((r) => setTimeout(r, 5));
+    await until(() => cli.output().includes('shutting down'), 'the "shutting down" log line');
     release();
 
     const [u, [t]] = await Promise.all([udp, tcp]);

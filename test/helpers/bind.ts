@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bindPair } from '../../src/server/index.js';
+import { buildQuery, header, Packet, tcpExchange, udpExchange } from './client.js';
 import { digPath, findExecutable } from './dig.js';
 
 export const BIND_HOST = '127.0.0.1';
@@ -214,78 +215,24 @@ ${zoneFiles.map(({ zone, file }) => `zone ${q(zone)} { type primary; file ${q(fi
 `;
 }
 
-function encodeQuery(id: number, name: string, qtype: number): Buffer {
-  const labels = name.replace(/\.$/, '').split('.').filter(Boolean);
-  const parts: Buffer[] = [Buffer.from([id >> 8, id & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])];
-  for (const label of labels) {
-    const b = Buffer.from(label, 'ascii');
-    parts.push(Buffer.from([b.length]), b);
+/**
+ * True when named answers `zone SOA` over `transport` authoritatively: the query's ID, QR and AA set, NOERROR, at
+ * least one answer.
+ * No answer in time, or a socket error (named not listening yet), is false: the caller polls again.
+ */
+async function soaOk(port: number, zone: string, transport: 'udp' | 'tcp'): Promise<boolean> {
+  const q = buildQuery(zone, Packet.TYPE.SOA, { rd: false });
+  try {
+    const answer =
+      transport === 'udp'
+        ? await udpExchange(port, q, QUERY_TIMEOUT_MS, BIND_HOST)
+        : (await tcpExchange(port, [q], 1, BIND_HOST, QUERY_TIMEOUT_MS * 3))[0];
+    if (answer === null || answer.length < 12) return false;
+    const h = header(answer);
+    return h.id === q.readUInt16BE(0) && h.qr && h.aa && h.rcode === 0 && h.ancount >= 1;
+  } catch {
+    return false;
   }
-  parts.push(Buffer.from([0, qtype >> 8, qtype & 0xff, 0, 1]));
-  return Buffer.concat(parts);
-}
-
-/** QR=1, same id, RCODE=NOERROR, AA=1, ANCOUNT>=1. */
-function isGoodAnswer(msg: Buffer, id: number): boolean {
-  return (
-    msg.length >= 12 &&
-    msg.readUInt16BE(0) === id &&
-    (msg[2] & 0x80) !== 0 &&
-    (msg[2] & 0x04) !== 0 &&
-    (msg[3] & 0x0f) === 0 &&
-    msg.readUInt16BE(6) >= 1
-  );
-}
-
-function udpSoaOk(port: number, zone: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const id = Math.floor(Math.random() * 0xffff);
-    const sock = dgram.createSocket('udp4');
-    let done = false;
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), QUERY_TIMEOUT_MS);
-    sock.on('error', () => finish(false));
-    sock.on('message', (msg) => {
-      if (msg.length >= 2 && msg.readUInt16BE(0) === id) finish(isGoodAnswer(msg, id));
-    });
-    sock.send(encodeQuery(id, zone, 6), port, BIND_HOST, (err) => {
-      if (err) finish(false);
-    });
-  });
-}
-
-function tcpSoaOk(port: number, zone: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const id = Math.floor(Math.random() * 0xffff);
-    const q = encodeQuery(id, zone, 6);
-    const len = Buffer.from([q.length >> 8, q.length & 0xff]);
-    let buf = Buffer.alloc(0);
-    let done = false;
-    const sock = net.connect({ host: BIND_HOST, port });
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), QUERY_TIMEOUT_MS * 3);
-    sock.on('error', () => finish(false));
-    sock.on('close', () => finish(false));
-    sock.on('connect', () => sock.write(Buffer.concat([len, q])));
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        finish(isGoodAnswer(buf.subarray(2, 2 + buf.readUInt16BE(0)), id));
-      }
-    });
-  });
 }
 
 function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
@@ -366,8 +313,8 @@ async function startOnce(named: string, zones: Record<string, string>, deadline:
       if (exited()) fail(`named exited early (code ${spawned.exitCode}, signal ${spawned.signalCode})`);
       const broken = /zone (\S+): not loaded due to errors/.exec(log);
       if (broken) fail(`zone ${broken[1]} did not load`);
-      const oks = await Promise.all(zoneNames.map((z) => udpSoaOk(port, z)));
-      if (oks.every(Boolean) && (await tcpSoaOk(port, zoneNames[0]))) {
+      const oks = await Promise.all(zoneNames.map((z) => soaOk(port, z, 'udp')));
+      if (oks.every(Boolean) && (await soaOk(port, zoneNames[0], 'tcp'))) {
         ready = true;
         break;
       }

@@ -1,12 +1,12 @@
 // Test clients. Queries are encoded and answers decoded by dns2 (an independent codec); the sockets are plain
-// node:dgram / node:net so tests see the exact bytes ballast sends.
-import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
+// node:dgram / node:net (udpExchange, tcpExchange) so tests see the exact bytes ballast sends.
 import dns2 from 'dns2';
+import { tcpExchange, udpExchange } from '../../bench/lib/dns-exchange.js';
 
 const { Packet } = dns2;
 
-export { Packet };
+// The exchanges are shared with the bench scripts: one home, bench/lib/dns-exchange.js (no dist/ needed).
+export { Packet, tcpExchange, udpExchange };
 
 export interface QueryOptions {
   id?: number;
@@ -32,66 +32,6 @@ export function buildQuery(name: string, type: number, opts: QueryOptions = {}):
     } as never);
   }
   return p.toBuffer();
-}
-
-/** Sends raw bytes over UDP and resolves with the first datagram back, or null after `waitMs`. */
-export function udpExchange(port: number, msg: Buffer, waitMs = 3000, host = '127.0.0.1'): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    const t = setTimeout(() => {
-      s.close();
-      resolve(null);
-    }, waitMs);
-    s.on('message', (m) => {
-      // A late datagram meant for an earlier owner of this ephemeral port is not our answer.
-      if (msg.length >= 2 && (m.length < 2 || m.readUInt16BE(0) !== msg.readUInt16BE(0))) return;
-      clearTimeout(t);
-      s.close();
-      resolve(m);
-    });
-    s.on('error', (e) => {
-      clearTimeout(t);
-      s.close();
-      reject(e);
-    });
-    s.send(msg, port, host);
-  });
-}
-
-/** Sends framed messages on one TCP connection and collects `expect` framed answers (in arrival order). */
-export function tcpExchange(port: number, msgs: Buffer[], expect = msgs.length, host = '127.0.0.1'): Promise<Buffer[]> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ port, host });
-    const out: Buffer[] = [];
-    let buf = Buffer.alloc(0);
-    const t = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`tcp: got ${out.length} of ${expect} answers`));
-    }, 5000);
-    sock.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        out.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-      }
-      if (out.length >= expect) {
-        clearTimeout(t);
-        sock.end();
-        resolve(out);
-      }
-    });
-    sock.on('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-    const framed = msgs.map((m) => {
-      const f = Buffer.alloc(2 + m.length);
-      f.writeUInt16BE(m.length, 0);
-      m.copy(f, 2);
-      return f;
-    });
-    sock.write(Buffer.concat(framed));
-  });
 }
 
 /** One UDP query; the answer decoded by dns2 plus its raw bytes. */

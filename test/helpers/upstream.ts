@@ -2,6 +2,7 @@
 // same port, with a record table, a query log, and switches for outages.
 import type { AddressInfo } from 'node:net';
 import dns2 from 'dns2';
+import { listenDns } from '../../bench/lib/dns2-listen.js';
 import { bindPair } from '../../src/server/index.js';
 
 const { Packet } = dns2;
@@ -156,18 +157,4 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       await Promise.all([udp.close(), tcp.close()]);
     },
   };
-}
-
-type DnsServer = ReturnType<typeof dns2.createServer>;
-
-/** dns2's listen() never rejects: a bind error is emitted instead. This turns it into a rejection. */
-function listenDns(server: DnsServer, opts: Parameters<DnsServer['listen']>[0]): Promise<DnsServer> {
-  server.on('requestError', () => {});
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts).then(() => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
 }

@@ -9,16 +9,10 @@ import { systemRandom } from '../../src/util/random.js';
 import { type Running, startBallast } from '../helpers/ballast.js';
 import { header, Packet, query } from '../helpers/client.js';
 import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
+import { until } from '../helpers/wait.js';
 
 const A = Packet.TYPE.A;
 const EDNS = { edns: 1232 };
-const until = async (cond: () => boolean | Promise<boolean>, what: string) => {
-  for (let i = 0; i < 1000; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe('chaos', () => {
   let upstream: FakeUpstream | undefined;

@@ -3,6 +3,7 @@ import { ManualClock } from '../../src/util/clock.js';
 import { type Running, startBallast } from '../helpers/ballast.js';
 import { buildQuery, header, Packet, query, tcpExchange, tcpQuery, udpExchange } from '../helpers/client.js';
 import { a, type FakeUpstream, NEGATIVE_SOA_MINIMUM, startFakeUpstream } from '../helpers/upstream.js';
+import { until } from '../helpers/wait.js';
 
 const T = Packet.TYPE;
 const bigTxt = Array.from({ length: 8 }, (_, i) => `chunk${i}-${'x'.repeat(90)}`);
@@ -127,7 +128,7 @@ describe('caching proxy over real sockets', () => {
     upstream.mode = 'blackhole';
     try {
       const pending = query(b.port, 'dark.example.test', T.A, { edns: 1232 });
-      await until(() => upstream.count('dark.example.test') >= 1);
+      await until(() => upstream.count('dark.example.test') >= 1, 'the query to reach the upstream');
       clock.advance(2_000);
       const r = await pending;
       expect(header(r.raw).rcode).toBe(2);
@@ -247,9 +248,9 @@ describe('bad input', () => {
     const ok = await tcpQuery(b.port, 'ok.test', T.A);
     expect(ok.packet.answers[0].address).toBe('192.0.2.1');
     // The finished client's connection goes away; the half-sent one stays until its idle timeout.
-    await until(async () => (await b.metric('ballast_tcp_connections')) === 1);
+    await until(async () => (await b.metric('ballast_tcp_connections')) === 1, 'one open TCP connection');
     sock.destroy();
-    await until(async () => (await b.metric('ballast_tcp_connections')) === 0);
+    await until(async () => (await b.metric('ballast_tcp_connections')) === 0, 'no open TCP connection');
   });
 
   it('closes a TCP connection that sends a zero-length frame, and keeps serving', async () => {
@@ -264,11 +265,3 @@ describe('bad input', () => {
     expect(ok.packet.answers[0].address).toBe('192.0.2.1');
   });
 });
-
-async function until(cond: () => boolean | Promise<boolean>, tries = 500): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('condition not reached');
-}

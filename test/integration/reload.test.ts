@@ -8,19 +8,13 @@ import { type Running, startBallast } from '../helpers/ballast.js';
 import { type CliProcess, startCli } from '../helpers/cli.js';
 import { header, Packet, query } from '../helpers/client.js';
 import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
+import { until } from '../helpers/wait.js';
 
 const A = Packet.TYPE.A;
 const records = (address: string) => ({
   'cached.test/1': [a('cached.test', address)],
   'new.test/1': [a('new.test', address)],
 });
-const until = async (cond: () => boolean | Promise<boolean>, what: string) => {
-  for (let i = 0; i < 400; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
 
 describe('reload, in process', () => {
   const cleanup: (() => Promise<unknown>)[] = [];

@@ -8,19 +8,11 @@ import { systemRandom } from '../../src/util/random.js';
 import { type Running, startBallast } from '../helpers/ballast.js';
 import { header, Packet, query } from '../helpers/client.js';
 import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
+import { until } from '../helpers/wait.js';
 
 const A = Packet.TYPE.A;
 const EDNS = { edns: 1232 };
 const EDE = (code: number) => Buffer.from([0, 15, 0, 2, 0, code]);
-
-/** Polls (in real time) until `cond` holds: for socket events, never for clock time. */
-async function until(cond: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Lets in-flight socket I/O and promise chains settle. */
 const settle = () => new Promise((r) => setTimeout(r, 20));

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { canonicalIp, checkNodeConfig, localIpListen, nodeSchema } from '../../src/node/index.js';
+import { NODE_DEFAULTS } from './defaults.js';
 
 const parse = (input: unknown) => z.strictObject({ node: nodeSchema }).safeParse({ node: input });
 const firstIssue = (input: unknown) => {
@@ -12,19 +13,7 @@ const firstIssue = (input: unknown) => {
 
 describe('nodeSchema', () => {
   it('is off by default, so ballast needs no root', () => {
-    expect(z.strictObject({ node: nodeSchema }).parse({}).node).toEqual({
-      localIps: [],
-      setupInterface: false,
-      setupIptables: false,
-      interfaceName: 'nodelocaldns',
-      interfaceKind: 'dummy',
-      iptablesMode: 'auto',
-      resyncSeconds: 60,
-      skipTeardown: false,
-      instanceDir: '/run/ballast',
-      upstreamService: 'kube-dns-upstream',
-      clusterZones: ['cluster.local', 'in-addr.arpa', 'ip6.arpa'],
-    });
+    expect(z.strictObject({ node: nodeSchema }).parse({}).node).toEqual(NODE_DEFAULTS);
   });
 
   it.each([

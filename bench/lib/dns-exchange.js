@@ -1,0 +1,72 @@
+// One DNS exchange over UDP or TCP on plain node:dgram / node:net sockets, bytes in and bytes out (no codec), shared
+// by the bench scripts (bench/lib/dns.js, bench/handover.js) and the tests (test/helpers/client.ts re-exports it).
+// It imports only node: modules, so the tests can use it without the built dist/ that the rest of bench/lib needs;
+// bench/lib/dns-exchange.d.ts types it for them.
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+
+/**
+ * Sends raw bytes over UDP from a fresh socket and resolves with the first datagram back that carries the query's
+ * ID, or null after `waitMs`; rejects on a socket error.
+ */
+export function udpExchange(port, msg, waitMs = 3000, host = '127.0.0.1') {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const t = setTimeout(() => {
+      s.close();
+      resolve(null);
+    }, waitMs);
+    s.on('message', (m) => {
+      // A late datagram meant for an earlier owner of this ephemeral port is not our answer.
+      if (msg.length >= 2 && (m.length < 2 || m.readUInt16BE(0) !== msg.readUInt16BE(0))) return;
+      clearTimeout(t);
+      s.close();
+      resolve(m);
+    });
+    s.on('error', (e) => {
+      clearTimeout(t);
+      s.close();
+      reject(e);
+    });
+    s.send(msg, port, host);
+  });
+}
+
+/**
+ * Sends framed messages on one new TCP connection and resolves with `expect` answers (unframed, in arrival order);
+ * rejects on a socket error or when they have not all come within `waitMs`.
+ */
+export function tcpExchange(port, msgs, expect = msgs.length, host = '127.0.0.1', waitMs = 5000) {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ port, host });
+    const out = [];
+    let buf = Buffer.alloc(0);
+    const t = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`tcp: got ${out.length} of ${expect} answers`));
+    }, waitMs);
+    sock.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        out.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+      }
+      if (out.length >= expect) {
+        clearTimeout(t);
+        sock.end();
+        resolve(out);
+      }
+    });
+    sock.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    const framed = msgs.map((m) => {
+      const f = Buffer.alloc(2 + m.length);
+      f.writeUInt16BE(m.length, 0);
+      m.copy(f, 2);
+      return f;
+    });
+    sock.write(Buffer.concat(framed));
+  });
+}
