@@ -95,7 +95,7 @@ export function report(result, opts, ctx) {
   L.push(`- ballast: \`${result.ballastCommand}\` (pinned to CPU ${SERVER_CPU})`);
   L.push(
     `- Config: \`cache.maxEntries: ${CACHE.maxEntries}\`, \`cache.maxBytes: ${CACHE.maxBytes}\` (as in ` +
-      `deploy/base/configmap.yaml), \`clientLimit.queriesPerSecond: 0\` (all load comes from one address here), ` +
+      `deploy/base/configmap.yaml) (all load comes from one address here: fair queuing lets a lone client use all capacity), ` +
       `snapshots every ${SNAPSHOT_INTERVAL} s (production: 60 s), so each ${opts.duration} s phase includes a ` +
       'snapshot write and the CPU figures overstate the snapshot share about twofold.',
   );

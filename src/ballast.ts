@@ -1,4 +1,4 @@
-export type { BallastDeps, BoundAddresses } from './assemble.js';
+export type { BallastDeps, BoundAddresses } from './assemble/index.js';
 
 import type { Registry } from 'prom-client';
 import {
@@ -16,7 +16,7 @@ import {
   handlerSettings,
   persistOptions,
   Routing,
-} from './assemble.js';
+} from './assemble/index.js';
 import { type DnsCache, Sweeper } from './cache/index.js';
 import { Chaos } from './chaos/index.js';
 import { type Config, changedSections, ReloadReport } from './config/index.js';
@@ -126,7 +126,7 @@ export class Ballast {
       });
       installRouting();
       const previous = { config: this.config, settings: this.handler.settings };
-      this.handler.configure(handlerSettings(next, this.ctx.clock, previous));
+      this.handler.configure(handlerSettings(next, previous));
       this.cache.reconfigure(cacheOptions(next));
       this.persister?.configure(persistOptions(next));
       this.ctx.log.level = next.log.level;

@@ -41,3 +41,13 @@ export class UsageError extends BallastError {
 export class UpstreamsDownError extends BallastError {
   override readonly code = 'BALLAST_UPSTREAMS_DOWN';
 }
+
+/** An attempt given up by its caller because another attempt answered first: not a failure of the upstream. */
+export class AbandonedError extends BallastError {
+  override readonly code = 'BALLAST_UPSTREAM_ABANDONED';
+}
+
+/** A client's fair-queuing queue is full: its query is refused rather than held without bound. */
+export class QueueFullError extends BallastError {
+  override readonly code = 'BALLAST_QUEUE_FULL';
+}

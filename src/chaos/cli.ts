@@ -12,8 +12,11 @@ export const DRILL_FLAGS: readonly FlagSpec[] = [
   { name: 'fault', value: 'KIND', help: FAULT_KINDS.join(' | '), default: 'blackhole' },
   { name: 'fault-zone', value: 'ZONE', help: "only this zone's upstream traffic" },
   { name: 'fault-upstream', value: 'HOST:PORT', help: 'only this upstream' },
-  { name: 'delay-ms', value: 'N', help: 'for --fault delay', default: '500' },
-  { name: 'drop-percent', value: 'N', help: 'for --fault drop', default: '50' },
+  { name: 'delay-ms', value: 'N', help: 'for --fault delay and slow', default: '500' },
+  { name: 'spread-ms', value: 'N', help: 'for --fault slow: extra delay up to this, at random', default: '0' },
+  { name: 'percent', value: 'N', help: 'for --fault drop, lame and loss', default: '50' },
+  { name: 'drop-percent', value: 'N', help: 'the same as --percent (kept for old scripts)' },
+  { name: 'concurrency', value: 'N', help: 'for --fault overload: REFUSED above this many in flight', default: '10' },
   { name: 'warm', value: 'DURATION', help: 'load before the fault', default: '20s' },
   { name: 'fault-for', value: 'DURATION', help: 'how long the fault lasts', default: '60s' },
   { name: 'recover', value: 'DURATION', help: 'load after the fault', default: '20s' },
@@ -50,12 +53,12 @@ function duration(values: FlagValues, flag: string, dflt: string): number {
   return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
 }
 
-function count(values: FlagValues, flag: string, dflt: number, max: number): number {
+function count(values: FlagValues, flag: string, dflt: number, max: number, zeroOk = false): number {
   const v = str(values, flag);
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > max)
-    throw new UsageError(`--${flag}: got ${JSON.stringify(v)}; expected a number in (0, ${max}]`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !zeroOk) || n > max)
+    throw new UsageError(`--${flag}: got ${JSON.stringify(v)}; expected a number in ${zeroOk ? '[0' : '(0'}, ${max}]`);
   return n;
 }
 
@@ -84,8 +87,12 @@ export function drillOptions(values: FlagValues, out: (line: string) => void): D
       kind,
       zone: str(values, 'fault-zone'),
       upstream: str(values, 'fault-upstream'),
-      delayMs: kind === 'delay' ? count(values, 'delay-ms', 500, 60_000) : undefined,
-      percent: kind === 'drop' ? count(values, 'drop-percent', 50, 100) : undefined,
+      delayMs: kind === 'delay' || kind === 'slow' ? count(values, 'delay-ms', 500, 60_000) : undefined,
+      spreadMs: kind === 'slow' ? count(values, 'spread-ms', 0, 60_000, true) : undefined,
+      percent: ['drop', 'lame', 'loss'].includes(kind)
+        ? count(values, values.percent === undefined ? 'drop-percent' : 'percent', 50, 100)
+        : undefined,
+      concurrency: kind === 'overload' ? count(values, 'concurrency', 10, 100_000, true) : undefined,
     },
     warmSeconds: Math.round(duration(values, 'warm', '20s') / 1000),
     faultSeconds: Math.round(duration(values, 'fault-for', '60s') / 1000),

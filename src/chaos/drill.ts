@@ -12,7 +12,15 @@ import { html, PHASES, type Phase, type Second, summarize, table } from './repor
 export interface DrillOptions {
   readonly target: { host: string; port: number };
   readonly admin?: { host: string; port: number };
-  readonly fault: { kind: string; zone?: string; upstream?: string; delayMs?: number; percent?: number };
+  readonly fault: {
+    kind: string;
+    zone?: string;
+    upstream?: string;
+    delayMs?: number;
+    spreadMs?: number;
+    percent?: number;
+    concurrency?: number;
+  };
   readonly warmSeconds: number;
   readonly faultSeconds: number;
   readonly recoverSeconds: number;

@@ -4,15 +4,32 @@ import { BallastError } from '../errors.js';
 import type { Clock, Timer } from '../util/clock.js';
 
 /**
- * Fault injection on the upstream side of ballast (docs/design.md §9): the breaker, stale serving and coalescing react
- * exactly as in a real outage, because the fault sits where the network would be — in the upstream transport.
+ * Fault injection on the upstream side of ballast (docs/design.md §9): the health model, retransmission, stale serving
+ * and coalescing react exactly as in a real outage, because the fault sits where the network would be — between the
+ * upstream object and its transport (chaos/interceptor.ts).
  *
- * - `blackhole`: queries are swallowed; every exchange times out.
- * - `servfail` / `refused`: every exchange gets that rcode back (CoreDNS without its API server answers SERVFAIL).
- * - `delay`: every exchange waits `delayMs` first (and times out when that exceeds its timeout).
- * - `drop`: `percent` of exchanges are swallowed.
+ * Whole-upstream faults:
+ * - `blackhole`: queries are swallowed; every attempt times out.
+ * - `servfail` / `refused`: every attempt gets that rcode back (CoreDNS without its API server answers SERVFAIL).
+ * - `delay`: every attempt waits `delayMs` first.
+ * - `drop`: `percent` of attempts are swallowed.
+ * Partial faults, the ones real clusters mostly see:
+ * - `lame`: `percent` of names are never answered (the same names every time: a lame delegation, a dead domain).
+ * - `slow`: every answer comes after `delayMs` plus up to `spreadMs` more, at random (a cold recursion).
+ * - `loss`: `percent` of UDP datagrams are lost, each way, independently (a lossy path).
+ * - `overload`: REFUSED above `concurrency` attempts in flight (CoreDNS's max_concurrent).
  */
-export const FAULT_KINDS = ['blackhole', 'servfail', 'refused', 'delay', 'drop'] as const;
+export const FAULT_KINDS = [
+  'blackhole',
+  'servfail',
+  'refused',
+  'delay',
+  'drop',
+  'lame',
+  'slow',
+  'loss',
+  'overload',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultSpec {
@@ -23,8 +40,14 @@ export interface FaultSpec {
   readonly zone?: string;
   /** Only this upstream ("10.96.0.10:53"); all upstreams when absent. */
   readonly upstream?: string;
+  /** delay, slow. */
   readonly delayMs?: number;
+  /** slow: the extra delay is uniform in [0, spreadMs]. */
+  readonly spreadMs?: number;
+  /** drop, lame, loss. */
   readonly percent?: number;
+  /** overload. */
+  readonly concurrency?: number;
 }
 
 export interface Fault extends FaultSpec {
@@ -38,12 +61,28 @@ export class FaultSpecError extends BallastError {
   override readonly code = 'BALLAST_FAULT_INVALID';
 }
 
+/** Which numeric fields each kind takes, with what is allowed. */
+const FIELDS: Record<string, { kinds: readonly FaultKind[]; ok: (v: number) => boolean; allowed: string }> = {
+  delayMs: {
+    kinds: ['delay', 'slow'],
+    ok: (v) => Number.isInteger(v) && v >= 1 && v <= 60_000,
+    allowed: 'an integer 1–60000',
+  },
+  spreadMs: { kinds: ['slow'], ok: (v) => Number.isInteger(v) && v >= 0 && v <= 60_000, allowed: 'an integer 0–60000' },
+  percent: { kinds: ['drop', 'lame', 'loss'], ok: (v) => v > 0 && v <= 100, allowed: 'a number in (0, 100]' },
+  concurrency: {
+    kinds: ['overload'],
+    ok: (v) => Number.isInteger(v) && v >= 0 && v <= 100_000,
+    allowed: 'an integer 0–100000',
+  },
+};
+
 /** Checks an untrusted JSON body; the message names the field, the value and what is allowed. */
 export function parseFaultSpec(body: unknown, maxDurationSeconds: number): FaultSpec {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new FaultSpecError('expected a JSON object');
   const b = body as Record<string, unknown>;
-  const known = new Set(['kind', 'durationSeconds', 'zone', 'upstream', 'delayMs', 'percent']);
+  const known = new Set(['kind', 'durationSeconds', 'zone', 'upstream', ...Object.keys(FIELDS)]);
   for (const k of Object.keys(b)) if (!known.has(k)) throw new FaultSpecError(`unknown field ${JSON.stringify(k)}`);
   const bad = (field: string, allowed: string) =>
     new FaultSpecError(`${field}: got ${JSON.stringify(b[field])}; expected ${allowed}`);
@@ -56,21 +95,21 @@ export function parseFaultSpec(body: unknown, maxDurationSeconds: number): Fault
   for (const f of ['zone', 'upstream'] as const) {
     if (b[f] !== undefined && (typeof b[f] !== 'string' || b[f] === '')) throw bad(f, 'a non-empty string');
   }
-  const spec: { -readonly [K in keyof FaultSpec]: FaultSpec[K] } = { kind, durationSeconds: d };
+  const spec: Record<string, unknown> = { kind, durationSeconds: d };
   if (b.zone !== undefined) spec.zone = (b.zone as string).toLowerCase().replace(/\.$/, '') || '.';
-  if (b.upstream !== undefined) spec.upstream = b.upstream as string;
-  if (kind === 'delay') {
-    if (typeof b.delayMs !== 'number' || !Number.isInteger(b.delayMs) || b.delayMs < 1 || b.delayMs > 60_000) {
-      throw bad('delayMs', 'an integer 1–60000 (required for kind delay)');
+  if (b.upstream !== undefined) spec.upstream = b.upstream;
+  for (const [field, rule] of Object.entries(FIELDS)) {
+    const v = b[field];
+    const required = rule.kinds.includes(kind) && field !== 'spreadMs';
+    if (v === undefined) {
+      if (required) throw bad(field, `${rule.allowed} (required for kind ${kind})`);
+      continue;
     }
-    spec.delayMs = b.delayMs;
-  } else if (b.delayMs !== undefined) throw bad('delayMs', 'nothing (only for kind delay)');
-  if (kind === 'drop') {
-    if (typeof b.percent !== 'number' || !(b.percent > 0 && b.percent <= 100))
-      throw bad('percent', 'a number in (0, 100] (required for kind drop)');
-    spec.percent = b.percent;
-  } else if (b.percent !== undefined) throw bad('percent', 'nothing (only for kind drop)');
-  return spec;
+    if (!rule.kinds.includes(kind)) throw bad(field, `nothing (only for kind ${rule.kinds.join(' or ')})`);
+    if (typeof v !== 'number' || !rule.ok(v)) throw bad(field, rule.allowed);
+    spec[field] = v;
+  }
+  return spec as unknown as FaultSpec;
 }
 
 interface Active {
@@ -92,7 +131,7 @@ export class FaultInjector {
   ) {
     this.gauge = new Gauge({
       name: 'ballast_chaos_faults_active',
-      help: 'Chaos faults injected right now, by kind (blackhole, servfail, refused, delay, drop).',
+      help: `Chaos faults injected right now, by kind (${FAULT_KINDS.join(', ')}).`,
       labelNames: ['kind'] as const,
       registers: [registry],
     });

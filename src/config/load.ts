@@ -43,13 +43,51 @@ function formatIssues(error: z.ZodError, raw: unknown): string {
     const shown = value === undefined ? 'missing' : JSON.stringify(value);
     let allowed = issue.message;
     if (issue.code === 'unrecognized_keys') {
-      return `${path}: unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; remove or fix the spelling`;
+      const unknown = issue.keys.filter((k) => replacement([...issue.path, k]) === undefined);
+      const lines = issue.keys
+        .filter((k) => !unknown.includes(k))
+        .map((k) => {
+          const at = [...issue.path, k];
+          return `${at.map(String).join('.')}: got ${JSON.stringify(valueAt(raw, at))}; ${replacement(at)}`;
+        });
+      if (unknown.length > 0) {
+        const keys = unknown.map((k) => JSON.stringify(k)).join(', ');
+        lines.push(`${path}: unknown key(s) ${keys}; remove or fix the spelling`);
+      }
+      return lines.join('\n  ');
     }
     if (issue.code === 'invalid_value')
       allowed = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     return `${path}: got ${shown}; ${allowed}`;
   });
   return `invalid configuration:\n  ${lines.join('\n  ')}`;
+}
+
+/**
+ * Settings an earlier release had, with what replaced them: an old config fails at load saying what to write now,
+ * instead of meaning something else in silence.
+ */
+const REPLACED: [string, string][] = [
+  ['upstream.timeoutMs', 'replaced by upstream.deadlineMs: one deadline per query, retransmissions included'],
+  ['zones.*.timeoutMs', 'replaced by deadlineMs: one deadline per query, retransmissions included'],
+  ['upstream.minTimeoutMs', 'replaced by upstream.retransmit.minRtoMs'],
+  ['upstream.retryBudgetRatio', 'replaced by upstream.retransmit.budgetPerAnswer: retransmissions are paid by answers'],
+  [
+    'upstream.health.failureThreshold',
+    'replaced by upstream.health.transportErrors (timeouts and REFUSED no longer mark an upstream down)',
+  ],
+  ['upstream.health.servfailRatio', 'replaced by upstream.health.failureRatio'],
+  ['upstream.health.servfailMinNames', 'replaced by upstream.health.minNames'],
+  [
+    'clientLimit',
+    'replaced by fairness (queues, handSize, queueLength): a busy client now waits in its own queue instead of ' +
+      'being refused; see docs/resilience.md',
+  ],
+];
+
+function replacement(path: readonly PropertyKey[]): string | undefined {
+  const key = path.map((p) => (typeof p === 'number' ? '*' : String(p))).join('.');
+  return REPLACED.find(([k]) => k === key)?.[1];
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {

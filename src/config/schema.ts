@@ -69,8 +69,8 @@ const zoneSchema = z.strictObject({
   protocol: protocol.optional(),
   /** Selection policy; defaults to upstream.policy. */
   policy: policy.optional(),
-  /** Per-attempt timeout; defaults to upstream.timeoutMs. */
-  timeoutMs: int().min(50).max(30_000).optional(),
+  /** Per-query deadline; defaults to upstream.deadlineMs. */
+  deadlineMs: int().min(100).max(30_000).optional(),
 });
 
 export const configSchema = z
@@ -93,26 +93,44 @@ export const configSchema = z
         resolvConf: z.string().min(1).default(DEFAULT_RESOLV_CONF),
         protocol: protocol.default('prefer-udp'),
         policy: policy.default('random'),
-        /** Longest one attempt waits for an answer; the RTT-based timeout is usually far shorter. */
-        timeoutMs: int().min(50).max(30_000).default(2000),
-        /** Floor of the RTT-based timeout (SRTT + 4·RTTVAR, RFC 6298's estimator). */
-        minTimeoutMs: int().min(10).max(30_000).default(250),
-        /** Queries in flight to one upstream at most; beyond it, stale or SERVFAIL at once (CoreDNS max_concurrent). */
+        /**
+         * How long one query may take, retransmissions included, before it has failed (SERVFAIL, and the failure
+         * cache). Under glibc's 5 s resolver timeout, so a client gets an answer before it gives up on its attempt;
+         * above NodeLocal DNSCache's fixed 2 s, so a cold recursion behind the upstream has time to finish.
+         */
+        deadlineMs: int().min(100).max(30_000).default(4000),
+        /** Queries in flight to one upstream at most (CoreDNS max_concurrent); halved while it answers REFUSED. */
         maxInflight: int().min(1).max(100_000).default(1000),
-        /** Retries earn this fraction of a token per first attempt; one retry costs one (about 10 %, RFC 9520 §3.1). */
-        retryBudgetRatio: z.number().min(0).max(1).default(0.1),
+        retransmit: z
+          .strictObject({
+            /** Retransmission timeout before an upstream has answered anything. */
+            initialRtoMs: int().min(10).max(30_000).default(500),
+            /** Floor of the RTT-based timeout (SRTT + 4·RTTVAR, RFC 6298's estimator). */
+            minRtoMs: int().min(10).max(30_000).default(200),
+            /** Ceiling of the RTT-based timeout, before doubling per retransmission. */
+            maxRtoMs: int().min(10).max(30_000).default(2000),
+            /** Retry tokens earned per upstream answer; each retransmission spends one (RFC 9520 §3.1). */
+            budgetPerAnswer: z.number().min(0).max(10).default(1),
+            /** Retry tokens earned per second regardless, so a quiet node can still retransmit. */
+            budgetMinPerSecond: z.number().min(0).max(100_000).default(10),
+            /** Retry tokens banked at most. */
+            budgetBurst: int().min(1).max(1_000_000).default(100),
+          })
+          .prefault({}),
         health: z
           .strictObject({
-            /** Consecutive failures (timeouts, network errors, REFUSED) that mark an upstream down. */
-            failureThreshold: int().min(1).max(1000).default(5),
-            /** First probe backoff; doubles per failed probe, with full jitter. */
+            /** No answer to any query for this long, while queries are out, makes an upstream suspect (then probed). */
+            silenceMs: int().min(100).max(600_000).default(2000),
+            /** Transport errors in a row (refused, unreachable, TCP connect failures) that make it suspect. */
+            transportErrors: int().min(1).max(1000).default(3),
+            /** Share of recent distinct names failing (SERVFAIL or no answer by the deadline) that makes it suspect. */
+            failureRatio: z.number().gt(0).max(1).default(0.9),
+            /** Distinct names needed before the failure ratio counts. */
+            minNames: int().min(1).max(10_000).default(20),
+            /** First probe backoff once down; doubles per failed probe, with full jitter. */
             probeBackoffMinMs: int().min(10).max(600_000).default(500),
             /** Longest probe backoff. */
             probeBackoffMaxMs: int().min(100).max(3_600_000).default(30_000),
-            /** Share of recent distinct names answered SERVFAIL that marks an upstream down. */
-            servfailRatio: z.number().gt(0).max(1).default(0.9),
-            /** Distinct names needed before the SERVFAIL ratio counts. */
-            servfailMinNames: int().min(1).max(10_000).default(10),
           })
           .prefault({}),
         /** EDNS payload size ballast asks upstreams for. */
@@ -209,12 +227,14 @@ export const configSchema = z
         maxEntries: int().min(1).max(10_000_000).default(100_000),
       })
       .prefault({}),
-    clientLimit: z
+    fairness: z
       .strictObject({
-        /** Upstream-bound queries per second per client address (cache hits are free); 0 disables the limit. */
-        queriesPerSecond: int().min(0).max(1_000_000).default(200),
-        /** Burst allowance per client. */
-        burst: int().min(1).max(1_000_000).default(400),
+        /** Queues that client addresses are shuffle-sharded over (API Priority and Fairness: 64). */
+        queues: int().min(1).max(1024).default(64),
+        /** Queues in one client's hand; a query waits in the shortest of them (APF: 8). */
+        handSize: int().min(1).max(1024).default(8),
+        /** Queries one queue holds while upstream capacity is taken; beyond it, REFUSED. */
+        queueLength: int().min(1).max(100_000).default(256),
       })
       .prefault({}),
     server: z
@@ -256,7 +276,13 @@ export const configSchema = z
     const pairs: [string[], number, string, number][] = [
       [['refresh', 'fromFraction'], c.refresh.fromFraction, 'refresh.toFraction', c.refresh.toFraction],
       [['cache', 'minTtlSeconds'], c.cache.minTtlSeconds, 'cache.maxTtlSeconds', c.cache.maxTtlSeconds],
-      [['upstream', 'minTimeoutMs'], c.upstream.minTimeoutMs, 'upstream.timeoutMs', c.upstream.timeoutMs],
+      [
+        ['upstream', 'retransmit', 'minRtoMs'],
+        c.upstream.retransmit.minRtoMs,
+        'upstream.retransmit.maxRtoMs',
+        c.upstream.retransmit.maxRtoMs,
+      ],
+      [['fairness', 'handSize'], c.fairness.handSize, 'fairness.queues', c.fairness.queues],
       [
         ['upstream', 'health', 'probeBackoffMinMs'],
         c.upstream.health.probeBackoffMinMs,

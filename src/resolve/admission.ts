@@ -1,5 +1,4 @@
-import type { FailureCache } from './failures.js';
-import type { ClientLimiter } from './limits.js';
+import type { FailedAnswer, FailureCache } from './failures.js';
 import type { ResolveMetrics } from './metrics.js';
 import type { ZoneView } from './zone-state.js';
 
@@ -10,19 +9,16 @@ export type StaleReason =
   | 'client_timeout'
   | 'refresh_failed'
   | 'recovering'
-  | 'rate_limited'
   | 'busy';
 
 export interface AdmissionDeps {
   readonly failures: FailureCache;
-  readonly limiter: ClientLimiter;
   readonly metrics: ResolveMetrics;
 }
 
 /** One query that found no fresh entry, as admission sees it. */
 export interface Candidate {
   readonly key: string;
-  readonly client: string;
   readonly view: ZoneView;
   /** An upstream query for the same key is already in flight: joining it costs the upstream nothing. */
   readonly joining: boolean;
@@ -31,26 +27,30 @@ export interface Candidate {
   readonly now: number;
 }
 
+/** Why not: a reason, and for a held failure, how it failed (so it is answered the same way). */
+export interface Refusal {
+  readonly reason: StaleReason;
+  readonly failure?: FailedAnswer;
+}
+
 /**
  * Decides whether a query that needs the upstream may ask it now (docs/design.md §4): undefined means yes; otherwise
- * the reason it may not, and the caller answers stale or with an error at once. A query joining a flight already in
- * the air is only held back by the zone being down.
+ * why not, and the caller answers stale or with an error at once. A query joining a flight already in the air is
+ * only held back by the zone being down. Capacity does not refuse a query without a stale entry: it waits its turn
+ * in the fair queue; with a stale entry, the stale answer goes out at once instead.
  */
-export function admit(c: Candidate, deps: AdmissionDeps): StaleReason | undefined {
-  if (!c.view.healthy) return 'upstream_down';
+export function admit(c: Candidate, deps: AdmissionDeps): Refusal | undefined {
+  if (!c.view.healthy) return { reason: 'upstream_down' };
   if (c.joining) return undefined;
-  if (!c.view.available) return 'busy';
-  if (deps.failures.heldUntil(c.key, c.now) !== undefined) {
+  const failure = deps.failures.held(c.key, c.now);
+  if (failure !== undefined) {
     deps.metrics.failureCacheHits.inc();
-    return 'failure_cached';
+    return { reason: 'failure_cached', failure };
   }
-  if (!deps.limiter.allow(c.client)) {
-    deps.metrics.rateLimited.inc();
-    return 'rate_limited';
-  }
+  if (c.hasStale && !c.view.available) return { reason: 'busy' };
   if (c.hasStale && !c.view.budget.allowStaleRefresh()) {
     deps.metrics.refreshes.labels('stale', 'skipped').inc();
-    return 'recovering';
+    return { reason: 'recovering' };
   }
   return undefined;
 }

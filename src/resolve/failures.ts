@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { Rcode } from '../wire/index.js';
 
 export interface FailureCacheOptions {
   /** First hold after a failure for a key with no stale answer (RFC 9520 §3.2: at least 1 s; 5 s here). */
@@ -11,11 +12,19 @@ export interface FailureCacheOptions {
   readonly maxEntries: number;
 }
 
+/** How a query failed, so that the same failure is answered again while it is held (the same rcode, the same EDE). */
+export interface FailedAnswer {
+  readonly rcode: number;
+  /** EDE info-code ballast adds (RFC 8914), or undefined for the upstream's own error rcode. */
+  readonly ede?: number;
+}
+
 interface Failure {
   /** No upstream query for this key before this time. */
   until: number;
   /** The next hold for a key without stale data (doubles per consecutive failure). */
   backoffMs: number;
+  readonly answer: FailedAnswer;
 }
 
 /**
@@ -30,6 +39,12 @@ export class FailureCache {
     this.failures = new LRUCache<string, Failure>({ max: opts.maxEntries });
   }
 
+  /** How `key` failed, if it is held at `nowMs`. */
+  held(key: string, nowMs: number): FailedAnswer | undefined {
+    const f = this.failures.peek(key);
+    return f !== undefined && nowMs < f.until ? f.answer : undefined;
+  }
+
   /** When the hold on `key` ends, if it is held at `nowMs`. */
   heldUntil(key: string, nowMs: number): number | undefined {
     const f = this.failures.peek(key);
@@ -37,13 +52,13 @@ export class FailureCache {
   }
 
   /** Records a failure for `key`; `hasStale` picks the stale recheck time over the backoff. */
-  record(key: string, nowMs: number, hasStale: boolean): void {
+  record(key: string, nowMs: number, hasStale: boolean, answer: FailedAnswer = { rcode: Rcode.SERVFAIL }): void {
     let previous = this.failures.peek(key);
     // A key that has been fine for longer than the longest hold starts over at the initial backoff.
     if (previous !== undefined && nowMs - previous.until > this.opts.maxMs) previous = undefined;
     const backoffMs = previous === undefined ? this.opts.initialMs : Math.min(previous.backoffMs * 2, this.opts.maxMs);
     const hold = hasStale ? Math.max(this.opts.staleRecheckMs, backoffMs) : backoffMs;
-    this.failures.set(key, { until: nowMs + hold, backoffMs });
+    this.failures.set(key, { until: nowMs + hold, backoffMs, answer });
   }
 
   /** A good answer ends the backoff for `key`. */

@@ -1,10 +1,15 @@
 import type { CacheEntry, DnsCache } from '../cache/index.js';
-import { BallastError, UpstreamBusyError, UpstreamsDownError } from '../errors.js';
-import type { Zone } from '../upstream/index.js';
+import {
+  BallastError,
+  QueueFullError,
+  UpstreamBusyError,
+  UpstreamsDownError,
+  UpstreamTimeoutError,
+} from '../errors.js';
+import { type ForwardDeps, forward, isAnswer, type Zone } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
-import { type Query, rcodeLabel } from '../wire/index.js';
-import type { FailureCache } from './failures.js';
-import { type ForwardOptions, forward, isAnswer } from './forward.js';
+import { Ede, type Query, Rcode, rcodeLabel, upstreamQuery } from '../wire/index.js';
+import type { FailedAnswer, FailureCache } from './failures.js';
 
 /** The upstream answered with an rcode that is not an answer; the client gets it as is when there is nothing stale. */
 export class ErrorAnswer extends BallastError {
@@ -19,7 +24,23 @@ export interface FetchDeps {
   readonly cache: DnsCache;
   readonly clock: Clock;
   readonly failures: FailureCache;
-  readonly forward: ForwardOptions;
+  readonly forward: ForwardDeps;
+  /** The EDNS payload size ballast asks upstreams for. */
+  readonly upstreamUdpSize: number;
+}
+
+/**
+ * What a failed query is answered with, now and from the failure cache while it is held: a timeout is SERVFAIL with
+ * EDE 22 (No Reachable Authority), a network error SERVFAIL with EDE 23; an error rcode is the upstream's own.
+ * Capacity and zone-wide conditions are not this name's failure and are not held (RFC 9520 §3).
+ */
+export function failedAnswer(err: unknown): FailedAnswer | undefined {
+  if (err instanceof UpstreamsDownError || err instanceof UpstreamBusyError || err instanceof QueueFullError) {
+    return undefined;
+  }
+  if (err instanceof ErrorAnswer) return { rcode: err.entry.rcode };
+  if (err instanceof UpstreamTimeoutError) return { rcode: Rcode.SERVFAIL, ede: Ede.NO_REACHABLE_AUTHORITY };
+  return { rcode: Rcode.SERVFAIL, ede: Ede.NETWORK_ERROR };
 }
 
 /**
@@ -29,21 +50,16 @@ export interface FetchDeps {
  */
 export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps): Promise<CacheEntry> {
   const { cache, clock, failures } = deps;
-  let answer: Awaited<ReturnType<typeof forward>>;
+  const request = { query: upstreamQuery(q, deps.upstreamUdpSize), questionEnd: q.questionEnd, name: q.key };
   try {
-    answer = await forward(q, zone, deps.forward);
-  } catch (err) {
-    // Zone-wide conditions are not this key's failure; everything else is (RFC 9520 §3).
-    if (!(err instanceof UpstreamsDownError || err instanceof UpstreamBusyError)) {
-      failures.record(q.key, clock.now(), cache.has(q.key));
-    }
-    throw err;
-  }
-  const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
-  if (isAnswer(answer.scan.rcode)) {
+    const answer = await forward(zone, request, deps.forward);
+    const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
+    if (!isAnswer(answer.scan.rcode)) throw new ErrorAnswer(entry);
     failures.clear(q.key);
     return entry;
+  } catch (err) {
+    const failed = failedAnswer(err);
+    if (failed !== undefined) failures.record(q.key, clock.now(), cache.has(q.key), failed);
+    throw err;
   }
-  failures.record(q.key, clock.now(), cache.has(q.key));
-  throw new ErrorAnswer(entry);
 }

@@ -1,16 +1,15 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { CacheEntry, DnsCache, Lookup } from '../cache/index.js';
-import type { ZoneTable } from '../upstream/index.js';
+import type { ForwardDeps, Zone, ZoneTable } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
 import { isRejection, MAX_MESSAGE_SIZE, parseQuery, type Query } from '../wire/index.js';
 import { admit, type StaleReason } from './admission.js';
 import type { BudgetOptions } from './budget.js';
 import { Coalescer, type Flight } from './coalesce.js';
 import type { FailureCache } from './failures.js';
+import { type FairnessOptions, FairQueue } from './fairness.js';
 import { ErrorAnswer, fetchAndStore } from './fetch.js';
-import type { ForwardOptions } from './forward.js';
-import type { ClientLimiter } from './limits.js';
 import type { ResolveMetrics } from './metrics.js';
 import { prefetchDecision } from './prefetch.js';
 import { Replies } from './reply.js';
@@ -28,10 +27,16 @@ export interface StaleOptions {
   readonly keepPastMaxAgeWhileDown: boolean;
 }
 
+/** The upstream side as the request path sees it: the zone table and what forwarding needs (replaced on reload). */
+export interface Upstreams {
+  readonly zones: ZoneTable;
+  readonly forward: ForwardDeps;
+}
+
 /** What the handler is built with and keeps for its life. */
 export interface HandlerParts {
   readonly cache: DnsCache;
-  readonly zones: () => ZoneTable;
+  readonly upstreams: Upstreams;
   readonly clock: Clock;
   readonly metrics: ResolveMetrics;
   readonly log: Logger;
@@ -43,8 +48,9 @@ export interface HandlerSettings {
   readonly udpSize: number;
   readonly stale: StaleOptions;
   readonly failures: FailureCache;
-  readonly limiter: ClientLimiter;
-  readonly forward: ForwardOptions;
+  readonly fairness: FairnessOptions;
+  /** The EDNS payload size ballast asks upstreams for. */
+  readonly upstreamUdpSize: number;
   readonly budget: BudgetOptions;
   /** Hits in an entry's lifetime that make it eligible for a background refresh (CoreDNS prefetch: 2). */
   readonly refreshMinHits: number;
@@ -56,15 +62,17 @@ export type HandlerDeps = HandlerParts & HandlerSettings;
  * The request path, in order (the rows of docs/design.md §4's table); each step is a module of its own:
  *
  *   listener → parse → cache ─fresh→ reply (prefetch: maybe one jittered background refresh)
- *                            ─stale/none→ admit? (admission: zone health, failure cache, client limit, budget)
- *                                         ─no→ stale answer, or SERVFAIL/REFUSED with an EDE, at once
- *                                         ─yes→ coalesce → forward → store (fetch) → reply
+ *                            ─stale/none→ admit? (admission: zone health, failure cache, capacity, budget)
+ *                                         ─no→ stale answer, or the error with its EDE, at once
+ *                                         ─yes→ coalesce → queue (fairness) → forward → store (fetch) → reply
  *                                               with a stale entry, the refresh races the client timer (stale)
  *
  * `handle` answers a fresh hit synchronously: no promise, no allocation beyond the reply.
  */
 export class RequestHandler {
   private readonly flights = new Coalescer<CacheEntry>();
+  /** One fair queue per zone table entry; a reload's new zones get new queues, the old ones drain. */
+  private queues = new WeakMap<Zone, FairQueue>();
   private readonly zoneStates: ZoneStates;
   private readonly replies: Replies;
   private deps: HandlerDeps;
@@ -77,10 +85,12 @@ export class RequestHandler {
 
   /** Applies reloaded settings; queries in flight finish under the settings they started with. */
   configure(settings: HandlerSettings): void {
-    const budgetChanged = !isDeepStrictEqual(settings.budget, this.deps.budget);
-    this.deps = { ...this.deps, ...settings };
+    const previous = this.deps;
+    const budgetChanged = !isDeepStrictEqual(settings.budget, previous.budget);
+    this.deps = { ...previous, ...settings };
     this.replies.configure(replySettings(this.deps));
     if (budgetChanged) this.zoneStates.configure(settings.budget);
+    if (!isDeepStrictEqual(settings.fairness, previous.fairness)) this.queues = new WeakMap();
   }
 
   /** One query's bytes in; the reply's bytes out, or null to send nothing. */
@@ -108,20 +118,19 @@ export class RequestHandler {
 
   /** A stale entry or none: admit, then coalesce → forward → store → reply. */
   private resolve(q: Query, maxSize: number, client: string, hit: Lookup | undefined, now: number) {
-    const view = this.zoneStates.view(this.deps.zones().match(q.qname));
+    const view = this.zoneStates.view(this.deps.upstreams.zones.match(q.qname));
     const stale = this.usableStale(q, hit, view);
 
     // admit
-    const reason = admit(
-      { key: q.key, client, view, joining: this.flights.has(q.key), hasStale: stale !== undefined, now },
-      this.deps,
-    );
-    if (reason !== undefined) {
-      return stale === undefined ? this.replies.refuse(q, reason) : this.serveStale(q, maxSize, stale, reason, view);
+    const joining = this.flights.has(q.key);
+    const refusal = admit({ key: q.key, view, joining, hasStale: stale !== undefined, now }, this.deps);
+    if (refusal !== undefined) {
+      if (stale === undefined) return this.replies.refuse(q, refusal);
+      return this.serveStale(q, maxSize, stale, refusal.reason, view);
     }
 
-    // coalesce → forward → store
-    const flight = this.fetch(q, view, stale !== undefined ? 'stale' : undefined);
+    // coalesce → queue → forward → store
+    const flight = this.fetch(q, view, stale !== undefined ? 'stale' : undefined, client);
 
     // reply
     if (stale === undefined) return this.awaitAnswer(q, maxSize, flight.promise);
@@ -179,18 +188,26 @@ export class RequestHandler {
     if (this.flights.has(q.key)) return;
     let view: ZoneView | undefined;
     const decision = prefetchDecision(entry, now, this.deps.refreshMinHits, () => {
-      view = this.zoneStates.view(this.deps.zones().match(q.qname));
+      view = this.zoneStates.view(this.deps.upstreams.zones.match(q.qname));
       return view;
     });
     if (decision === 'skipped') this.deps.metrics.refreshes.labels('prefetch', 'skipped').inc();
-    if (decision === 'go') this.fetch(q, view!, 'prefetch').promise.catch(() => {});
+    // Background refreshes share capacity as one flow of their own, behind no client and ahead of none.
+    if (decision === 'go') this.fetch(q, view!, 'prefetch', REFRESH_FLOW).promise.catch(() => {});
   }
 
-  /** coalesce → forward → store, counting joins and refresh results. */
-  private fetch(q: Query, view: ZoneView, refresh: 'prefetch' | 'stale' | undefined): Flight<CacheEntry> {
+  /** coalesce → queue → forward → store, counting joins and refresh results. */
+  private fetch(
+    q: Query,
+    view: ZoneView,
+    refresh: 'prefetch' | 'stale' | undefined,
+    client: string,
+  ): Flight<CacheEntry> {
     const { flight, joined } = this.flights.run(q.key, this.deps.clock.now(), () => {
       view.budget.noteQuery();
-      return fetchAndStore(q, view.zone, this.deps);
+      const zone = view.zone;
+      const deps = { ...this.deps, forward: this.deps.upstreams.forward };
+      return this.queue(zone).run(client, () => fetchAndStore(q, zone, deps), zone.deadlineMs);
     });
     if (joined) {
       this.deps.metrics.coalesced.inc();
@@ -206,9 +223,28 @@ export class RequestHandler {
     return flight;
   }
 
+  /** The zone's fair queue: capacity is an available route; news of it, any of the zone's upstreams freeing up. */
+  private queue(zone: Zone): FairQueue {
+    let q = this.queues.get(zone);
+    if (q === undefined) {
+      const capacity = {
+        available: () => zone.routes.some((r) => r.available),
+        subscribe: (fn: () => void) => {
+          const offs = zone.routes.map((r) => r.upstream.onFree(fn));
+          return () => {
+            for (const off of offs) off();
+          };
+        },
+      };
+      q = new FairQueue(this.deps.fairness, capacity, this.deps.clock);
+      this.queues.set(zone, q);
+    }
+    return q;
+  }
+
   /** Whether any upstream of the zone serving `qname` may take traffic (for the stale sweep). */
   zoneHealthy(qname: string): boolean {
-    return zoneHealthy(this.deps.zones().match(qname));
+    return zoneHealthy(this.deps.upstreams.zones.match(qname));
   }
 
   /** The settings in force (a reload builds the next ones from these, keeping what did not change). */
@@ -221,6 +257,9 @@ export class RequestHandler {
     return this.flights.size;
   }
 }
+
+/** The flow background refreshes share capacity as. */
+const REFRESH_FLOW = 'ballast:refresh';
 
 function replySettings(deps: HandlerSettings) {
   return { udpSize: deps.udpSize, staleTtlSeconds: deps.stale.answerTtlSeconds };

@@ -1,7 +1,8 @@
 import type { CacheEntry } from '../cache/index.js';
-import { UpstreamBusyError, UpstreamsDownError, UpstreamTimeoutError } from '../errors.js';
+import { QueueFullError, UpstreamBusyError, UpstreamsDownError } from '../errors.js';
 import { Ede, type Query, type QueryRejection, Rcode, synthesize } from '../wire/index.js';
-import type { StaleReason } from './admission.js';
+import type { Refusal, StaleReason } from './admission.js';
+import { failedAnswer } from './fetch.js';
 import type { ResolveMetrics, Source } from './metrics.js';
 
 export interface ReplySettings {
@@ -44,19 +45,30 @@ export class Replies {
     });
   }
 
-  /** Nothing to serve and upstream must not be asked: SERVFAIL (or REFUSED when rate-limited) with an EDE. */
-  refuse(q: Query, reason: StaleReason): Buffer {
-    const limited = reason === 'rate_limited';
-    const rcode = limited ? Rcode.REFUSED : Rcode.SERVFAIL;
-    return this.synthesized(q, rcode, limited ? Ede.PROHIBITED : Ede.NO_REACHABLE_AUTHORITY);
+  /**
+   * Nothing to serve and upstream must not be asked: every EDE says what really happened (RFC 8914). A held failure
+   * is answered as it was the first time, so a name the upstream refuses stays REFUSED.
+   */
+  refuse(q: Query, refusal: Refusal): Buffer {
+    switch (refusal.reason) {
+      case 'upstream_down':
+        return this.synthesized(q, Rcode.SERVFAIL, Ede.NO_REACHABLE_AUTHORITY);
+      case 'failure_cached': {
+        const f = refusal.failure!;
+        return this.synthesized(q, f.rcode, f.ede);
+      }
+      default:
+        return this.synthesized(q, Rcode.SERVFAIL, Ede.OTHER, 'no upstream capacity');
+    }
   }
 
   /** No answer came from upstream (and nothing stale): what the error means for the client. */
   failed(q: Query, err: unknown): Buffer {
-    if (err instanceof UpstreamsDownError) return this.refuse(q, 'upstream_down');
-    if (err instanceof UpstreamBusyError) return this.refuse(q, 'busy');
-    const ede = err instanceof UpstreamTimeoutError ? Ede.NO_REACHABLE_AUTHORITY : Ede.NETWORK_ERROR;
-    return this.synthesized(q, Rcode.SERVFAIL, ede);
+    if (err instanceof UpstreamsDownError) return this.refuse(q, { reason: 'upstream_down' });
+    if (err instanceof QueueFullError) return this.synthesized(q, Rcode.REFUSED, Ede.OTHER, 'client queue full');
+    if (err instanceof UpstreamBusyError) return this.refuse(q, { reason: 'busy' });
+    const f = failedAnswer(err) ?? { rcode: Rcode.SERVFAIL, ede: Ede.NETWORK_ERROR };
+    return this.synthesized(q, f.rcode, f.ede);
   }
 
   /** docs/design.md §6: FORMERR / NOTIMP / BADVERS for readable queries, silence for the rest. */
@@ -69,8 +81,8 @@ export class Replies {
     return synthesize({ raw, questionEnd: r.questionEnd, edns: r.edns }, r.rcode, { udpSize: this.settings.udpSize });
   }
 
-  private synthesized(q: Query, rcode: number, ede: number): Buffer {
+  private synthesized(q: Query, rcode: number, ede: number | undefined, edeText?: string): Buffer {
     this.metrics.response('synthesized' satisfies Source, rcode);
-    return synthesize(q, rcode, { udpSize: this.settings.udpSize, ede });
+    return synthesize(q, rcode, { udpSize: this.settings.udpSize, ede, edeText });
   }
 }

@@ -5,7 +5,7 @@ import { type BudgetOptions, ZoneBudget } from './budget.js';
 
 /** Whether any upstream of the zone may take client traffic now: the one place zone health is asked. */
 export function zoneHealthy(zone: Zone): boolean {
-  return zone.upstreams.some((u) => u.healthy);
+  return zone.routes.some((r) => r.usable);
 }
 
 /** A zone as one query sees it: its health read once, and what the request path keeps for it. */
@@ -55,7 +55,7 @@ export class ZoneStates {
       state.staleSince = undefined;
       state.staleCount = 0;
     }
-    const available = healthy && zone.upstreams.some((u) => u.available);
+    const available = healthy && zone.routes.some((r) => r.available);
     return { zone, healthy, available, budget: state.budget };
   }
 

@@ -2,135 +2,193 @@ import type { Clock, Timer } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 
 /**
- * An upstream's circuit breaker. The states:
+ * The health of one upstream for one zone (docs/design.md §4, "what failed"). A failed query is its name's failure
+ * (the failure cache); only signals that are not about one name count here:
  *
- *   closed ──(failureThreshold consecutive failures, or SERVFAIL to ≥ servfailRatio of recent distinct names)──▶ open
- *   open ──(backoff elapses: full jitter over 0.5 s → 30 s, doubling)──▶ probing (exactly one probe in flight)
- *   probing ──(probe answered NOERROR/NXDOMAIN)──▶ closed      probing ──(probe failed)──▶ open (next backoff step)
+ *   closed ──(no answer to anything for silenceMs while queries were out; transportErrors in a row, such as
+ *             connection refused or ICMP unreachable; or failures for ≥ failureRatio of ≥ minNames distinct names)──▶
+ *   suspect (client traffic still flows; one probe asks something known to be answerable)
+ *   suspect ──(probe answered)──▶ closed          suspect ──(probe failed)──▶ open
+ *   open ──(backoff elapses: full jitter over probeBackoffMinMs → probeBackoffMaxMs, doubling)──▶ probing
+ *   probing ──(probe answered)──▶ closed          probing ──(probe failed)──▶ open (next backoff step)
  *
- * While not closed the upstream gets no client traffic at all, only the probes: a dead upstream costs about one
- * query per backoff interval instead of every client's retries (docs/design.md §2.2). CoreDNS probes every 0.5 s
- * without backoff; the full-jitter backoff also keeps a fleet of nodes from probing in lock-step.
+ * Any answer, whatever its rcode, proves the transport alive. A probe never replays the names that failed: a few
+ * dead names (a lame delegation, a gone external domain) must not keep a live upstream down. While open or probing
+ * the upstream gets no client traffic, only probes: a dead upstream costs one query per backoff interval, not every
+ * client's retries (docs/design.md §2.2); the full-jitter backoff keeps a fleet of nodes from probing in lock-step.
  */
-export type BreakerState = 'closed' | 'open' | 'probing';
+export type HealthState = 'closed' | 'suspect' | 'open' | 'probing';
 
-export interface BreakerOptions {
-  /** Consecutive failures (timeouts, network errors, REFUSED) that open the breaker. */
-  readonly failureThreshold: number;
+export interface HealthOptions {
+  /** No answer to any query for this long, while queries were outstanding, makes the upstream suspect. */
+  readonly silenceMs: number;
+  /** Transport errors in a row (refused, unreachable, TCP connect failures) that make it suspect. */
+  readonly transportErrors: number;
+  /** Share of recent distinct names that failed (SERVFAIL, or no answer by the deadline) that makes it suspect. */
+  readonly failureRatio: number;
+  /** Distinct names that must have been seen before the failure ratio counts. */
+  readonly minNames: number;
   readonly probeBackoffMinMs: number;
   readonly probeBackoffMaxMs: number;
-  /** Share of recent distinct names answered SERVFAIL that opens the breaker (CoreDNS without its API server). */
-  readonly servfailRatio: number;
-  /** Distinct names that must have been seen before the SERVFAIL ratio counts. */
-  readonly servfailMinNames: number;
 }
 
-/** Outcome classes the breaker learns from. */
-export type Outcome = 'success' | 'failure' | 'servfail';
-
-export class Breaker {
-  private current: BreakerState = 'closed';
-  private consecutive = 0;
+export class Health {
+  private current: HealthState = 'closed';
   private attempt = 0;
   private timer: Timer | undefined;
-  /** The last outcome per distinct name, oldest first; bounded to a window of recent names. */
+  /** When the oldest query sent since the last answer went out; undefined right after an answer. */
+  private unansweredSince: number | undefined;
+  /** Fires silenceMs after that query went out, unless an answer came first. */
+  private silenceTimer: Timer | undefined;
+  private transportErrorRun = 0;
+  /** The last verdict per distinct name (true: failed), oldest first; a window of recent names. */
   private readonly recent = new Map<string, boolean>();
-  private servfails = 0;
+  private failures = 0;
+  private stopped = false;
 
   constructor(
-    private readonly opts: BreakerOptions,
+    private readonly opts: HealthOptions,
     private readonly clock: Clock,
     private readonly random: Random,
-    /** Sends one probe; resolves true when the upstream answered usefully. */
+    /** Sends one probe; resolves true when the upstream answered it usefully. */
     private readonly probe: () => Promise<boolean>,
-    private readonly onChange: (state: BreakerState, reason: string) => void,
+    private readonly onChange: (state: HealthState, reason: string) => void,
   ) {}
 
-  get state(): BreakerState {
+  get state(): HealthState {
     return this.current;
   }
 
-  /** Whether client traffic may be sent now. */
-  get closed(): boolean {
-    return this.current === 'closed';
+  /** Whether client traffic may be sent: closed, or suspect while its probe is out. */
+  get usable(): boolean {
+    return this.current === 'closed' || this.current === 'suspect';
   }
 
-  /** Records the outcome of one client-driven exchange; `name` is the cache key (distinct names for the ratio). */
-  record(outcome: Outcome, name: string): void {
-    if (this.current !== 'closed') return;
-    if (outcome === 'failure') {
-      this.consecutive++;
-      if (this.consecutive >= this.opts.failureThreshold) this.trip(`${this.consecutive} consecutive failures`);
+  /** A query went out. */
+  sent(): void {
+    if (this.unansweredSince !== undefined) {
+      this.checkSilence();
       return;
     }
-    this.consecutive = 0;
-    this.remember(name, outcome === 'servfail');
-    const size = this.recent.size;
-    if (size >= this.opts.servfailMinNames && this.servfails >= size * this.opts.servfailRatio) {
-      this.trip(`SERVFAIL for ${this.servfails} of the last ${size} distinct names`);
+    this.unansweredSince = this.clock.now();
+    this.silenceTimer = this.clock.setTimer(() => this.checkSilence(), this.opts.silenceMs);
+  }
+
+  /** An answer came back for `name`; `failed` when it was SERVFAIL (the zone is not served there). */
+  answered(name: string, failed: boolean): void {
+    this.quiet();
+    this.transportErrorRun = 0;
+    this.verdict(name, failed);
+  }
+
+  /** Forgets the silence being timed (an answer came, or the health was reset). */
+  private quiet(): void {
+    this.unansweredSince = undefined;
+    this.silenceTimer?.cancel();
+    this.silenceTimer = undefined;
+  }
+
+  /** The query for `name` got no answer from this upstream by its deadline. */
+  noAnswer(name: string): void {
+    this.verdict(name, true);
+    this.checkSilence();
+  }
+
+  /** The upstream refused the connection or is unreachable. */
+  transportError(): void {
+    if (++this.transportErrorRun >= this.opts.transportErrors) {
+      this.suspect(`${this.transportErrorRun} transport errors in a row`);
     }
   }
 
-  private remember(name: string, servfail: boolean): void {
+  /** Called as attempts time out: no answer to anything for silenceMs while queries were out. */
+  checkSilence(): void {
+    const since = this.unansweredSince;
+    if (since === undefined) return;
+    const silent = this.clock.now() - since;
+    if (silent >= this.opts.silenceMs) this.suspect(`no answer to any query for ${Math.round(silent)} ms`);
+  }
+
+  private verdict(name: string, failed: boolean): void {
+    if (this.current !== 'closed') return;
     const previous = this.recent.get(name);
     if (previous !== undefined) {
       this.recent.delete(name);
-      if (previous) this.servfails--;
+      if (previous) this.failures--;
     }
-    this.recent.set(name, servfail);
-    if (servfail) this.servfails++;
-    // Window: the last max(4 × minNames, 32) distinct names.
-    const window = Math.max(this.opts.servfailMinNames * 4, 32);
+    this.recent.set(name, failed);
+    if (failed) this.failures++;
+    const window = Math.max(this.opts.minNames * 4, 32);
     while (this.recent.size > window) {
-      const [oldest, wasServfail] = this.recent.entries().next().value as [string, boolean];
+      const [oldest, wasFailed] = this.recent.entries().next().value as [string, boolean];
       this.recent.delete(oldest);
-      if (wasServfail) this.servfails--;
+      if (wasFailed) this.failures--;
+    }
+    const size = this.recent.size;
+    if (size >= this.opts.minNames && this.failures >= size * this.opts.failureRatio) {
+      this.suspect(`failures for ${this.failures} of the last ${size} distinct names`);
     }
   }
 
-  private trip(reason: string): void {
+  /** Something not about one name went wrong: ask the upstream something it can answer before believing it. */
+  private suspect(reason: string): void {
+    if (this.current !== 'closed' || this.stopped) return;
+    this.current = 'suspect';
+    this.onChange('suspect', reason);
+    this.runProbe((alive) => (alive ? this.close('probe answered') : this.open(reason)));
+  }
+
+  private open(reason: string): void {
     this.current = 'open';
     this.attempt = 0;
     this.onChange('open', reason);
     this.schedule();
   }
 
-  /** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, min(max, min·2^n)]. */
-  private schedule(): void {
-    const cap = Math.min(this.opts.probeBackoffMaxMs, this.opts.probeBackoffMinMs * 2 ** this.attempt);
-    this.attempt++;
-    this.timer = this.clock.setTimer(() => this.sendProbe(), this.random.float() * cap);
+  private close(reason: string): void {
+    this.current = 'closed';
+    this.attempt = 0;
+    this.quiet();
+    this.transportErrorRun = 0;
+    this.recent.clear();
+    this.failures = 0;
+    this.onChange('closed', reason);
   }
 
-  private sendProbe(): void {
-    this.timer = undefined;
-    if (this.current !== 'open') return;
-    this.current = 'probing';
-    this.onChange('probing', 'probe sent');
+  /** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): uniform in [0, min(max, min·2^n)]. */
+  private schedule(): void {
+    if (this.stopped) return;
+    const cap = Math.min(this.opts.probeBackoffMaxMs, this.opts.probeBackoffMinMs * 2 ** this.attempt);
+    this.attempt++;
+    this.timer = this.clock.setTimer(() => {
+      this.timer = undefined;
+      if (this.current !== 'open') return;
+      this.current = 'probing';
+      this.onChange('probing', 'probe sent');
+      this.runProbe((alive) => {
+        if (alive) {
+          this.close('probe answered');
+          return;
+        }
+        this.current = 'open';
+        this.onChange('open', 'probe failed');
+        this.schedule();
+      });
+    }, this.random.float() * cap);
+  }
+
+  private runProbe(done: (alive: boolean) => void): void {
+    const state = this.current;
     this.probe().then(
-      (ok) => this.probed(ok),
-      () => this.probed(false),
+      (alive) => this.current === state && !this.stopped && done(alive),
+      () => this.current === state && !this.stopped && done(false),
     );
   }
 
-  private probed(ok: boolean): void {
-    if (this.current !== 'probing') return;
-    if (ok) {
-      this.current = 'closed';
-      this.consecutive = 0;
-      this.attempt = 0;
-      this.recent.clear();
-      this.servfails = 0;
-      this.onChange('closed', 'probe answered');
-      return;
-    }
-    this.current = 'open';
-    this.onChange('open', 'probe failed');
-    this.schedule();
-  }
-
-  /** Stops probing (on shutdown). */
+  /** Stops probing (on shutdown, or when a reload drops this upstream). */
   stop(): void {
+    this.stopped = true;
+    this.quiet();
     this.timer?.cancel();
     this.timer = undefined;
   }

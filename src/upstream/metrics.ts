@@ -20,7 +20,7 @@ export function createUpstreamMetrics(registry: Registry) {
     }),
     rejected: new Counter({
       name: 'ballast_upstream_rejected_responses_total',
-      help: 'Datagrams or frames from upstreams ignored as not the answer (source, id, question, malformed).',
+      help: 'Datagrams or frames from upstreams ignored as not the answer (id, question, malformed).',
       labelNames: ['upstream', 'reason'] as const,
       registers,
     }),
@@ -39,20 +39,37 @@ export function createUpstreamMetrics(registry: Registry) {
     }),
     state: new Gauge({
       name: 'ballast_upstream_health_state',
-      help: 'Breaker state per upstream: 0 closed (healthy), 1 probing, 2 open (down; only probes are sent).',
-      labelNames: ['upstream'] as const,
+      help: 'Health per upstream and zone: 0 closed (healthy), 1 suspect or probing, 2 open (down; only probes are sent).',
+      labelNames: ['upstream', 'zone'] as const,
       registers,
     }),
     transitions: new Counter({
       name: 'ballast_upstream_health_transitions_total',
-      help: 'Breaker state changes per upstream, by the state entered.',
-      labelNames: ['upstream', 'state'] as const,
+      help: 'Health state changes per upstream and zone, by the state entered (suspect, open, probing, closed).',
+      labelNames: ['upstream', 'zone', 'state'] as const,
       registers,
     }),
     probes: new Counter({
       name: 'ballast_upstream_probes_total',
-      help: 'Health probes sent to upstreams whose breaker is open, by result.',
-      labelNames: ['upstream', 'result'] as const,
+      help: 'Health probes (a known-answerable query) per upstream and zone, by result.',
+      labelNames: ['upstream', 'zone', 'result'] as const,
+      registers,
+    }),
+    limit: new Gauge({
+      name: 'ballast_upstream_inflight_limit',
+      help: 'In-flight limit per upstream: upstream.maxInflight, halved while the upstream answers REFUSED to many names.',
+      labelNames: ['upstream'] as const,
+      registers,
+    }),
+    retransmissions: new Counter({
+      name: 'ballast_upstream_retransmissions_total',
+      help: 'Queries sent again (to the same or another upstream) because no answer came within the retransmission timeout.',
+      labelNames: ['upstream'] as const,
+      registers,
+    }),
+    budgetExhausted: new Counter({
+      name: 'ballast_upstream_retransmissions_skipped_total',
+      help: 'Retransmissions not sent because the retry budget was empty.',
       registers,
     }),
     inflight: new Gauge({

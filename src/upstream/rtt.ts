@@ -1,18 +1,24 @@
+export interface RtoOptions {
+  /** Retransmission timeout before the first answer (RFC 6298 §2.1 uses 1 s for TCP; DNS servers answer sooner). */
+  readonly initialRtoMs: number;
+  /** Floor: scheduling noise and a cold recursive miss must not look like loss. */
+  readonly minRtoMs: number;
+  /** Ceiling of one attempt's wait, before doubling per retransmission. */
+  readonly maxRtoMs: number;
+}
+
 /**
- * RTT-based timeouts (RFC 6298's estimator, applied to DNS): a healthy CoreDNS answers in about a millisecond, so
- * waiting a fixed 2 s before calling it dead lets thousands more queries pile up behind it. The timeout follows
- * SRTT + 4·RTTVAR, never below `minMs` (scheduling noise, a slow recursive miss) nor above `maxMs`.
+ * The retransmission timeout of one upstream for one zone, from RFC 6298's estimator: RTO = SRTT + 4·RTTVAR, clamped.
+ * A healthy CoreDNS answers in about a millisecond, so the floor decides how soon a lost datagram is sent again;
+ * each sample is one attempt's own round trip (every attempt has its own ID, so Karn's ambiguity does not arise).
  */
 export class RttEstimator {
   private srtt = -1;
   private rttvar = 0;
 
-  constructor(
-    private readonly minMs: number,
-    private readonly maxMs: number,
-  ) {}
+  constructor(private readonly opts: RtoOptions) {}
 
-  /** Records one answered exchange's round-trip time. */
+  /** Records one answered attempt's round-trip time. */
   sample(ms: number): void {
     if (this.srtt < 0) {
       this.srtt = ms;
@@ -23,15 +29,11 @@ export class RttEstimator {
     this.srtt = 0.875 * this.srtt + 0.125 * ms;
   }
 
-  /** An exchange timed out: back the estimate off (RFC 6298 §5.5 doubles the timer) so a slow spell is not a death. */
-  timedOut(): void {
-    if (this.srtt >= 0) this.srtt = Math.min(this.maxMs, this.srtt * 2 + this.minMs);
-  }
-
-  /** The timeout for the next exchange: `maxMs` until the first sample. */
-  get timeoutMs(): number {
-    if (this.srtt < 0) return this.maxMs;
-    return Math.min(this.maxMs, Math.max(this.minMs, Math.ceil(this.srtt + 4 * this.rttvar)));
+  /** How long the first attempt waits before the query is sent again; later attempts double it. */
+  get rtoMs(): number {
+    const { initialRtoMs, minRtoMs, maxRtoMs } = this.opts;
+    const rto = this.srtt < 0 ? initialRtoMs : Math.ceil(this.srtt + 4 * this.rttvar);
+    return Math.min(maxRtoMs, Math.max(minRtoMs, rto));
   }
 
   get smoothedMs(): number {

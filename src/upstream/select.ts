@@ -1,5 +1,5 @@
 import type { Random } from '../util/random.js';
-import type { Upstream } from './upstream.js';
+import type { Route } from './route.js';
 
 /**
  * How a zone spreads queries over its upstreams (CoreDNS `forward` policy names):
@@ -11,7 +11,7 @@ export type SelectPolicy = 'random' | 'round_robin' | 'sequential';
 
 export interface Selector {
   /** The upstreams to try for one query, in order of preference. */
-  order(upstreams: readonly Upstream[]): readonly Upstream[];
+  order(routes: readonly Route[]): readonly Route[];
 }
 
 export function createSelector(policy: SelectPolicy, random: Random): Selector {
@@ -27,7 +27,7 @@ export function createSelector(policy: SelectPolicy, random: Random): Selector {
   }
 }
 
-function rotate(u: readonly Upstream[], start: number): readonly Upstream[] {
+function rotate(u: readonly Route[], start: number): readonly Route[] {
   if (start === 0 || u.length < 2) return u;
   return [...u.slice(start), ...u.slice(0, start)];
 }

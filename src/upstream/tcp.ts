@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
+import { AbandonedError, UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
 import type { Clock, Timer } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { FrameDecoder, frame, type ResponseScan } from '../wire/index.js';
@@ -119,14 +119,15 @@ export class TcpPool {
     query: Buffer,
     questionEnd: number,
     timeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<{ bytes: Buffer; scan: ResponseScan }> {
     const conn = this.pick();
     const reused = conn !== undefined && conn.sent > 0;
     try {
-      return await this.sendOn(conn, query, questionEnd, timeoutMs);
+      return await this.sendOn(conn, query, questionEnd, timeoutMs, signal);
     } catch (err) {
-      if (!reused || !(err instanceof UpstreamNetworkError) || !conn.closed) throw err;
-      return this.sendOn(this.pick(), query, questionEnd, timeoutMs);
+      if (!reused || !(err instanceof UpstreamNetworkError) || err instanceof AbandonedError || !conn.closed) throw err;
+      return this.sendOn(this.pick(), query, questionEnd, timeoutMs, signal);
     }
   }
 
@@ -135,19 +136,38 @@ export class TcpPool {
     query: Buffer,
     questionEnd: number,
     timeoutMs: number,
+    signal: AbortSignal | undefined,
   ): Promise<{ bytes: Buffer; scan: ResponseScan }> {
     if (conn === undefined) {
       return Promise.reject(new UpstreamBusyError(`tcp ${this.host}:${this.port}: all connections are full`));
     }
+    if (signal?.aborted) return Promise.reject(new AbandonedError(`tcp ${this.host}:${this.port}: abandoned`));
     let id = this.random.id16();
     while (conn.pending.has(id)) id = (id + 1) & 0xffff;
     query.writeUInt16BE(id, 0);
     return new Promise((resolve, reject) => {
-      const timer = this.clock.setTimer(() => {
+      const giveUp = (err: Error) => {
         conn.forget(id);
-        reject(new UpstreamTimeoutError(`no answer from ${this.host}:${this.port} over tcp within ${timeoutMs} ms`));
-      }, timeoutMs);
-      conn.send(id, { query, questionEnd, resolve, reject, timer });
+        signal?.removeEventListener('abort', onAbort);
+        reject(err);
+      };
+      const onAbort = () => {
+        timer.cancel();
+        giveUp(new AbandonedError(`tcp ${this.host}:${this.port}: abandoned`));
+      };
+      const timer = this.clock.setTimer(
+        () =>
+          giveUp(new UpstreamTimeoutError(`no answer from ${this.host}:${this.port} over tcp within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      signal?.addEventListener('abort', onAbort);
+      const settle =
+        <T>(fn: (v: T) => void) =>
+        (v: T) => {
+          signal?.removeEventListener('abort', onAbort);
+          fn(v);
+        };
+      conn.send(id, { query, questionEnd, resolve: settle(resolve), reject: settle(reject), timer });
     });
   }
 

@@ -23,6 +23,8 @@ export interface ExchangeRequest {
   readonly timeoutMs: number;
   /** The zone the query is for; the socket transport ignores it, interceptors (chaos) may scope by it. */
   readonly zone: string;
+  /** The caller gives up on this attempt (another one answered): close its socket, reject with AbandonedError. */
+  readonly signal?: AbortSignal;
 }
 
 /** A validated answer to the question that was asked, of any rcode. */
@@ -71,20 +73,28 @@ export class SocketTransport implements Transport {
   }
 
   async exchange(req: ExchangeRequest): Promise<RawAnswer> {
-    const { query, questionEnd, protocol, timeoutMs } = req;
+    const { query, questionEnd, protocol, timeoutMs, signal } = req;
     const events = this.deps.events;
     if (protocol !== 'tcp') {
       query.writeUInt16BE(this.deps.random.id16(), 0);
       events.sent('udp');
-      const udp = await udpExchange(this.host, this.port, query, questionEnd, timeoutMs, this.deps.clock, (r) =>
-        events.rejected(r),
+      const reject = (r: RejectReason) => events.rejected(r);
+      const udp = await udpExchange(
+        this.host,
+        this.port,
+        query,
+        questionEnd,
+        timeoutMs,
+        this.deps.clock,
+        reject,
+        signal,
       );
       if (udp.scan !== undefined) return { bytes: udp.bytes, scan: udp.scan };
       if (protocol === 'udp') return { bytes: udp.bytes, scan: this.scanTruncated(udp.bytes) };
       events.truncated();
     }
     events.sent('tcp');
-    return this.tcp.exchange(query, questionEnd, timeoutMs);
+    return this.tcp.exchange(query, questionEnd, timeoutMs, signal);
   }
 
   /** A TC=1 answer kept for a `udp`-only zone must still scan, or it is unusable. */

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
+import { AbandonedError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { ResponseScan } from '../wire/index.js';
 import { checkResponse, isScan, type RejectReason, TRUNCATED } from './validate.js';
@@ -12,9 +12,11 @@ export interface UdpAnswer {
 }
 
 /**
- * One UDP exchange on a socket of its own: the kernel picks a random source port for it (RFC 5452 §4.5), the ID
- * was randomised by the caller, and anything that is not the answer — wrong source, ID or question, or garbage —
- * is counted through `onReject` and ignored while the wait goes on (docs/design.md §6).
+ * One UDP exchange on a socket of its own, connected to the upstream: the kernel picks a random source port for it
+ * (RFC 5452 §4.5) and drops datagrams from any other address or port; being connected, the socket also hears the
+ * ICMP errors (port unreachable → ECONNREFUSED) that tell a dead upstream from a slow one. The ID was randomised by
+ * the caller. Anything that is not the answer — wrong ID or question, or garbage — is counted through `onReject`
+ * and ignored while the wait goes on (docs/design.md §6).
  */
 export function udpExchange(
   host: string,
@@ -24,6 +26,7 @@ export function udpExchange(
   timeoutMs: number,
   clock: Clock,
   onReject: (reason: RejectReason) => void,
+  signal?: AbortSignal,
 ): Promise<UdpAnswer> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
@@ -32,10 +35,18 @@ export function udpExchange(
       if (done) return;
       done = true;
       timer.cancel();
+      signal?.removeEventListener('abort', onAbort);
       socket.close();
       if (err) reject(err);
       else resolve(answer!);
     };
+    const onAbort = () => finish(new AbandonedError(`udp ${host}:${port}: abandoned`));
+    if (signal?.aborted) {
+      socket.close();
+      reject(new AbandonedError(`udp ${host}:${port}: abandoned`));
+      return;
+    }
+    signal?.addEventListener('abort', onAbort);
     const timer = clock.setTimer(
       () => finish(new UpstreamTimeoutError(`no answer from ${host}:${port} within ${timeoutMs} ms`)),
       timeoutMs,
@@ -43,14 +54,23 @@ export function udpExchange(
     socket.on('error', (err) =>
       finish(new UpstreamNetworkError(`udp ${host}:${port}: ${err.message}`, { cause: err })),
     );
-    socket.on('message', (msg, rinfo) => {
-      const verdict = rinfo.port !== port || rinfo.address !== host ? 'source' : checkResponse(msg, query, questionEnd);
+    socket.on('message', (msg) => {
+      const verdict = checkResponse(msg, query, questionEnd);
       if (verdict === TRUNCATED) finish(undefined, { bytes: msg, scan: undefined });
       else if (isScan(verdict)) finish(undefined, { bytes: msg, scan: verdict });
       else onReject(verdict);
     });
-    socket.send(query, port, host, (err) => {
-      if (err) finish(new UpstreamNetworkError(`udp send to ${host}:${port}: ${err.message}`, { cause: err }));
+    socket.connect(port, host, () => {
+      if (done) return;
+      socket.send(query, (err) => {
+        if (err) finish(new UpstreamNetworkError(`udp send to ${host}:${port}: ${err.message}`, { cause: err }));
+      });
     });
   });
+}
+
+/** Whether an error says the upstream is unreachable (refused, no route, reset), not merely slow or busy. */
+export function isUnreachable(err: unknown): boolean {
+  const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ECONNRESET';
 }

@@ -1,18 +1,20 @@
 import type { Logger } from 'pino';
-import { UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
+import { AbandonedError, UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { Rcode, type ResponseScan } from '../wire/index.js';
-import { Breaker, type BreakerOptions, type BreakerState, type Outcome } from './health.js';
 import type { UpstreamMetrics } from './metrics.js';
-import { RttEstimator } from './rtt.js';
+import { InflightLimit } from './overload.js';
+import { Route, type RouteOptions } from './route.js';
 import type { TcpPoolOptions } from './tcp.js';
-import { type Protocol, SocketTransport, type Transport, type TransportEvents } from './transport.js';
+import { type ExchangeRequest, SocketTransport, type Transport, type TransportEvents } from './transport.js';
 
 export interface Answer {
   readonly bytes: Buffer;
   readonly scan: ResponseScan;
   readonly upstream: Upstream;
+  /** This attempt's own round trip. */
+  readonly rttMs: number;
 }
 
 /** Puts something between an upstream and its transport (chaos faults); it sees every attempt. */
@@ -24,40 +26,33 @@ export interface UpstreamDeps {
   readonly metrics: UpstreamMetrics;
   readonly log: Logger;
   readonly tcp: TcpPoolOptions;
-  readonly health: BreakerOptions;
-  /** Floor of the RTT-based timeout. */
-  readonly minTimeoutMs: number;
-  /** Queries in flight to this upstream at most; beyond it the upstream is skipped (CoreDNS max_concurrent). */
+  /** Queries in flight to this upstream at most; the limit falls below it while the upstream refuses (overload). */
   readonly maxInflight: number;
   /** Wraps the socket transport, when set (chaos.enabled: docs/design.md §9). */
   readonly intercept?: TransportInterceptor;
+  /** Builds the transport, when not the socket one (an in-memory network for a simulation). */
+  readonly transport?: (host: string, port: number, events: TransportEvents) => Transport;
 }
 
-/** A query kept for probing: one that failed recently, so a probe asks what clients actually need. */
-interface ProbeQuery {
-  readonly query: Buffer;
-  readonly questionEnd: number;
-  readonly protocol: Protocol;
-  readonly maxTimeoutMs: number;
-  readonly zone: string;
+/** One attempt as the upstream sees it: the transport's request, plus the cache key it is for. */
+export interface SendRequest extends ExchangeRequest {
+  readonly name: string;
 }
 
-const STATE_VALUE: Record<BreakerState, number> = { closed: 0, probing: 1, open: 2 };
-
-/** Distinct failed queries kept for probing. */
-const PROBE_QUERIES = 4;
-
-/** One upstream server: it owns its sockets, its health state machine and its metrics. */
+/**
+ * One upstream server: it owns its sockets, its in-flight limit and its metrics. What is learnt per zone (health,
+ * retransmission timeout) lives in its routes, one per zone that uses it.
+ */
 export class Upstream {
   readonly label: string;
+  readonly clock: Clock;
+  readonly random: Random;
   private readonly transport: Transport;
-  private readonly breaker: Breaker;
-  private readonly rtt: RttEstimator;
+  private readonly limit: InflightLimit;
   private readonly children;
+  private readonly routes = new Map<string, Route>();
+  private readonly freeListeners = new Set<() => void>();
   private inflightCount = 0;
-  /** The last few distinct failed queries; probes take turns, so one broken name cannot keep the upstream down. */
-  private readonly probeQueries = new Map<string, ProbeQuery>();
-  private probeTurn = 0;
 
   constructor(
     readonly host: string,
@@ -65,9 +60,11 @@ export class Upstream {
     private readonly deps: UpstreamDeps,
   ) {
     this.label = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.clock = deps.clock;
+    this.random = deps.random;
+    this.limit = new InflightLimit(deps.maxInflight);
     const m = deps.metrics;
     const reject = {
-      source: m.rejected.labels(this.label, 'source'),
       id: m.rejected.labels(this.label, 'id'),
       question: m.rejected.labels(this.label, 'question'),
       malformed: m.rejected.labels(this.label, 'malformed'),
@@ -75,144 +72,77 @@ export class Upstream {
     this.children = {
       udp: m.queries.labels(this.label, 'udp'),
       tcp: m.queries.labels(this.label, 'tcp'),
-      reject,
       duration: m.duration.labels(this.label),
       inflight: m.inflight.labels(this.label),
+      limit: m.limit.labels(this.label),
       truncated: m.truncated.labels(this.label),
-      state: m.state.labels(this.label),
-      probes: { ok: m.probes.labels(this.label, 'success'), failed: m.probes.labels(this.label, 'failure') },
     };
-    this.children.state.set(0);
+    this.children.limit.set(this.limit.value);
     const events: TransportEvents = {
       sent: (protocol) => this.children[protocol].inc(),
       rejected: (reason) => reject[reason].inc(),
       truncated: () => this.children.truncated.inc(),
     };
-    const socket = new SocketTransport(host, port, { clock: deps.clock, random: deps.random, tcp: deps.tcp, events });
-    this.transport = deps.intercept?.(socket, { label: this.label, events }) ?? socket;
-    this.rtt = new RttEstimator(deps.minTimeoutMs, 30_000);
-    const log = deps.log.child({ upstream: this.label });
-    this.breaker = new Breaker(
-      deps.health,
-      deps.clock,
-      deps.random,
-      () => this.probe(),
-      (state, reason) => {
-        this.children.state.set(STATE_VALUE[state]);
-        m.transitions.labels(this.label, state).inc();
-        // State changes are logged once each (docs/design.md §8); probing is too frequent to be worth a line.
-        if (state === 'open' && reason !== 'probe failed') log.warn({ reason }, 'upstream down');
-        else if (state === 'closed') log.info({ reason }, 'upstream up');
-      },
-    );
+    const inner = deps.transport?.(host, port, events) ?? new SocketTransport(host, port, { ...deps, events });
+    this.transport = deps.intercept?.(inner, { label: this.label, events }) ?? inner;
   }
 
-  /** Whether client traffic may go to this upstream: its breaker is closed. */
-  get healthy(): boolean {
-    return this.breaker.closed;
+  /** This upstream for one zone; the same object for the same zone, so health survives a reload. */
+  route(opts: RouteOptions): Route {
+    let r = this.routes.get(opts.zone);
+    if (r === undefined) {
+      r = new Route(this, opts, { metrics: this.deps.metrics, log: this.deps.log });
+      this.routes.set(opts.zone, r);
+    }
+    return r;
   }
 
-  /** Healthy and under its in-flight cap. */
+  /** Under its in-flight limit. */
   get available(): boolean {
-    return this.breaker.closed && this.inflightCount < this.deps.maxInflight;
-  }
-
-  get state(): BreakerState {
-    return this.breaker.state;
+    return this.inflightCount < this.limit.value;
   }
 
   get inflight(): number {
     return this.inflightCount;
   }
 
-  /** The timeout the next exchange gets: RTT-based, at most `maxTimeoutMs`. */
-  timeoutFor(maxTimeoutMs: number): number {
-    return Math.min(this.rtt.timeoutMs, maxTimeoutMs);
+  /** Calls `fn` whenever an attempt ends, so whoever waits for capacity can try again. */
+  onFree(fn: () => void): () => void {
+    this.freeListeners.add(fn);
+    return () => this.freeListeners.delete(fn);
   }
 
   /**
-   * Sends `query` (a private copy: its ID is overwritten) and resolves with a validated, scanned answer of any rcode;
-   * the outcome feeds the breaker under `name` (the cache key). Rejects with UpstreamTimeoutError,
-   * UpstreamNetworkError or UpstreamBusyError.
+   * One attempt: resolves with a validated answer of any rcode; rejects with UpstreamTimeoutError,
+   * UpstreamNetworkError (AbandonedError when the caller gave up on it) or UpstreamBusyError.
    */
-  async exchange(
-    query: Buffer,
-    questionEnd: number,
-    protocol: Protocol,
-    maxTimeoutMs: number,
-    name: string,
-    zone: string,
-  ): Promise<Answer> {
-    if (this.inflightCount >= this.deps.maxInflight) {
+  async send(req: SendRequest): Promise<Answer> {
+    if (!this.available) {
       this.deps.metrics.errors.labels(this.label, 'busy').inc();
       throw new UpstreamBusyError(`${this.label}: ${this.inflightCount} queries in flight`);
     }
-    try {
-      const answer = await this.send(query, questionEnd, protocol, this.timeoutFor(maxTimeoutMs), zone);
-      const rcode = answer.scan.rcode;
-      const outcome: Outcome = rcode === Rcode.SERVFAIL ? 'servfail' : rcode === Rcode.REFUSED ? 'failure' : 'success';
-      if (outcome !== 'success') this.rememberFailed(name, { query, questionEnd, protocol, maxTimeoutMs, zone });
-      this.breaker.record(outcome, name);
-      return answer;
-    } catch (err) {
-      if (err instanceof UpstreamTimeoutError) this.rtt.timedOut();
-      if (!(err instanceof UpstreamBusyError)) {
-        this.rememberFailed(name, { query, questionEnd, protocol, maxTimeoutMs, zone });
-        this.breaker.record('failure', name);
-      }
-      throw err;
-    }
-  }
-
-  private rememberFailed(name: string, p: ProbeQuery): void {
-    this.probeQueries.delete(name);
-    this.probeQueries.set(name, p);
-    if (this.probeQueries.size > PROBE_QUERIES) this.probeQueries.delete(this.probeQueries.keys().next().value!);
-  }
-
-  /** One probe while the breaker is open: a recently failed query again, in turn, with the full timeout. */
-  private async probe(): Promise<boolean> {
-    const all = [...this.probeQueries.values()];
-    if (all.length === 0) return false;
-    const p = all[this.probeTurn++ % all.length];
-    try {
-      const answer = await this.send(Buffer.from(p.query), p.questionEnd, p.protocol, p.maxTimeoutMs, p.zone);
-      const ok = answer.scan.rcode === Rcode.NOERROR || answer.scan.rcode === Rcode.NXDOMAIN;
-      (ok ? this.children.probes.ok : this.children.probes.failed).inc();
-      return ok;
-    } catch {
-      this.children.probes.failed.inc();
-      return false;
-    }
-  }
-
-  private async send(
-    query: Buffer,
-    questionEnd: number,
-    protocol: Protocol,
-    timeoutMs: number,
-    zone: string,
-  ): Promise<Answer> {
-    const started = this.deps.clock.now();
+    const started = this.clock.now();
     this.inflightCount++;
     this.children.inflight.inc();
     try {
-      const answer = await this.transport.exchange({ query, questionEnd, protocol, timeoutMs, zone });
-      const elapsed = this.deps.clock.now() - started;
-      this.rtt.sample(elapsed);
-      this.children.duration.observe(elapsed / 1000);
-      return { ...answer, upstream: this };
+      const answer = await this.transport.exchange(req);
+      const rttMs = this.clock.now() - started;
+      this.children.duration.observe(rttMs / 1000);
+      this.limit.observe(answer.scan.rcode === Rcode.REFUSED ? req.name : null, this.clock.now());
+      this.children.limit.set(this.limit.value);
+      return { ...answer, upstream: this, rttMs };
     } catch (err) {
-      this.deps.metrics.errors.labels(this.label, errorKind(err)).inc();
+      if (!(err instanceof AbandonedError)) this.deps.metrics.errors.labels(this.label, errorKind(err)).inc();
       throw err;
     } finally {
       this.inflightCount--;
       this.children.inflight.dec();
+      for (const fn of this.freeListeners) fn();
     }
   }
 
   close(): void {
-    this.breaker.stop();
+    for (const r of this.routes.values()) r.close();
     this.transport.close();
   }
 }

@@ -8,14 +8,15 @@ import {
 } from '../wire/index.js';
 
 /** Why a datagram or frame from an upstream was not accepted as the answer (bounded metric label). */
-export type RejectReason = 'source' | 'id' | 'question' | 'malformed';
+export type RejectReason = 'id' | 'question' | 'malformed';
 
 /** The upstream set TC=1: the caller should ask again over TCP (RFC 7766 §5). */
 export const TRUNCATED = 'truncated';
 
 /**
  * docs/design.md §6: an answer is accepted only if it is a response, carries the ID we sent and the same question
- * (compared case-insensitively, RFC 4343), and scans cleanly. The caller has already checked the source address.
+ * (compared case-insensitively, RFC 4343), and scans cleanly. The source address and port were checked before:
+ * by the kernel for a connected UDP socket, by the connection for TCP.
  */
 export function checkResponse(
   msg: Buffer,

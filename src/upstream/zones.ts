@@ -1,15 +1,17 @@
 import { encodeName } from '../wire/index.js';
+import type { Route } from './route.js';
 import type { Selector } from './select.js';
 import type { Protocol } from './transport.js';
-import type { Upstream } from './upstream.js';
 
 /** Where queries under one zone go. The root zone "." catches everything else. */
 export interface Zone {
   /** Presentation form, lower case, no trailing dot ("." for the root). */
   readonly name: string;
-  readonly upstreams: readonly Upstream[];
+  /** The zone's upstreams, each with the health it has for this zone. */
+  readonly routes: readonly Route[];
   readonly protocol: Protocol;
-  readonly timeoutMs: number;
+  /** How long one query may take, retransmissions included, before it has failed. */
+  readonly deadlineMs: number;
   readonly selector: Selector;
 }
 

@@ -25,10 +25,11 @@ export function writeOptHeader(
   return at + OPT_HEADER_SIZE;
 }
 
-/** Writes an Extended DNS Error option (RFC 8914) with no EXTRA-TEXT; returns the offset past it. */
-export function writeEde(out: Buffer, at: number, infoCode: number): number {
+/** Writes an Extended DNS Error option (RFC 8914 §2), with EXTRA-TEXT when given (ASCII); returns the offset past it. */
+export function writeEde(out: Buffer, at: number, infoCode: number, text = ''): number {
   out.writeUInt16BE(EDNS_OPTION_EDE, at);
-  out.writeUInt16BE(2, at + 2);
+  out.writeUInt16BE(2 + text.length, at + 2);
   out.writeUInt16BE(infoCode, at + 4);
-  return at + EDE_OPTION_SIZE;
+  out.write(text, at + EDE_OPTION_SIZE, 'latin1');
+  return at + EDE_OPTION_SIZE + text.length;
 }

@@ -13,6 +13,8 @@ export interface ReplyTarget {
 export interface SynthOptions {
   /** EDE info-code to attach (only when the client sent EDNS, RFC 8914 §3). */
   readonly ede?: number;
+  /** EDE EXTRA-TEXT, for the codes that need one (RFC 8914 §4.1: Other). ASCII. */
+  readonly edeText?: string;
   /** The UDP payload size ballast advertises in its OPT record. */
   readonly udpSize: number;
   /** Header flag bits to set besides QR, e.g. TC; RD and CD are copied from the query. */
@@ -27,7 +29,8 @@ export function synthesize(target: ReplyTarget, rcode: number, opts: SynthOption
   const hasQuestion = target.questionEnd > HEADER_SIZE;
   const questionLength = hasQuestion ? target.questionEnd - HEADER_SIZE : 0;
   const withEde = target.edns && opts.ede !== undefined;
-  const optLength = target.edns ? OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0) : 0;
+  const edeLength = withEde ? EDE_OPTION_SIZE + (opts.edeText?.length ?? 0) : 0;
+  const optLength = target.edns ? OPT_HEADER_SIZE + edeLength : 0;
   const out = Buffer.allocUnsafe(HEADER_SIZE + questionLength + optLength);
   const queryFlags = target.raw.readUInt16BE(2);
   // Keep the opcode, RD and CD of the query (RFC 1035 §4.1.1); RA because ballast offers recursion.
@@ -45,9 +48,9 @@ export function synthesize(target: ReplyTarget, rcode: number, opts: SynthOption
       opts.udpSize,
       rcode >> 4,
       target.dnssecOk === true,
-      withEde ? EDE_OPTION_SIZE : 0,
+      edeLength,
     );
-    if (withEde) writeEde(out, at, opts.ede!);
+    if (withEde) writeEde(out, at, opts.ede!, opts.edeText);
   }
   return out;
 }

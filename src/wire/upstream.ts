@@ -1,4 +1,4 @@
-import { Flag, HEADER_SIZE } from './constants.js';
+import { Flag, HEADER_SIZE, RrType } from './constants.js';
 import { OPT_HEADER_SIZE, writeOptHeader } from './edns.js';
 import type { Query } from './query.js';
 
@@ -30,4 +30,21 @@ export function errorResponseTo(query: Buffer, rcode: number): Buffer {
   const keep = Flag.RD | Flag.CD | 0x7800; // opcode bits
   out.writeUInt16BE((query.readUInt16BE(2) & keep) | Flag.QR | Flag.RA | (rcode & 0xf), 2);
   return out;
+}
+
+/**
+ * A query for the SOA of a zone apex (`zone` in wire form), with ballast's OPT and ID 0: what an upstream's health
+ * probe asks before any name of the zone has been answered — every server that serves a zone can answer its SOA.
+ */
+export function soaQuery(zone: Buffer, udpSize: number): { query: Buffer; questionEnd: number } {
+  const questionEnd = HEADER_SIZE + zone.length + 4;
+  const out = Buffer.alloc(questionEnd + OPT_HEADER_SIZE);
+  out.writeUInt16BE(Flag.RD, 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(1, 10);
+  zone.copy(out, HEADER_SIZE);
+  out.writeUInt16BE(RrType.SOA, questionEnd - 4);
+  out.writeUInt16BE(1, questionEnd - 2);
+  writeOptHeader(out, questionEnd, udpSize, 0, false, 0);
+  return { query: out, questionEnd };
 }

@@ -54,16 +54,23 @@ describe('defaults', () => {
         resolvConf: '/etc/resolv.conf',
         protocol: 'prefer-udp',
         policy: 'random',
-        timeoutMs: 2000,
-        minTimeoutMs: 250,
+        deadlineMs: 4000,
         maxInflight: 1000,
-        retryBudgetRatio: 0.1,
+        retransmit: {
+          initialRtoMs: 500,
+          minRtoMs: 200,
+          maxRtoMs: 2000,
+          budgetPerAnswer: 1,
+          budgetMinPerSecond: 10,
+          budgetBurst: 100,
+        },
         health: {
-          failureThreshold: 5,
+          silenceMs: 2000,
+          transportErrors: 3,
+          failureRatio: 0.9,
+          minNames: 20,
           probeBackoffMinMs: 500,
           probeBackoffMaxMs: 30_000,
-          servfailRatio: 0.9,
-          servfailMinNames: 10,
         },
         udpPayloadSize: 1232,
         tcp: { maxConnections: 4, maxInflightPerConnection: 1000, idleTimeoutMs: 5000 },
@@ -92,7 +99,7 @@ describe('defaults', () => {
       },
       refresh: { fromFraction: 0.75, toFraction: 0.95, minHits: 2, budgetPerSecond: 1000, recoveryMinPerSecond: 20 },
       failureCache: { initialSeconds: 5, maxSeconds: 300, maxEntries: 100_000 },
-      clientLimit: { queriesPerSecond: 200, burst: 400 },
+      fairness: { queues: 64, handSize: 8, queueLength: 256 },
       server: {
         udpPayloadSize: 1232,
         udpReceiveBufferBytes: 4 * 1024 * 1024,
@@ -108,7 +115,7 @@ describe('defaults', () => {
   it('fills the rest of a section that is given in part', () => {
     const c = validate({ upstream: { ...up, tcp: { maxConnections: 8 } }, cache: { maxEntries: 5 } });
     expect(c.upstream.tcp).toEqual({ maxConnections: 8, maxInflightPerConnection: 1000, idleTimeoutMs: 5000 });
-    expect(c.upstream.timeoutMs).toBe(2000);
+    expect(c.upstream.deadlineMs).toBe(4000);
     expect(c.cache.maxEntries).toBe(5);
     expect(c.cache.maxBytes).toBe(64 * 1024 * 1024);
   });
@@ -130,10 +137,10 @@ describe('bad values: the error names the key path, the value and what is allowe
     },
     {
       what: 'integer below its range',
-      input: { upstream: { ...up, timeoutMs: 10 } },
-      path: 'upstream.timeoutMs',
+      input: { upstream: { ...up, deadlineMs: 10 } },
+      path: 'upstream.deadlineMs',
       value: '10',
-      allowed: '>=50',
+      allowed: '>=100',
     },
     {
       what: 'negative TTL floor',
@@ -151,8 +158,8 @@ describe('bad values: the error names the key path, the value and what is allowe
     },
     {
       what: 'zone timeout out of range',
-      input: { zones: [{ name: 'a', servers: ['127.0.0.1'], timeoutMs: 30_001 }] },
-      path: 'zones.0.timeoutMs',
+      input: { zones: [{ name: 'a', servers: ['127.0.0.1'], deadlineMs: 30_001 }] },
+      path: 'zones.0.deadlineMs',
       value: '30001',
       allowed: '<=30000',
     },
@@ -381,25 +388,25 @@ describe('bad values: the error names the key path, the value and what is allowe
       allowed: '>=1',
     },
     {
-      what: 'retry budget ratio above 1',
-      input: { upstream: { ...up, retryBudgetRatio: 1.5 } },
-      path: 'upstream.retryBudgetRatio',
-      value: '1.5',
-      allowed: '<=1',
+      what: 'retry tokens per answer above 10',
+      input: { upstream: { ...up, retransmit: { budgetPerAnswer: 11 } } },
+      path: 'upstream.retransmit.budgetPerAnswer',
+      value: '11',
+      allowed: '<=10',
     },
     {
-      what: 'SERVFAIL ratio of 0',
-      input: { upstream: { ...up, health: { servfailRatio: 0 } } },
-      path: 'upstream.health.servfailRatio',
+      what: 'failure ratio of 0',
+      input: { upstream: { ...up, health: { failureRatio: 0 } } },
+      path: 'upstream.health.failureRatio',
       value: '0',
       allowed: '>0',
     },
     {
-      what: 'negative per-client rate',
-      input: { clientLimit: { queriesPerSecond: -1 } },
-      path: 'clientLimit.queriesPerSecond',
-      value: '-1',
-      allowed: '>=0',
+      what: 'a queue that holds nothing',
+      input: { fairness: { queueLength: 0 } },
+      path: 'fairness.queueLength',
+      value: '0',
+      allowed: '>=1',
     },
     {
       what: 'UDP receive buffer below 64 KiB',
@@ -430,11 +437,18 @@ describe('bad values: the error names the key path, the value and what is allowe
       allowed: 'must not exceed cache.maxTtlSeconds (60)',
     },
     {
-      what: 'RTT timeout floor above the timeout',
-      input: { upstream: { ...up, minTimeoutMs: 500, timeoutMs: 400 } },
-      path: 'upstream.minTimeoutMs',
+      what: 'RTO floor above its ceiling',
+      input: { upstream: { ...up, retransmit: { minRtoMs: 500, maxRtoMs: 400 } } },
+      path: 'upstream.retransmit.minRtoMs',
       value: '500',
-      allowed: 'must not exceed upstream.timeoutMs (400)',
+      allowed: 'must not exceed upstream.retransmit.maxRtoMs (400)',
+    },
+    {
+      what: 'a hand larger than the queues',
+      input: { fairness: { queues: 4, handSize: 8 } },
+      path: 'fairness.handSize',
+      value: '8',
+      allowed: 'must not exceed fairness.queues (4)',
     },
     {
       what: 'first probe backoff above the longest',
@@ -511,11 +525,11 @@ describe('bad values: the error names the key path, the value and what is allowe
   });
 
   it('checks an ordered pair even when only its upper key is given, naming the lower key and the bound', () => {
-    // minTimeoutMs defaults to 250, so a timeout of 200 breaks the pair although the file never names minTimeoutMs.
-    const err = configError(() => validate({ upstream: { ...up, timeoutMs: 200 } }));
-    const line = err.message.split('\n').find((l) => l.trim().startsWith('upstream.minTimeoutMs: '));
+    // minRtoMs defaults to 200, so a ceiling of 100 breaks the pair although the file never names minRtoMs.
+    const err = configError(() => validate({ upstream: { ...up, retransmit: { maxRtoMs: 100 } } }));
+    const line = err.message.split('\n').find((l) => l.trim().startsWith('upstream.retransmit.minRtoMs: '));
     expect(line, err.message).toBeDefined();
-    expect(line).toContain('must not exceed upstream.timeoutMs (200)');
+    expect(line).toContain('must not exceed upstream.retransmit.maxRtoMs (100)');
   });
 
   it('reports cross-field problems together with range problems', () => {
@@ -565,31 +579,53 @@ describe('accepted values', () => {
     const c = validate({
       upstream: {
         ...up,
-        minTimeoutMs: 400,
-        timeoutMs: 400,
+        retransmit: { minRtoMs: 400, maxRtoMs: 400 },
         health: { probeBackoffMinMs: 1000, probeBackoffMaxMs: 1000 },
       },
+      fairness: { queues: 8, handSize: 8 },
       cache: { minTtlSeconds: 60, maxTtlSeconds: 60 },
       refresh: { fromFraction: 0.8, toFraction: 0.8 },
       failureCache: { initialSeconds: 30, maxSeconds: 30 },
     });
-    expect(c.upstream).toMatchObject({ minTimeoutMs: 400, timeoutMs: 400 });
+    expect(c.upstream.retransmit).toMatchObject({ minRtoMs: 400, maxRtoMs: 400 });
+    expect(c.fairness).toMatchObject({ queues: 8, handSize: 8 });
     expect(c.upstream.health).toMatchObject({ probeBackoffMinMs: 1000, probeBackoffMaxMs: 1000 });
     expect(c.refresh).toMatchObject({ fromFraction: 0.8, toFraction: 0.8 });
     expect(c.failureCache).toMatchObject({ initialSeconds: 30, maxSeconds: 30 });
   });
 
-  it('accepts 0 where it turns a feature off: serve-stale, the refresh budget, the per-client limit', () => {
+  it('accepts 0 where it turns a feature off: serve-stale, the refresh budget, retransmission', () => {
     const c = validate({
       stale: { maxAgeSeconds: 0, clientTimeoutMs: 0 },
       refresh: { budgetPerSecond: 0 },
-      clientLimit: { queriesPerSecond: 0 },
-      upstream: { ...up, retryBudgetRatio: 0 },
+      upstream: { ...up, retransmit: { budgetPerAnswer: 0, budgetMinPerSecond: 0 } },
     });
     expect(c.stale).toMatchObject({ maxAgeSeconds: 0, clientTimeoutMs: 0 });
     expect(c.refresh.budgetPerSecond).toBe(0);
-    expect(c.clientLimit.queriesPerSecond).toBe(0);
-    expect(c.upstream.retryBudgetRatio).toBe(0);
+    expect(c.upstream.retransmit).toMatchObject({ budgetPerAnswer: 0, budgetMinPerSecond: 0 });
+  });
+});
+
+describe('settings of earlier releases fail at load, naming what replaced them', () => {
+  it.each([
+    [{ clientLimit: { queriesPerSecond: 200 } }, 'clientLimit', 'replaced by fairness'],
+    [{ upstream: { ...up, timeoutMs: 2000 } }, 'upstream.timeoutMs', 'replaced by upstream.deadlineMs'],
+    [{ upstream: { ...up, minTimeoutMs: 250 } }, 'upstream.minTimeoutMs', 'replaced by upstream.retransmit.minRtoMs'],
+    [
+      { upstream: { ...up, retryBudgetRatio: 0.1 } },
+      'upstream.retryBudgetRatio',
+      'upstream.retransmit.budgetPerAnswer',
+    ],
+    [{ upstream: { ...up, health: { failureThreshold: 5 } } }, 'upstream.health.failureThreshold', 'transportErrors'],
+    [{ upstream: { ...up, health: { servfailRatio: 0.9 } } }, 'upstream.health.servfailRatio', 'failureRatio'],
+    [{ upstream: { ...up, health: { servfailMinNames: 10 } } }, 'upstream.health.servfailMinNames', 'minNames'],
+    [{ zones: [{ name: 'a.example', servers: ['127.0.0.1'], timeoutMs: 500 }] }, 'zones.0.timeoutMs', 'deadlineMs'],
+  ])('%j', (input, path, replacement) => {
+    const err = configError(() => validate(input));
+    const line = err.message.split('\n').find((l) => l.trim().startsWith(`${path}: got `));
+    expect(line, err.message).toBeDefined();
+    expect(line).toContain(replacement);
+    expect(err.message).not.toContain('unknown key');
   });
 });
 
@@ -606,7 +642,7 @@ zones:
   - name: Cluster.Local.
     servers: ['127.0.0.1:5302']
     protocol: tcp
-    timeoutMs: 500
+    deadlineMs: 500
   - name: corp.example
     servers: ['127.0.0.1:5303']
 cache:
@@ -621,7 +657,7 @@ log:
     expect(c.admin).toEqual({ listen: '127.0.0.1:9300', maxEventLoopDelayMs: 500 });
     expect(c.upstream).toMatchObject({ servers: ['127.0.0.1:5301'], protocol: 'tcp', policy: 'random' });
     expect(c.zones).toEqual([
-      { name: 'cluster.local', servers: ['127.0.0.1:5302'], protocol: 'tcp', timeoutMs: 500 },
+      { name: 'cluster.local', servers: ['127.0.0.1:5302'], protocol: 'tcp', deadlineMs: 500 },
       { name: 'corp.example', servers: ['127.0.0.1:5303'] },
     ]);
     expect(c.cache.maxEntries).toBe(10);
@@ -650,7 +686,7 @@ log:
       zone: ['cluster.local=127.0.0.1:5402,127.0.0.1', 'stub.example=[::1]:5353'],
     });
     expect(c.zones).toEqual([
-      { name: 'cluster.local', servers: ['127.0.0.1:5402', '127.0.0.1'], protocol: 'tcp', timeoutMs: 500 },
+      { name: 'cluster.local', servers: ['127.0.0.1:5402', '127.0.0.1'], protocol: 'tcp', deadlineMs: 500 },
       { name: 'corp.example', servers: ['127.0.0.1:5303'] },
       { name: 'stub.example', servers: ['[::1]:5353'] },
     ]);

@@ -66,7 +66,7 @@ describe('ballast drill', () => {
   }
 
   it('injects the fault through the admin API, passes the SLO with stale answers, and writes the report', async () => {
-    const { dir, names } = await setup('chaos: { enabled: true }\nclientLimit: { queriesPerSecond: 0 }\n');
+    const { dir, names } = await setup('chaos: { enabled: true }\n');
     const report = join(dir, 'report.html');
     const r = await drill([
       '--target',
@@ -100,7 +100,7 @@ describe('ballast drill', () => {
 
   it('--external against a resolver with no stale serving, upstream stopped: reports the SLO miss and exits 1', async () => {
     // ballast with stale.maxAgeSeconds 0 serves nothing stale: a stand-in for a cache like NodeLocal DNSCache.
-    const { names } = await setup('stale: { maxAgeSeconds: 0 }\nclientLimit: { queriesPerSecond: 0 }\n');
+    const { names } = await setup('stale: { maxAgeSeconds: 0 }\n');
     const r = await drill(
       ['--target', `127.0.0.1:${target!.port}`, '--external', ...timeline(names), '--timeout', '1s'],
       (line) => {

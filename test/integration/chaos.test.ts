@@ -95,7 +95,7 @@ describe('chaos', () => {
       await api('POST', '/chaos/faults', { kind: 'blackhole', durationSeconds: 60 });
       const misses = Array.from({ length: 5 }, (_, i) => query(b!.port, `m${i}.a.test`, A));
       await until(async () => (await b!.metric('ballast_upstream_queries_total')) >= 6, 'five attempts');
-      clock.advance(2_000);
+      clock.advance(4_000); // silence (2 s), a probe that gets nothing (1 s), then the misses' deadline
       for (const r of await Promise.all(misses)) expect(header(r.raw).rcode).toBe(2);
       expect(await b!.metric('ballast_upstream_health_state')).toBe(2);
       expect(upstream!.count('m0.a.test')).toBe(0); // swallowed before the wire
@@ -111,23 +111,67 @@ describe('chaos', () => {
       expect((await api('GET', '/chaos/faults')).body.faults).toHaveLength(0);
     });
 
-    it('servfail: the client gets SERVFAIL for a miss, stale for a cached name; SERVFAIL to many names opens the breaker', async () => {
+    it('servfail: SERVFAIL for a miss, stale for a cached name; SERVFAIL to 20 names and the probe marks it down', async () => {
       await start(on);
       await query(b!.port, 'one.a.test', A);
       clock.advance(11_000);
       await api('POST', '/chaos/faults', { kind: 'servfail', durationSeconds: 120 });
       const stale = await query(b!.port, 'one.a.test', A, EDNS);
       expect(stale.packet.answers[0]).toMatchObject({ address: '192.0.2.1', ttl: 30 });
-      for (let i = 0; i < 10; i++) expect(header((await query(b!.port, `m${i}.a.test`, A)).raw).rcode).toBe(2);
-      expect(await b!.metric('ballast_upstream_health_state')).toBe(2);
+      for (let i = 0; i < 20; i++) expect(header((await query(b!.port, `m${i}.a.test`, A)).raw).rcode).toBe(2);
+      await until(async () => (await b!.metric('ballast_upstream_health_state')) === 2, 'upstream open');
       expect(upstream!.count()).toBe(1); // only the first, real query
     });
 
-    it('refused: passed to the client, counted as an upstream failure', async () => {
+    it('refused: passed to the client; overload, not death: the in-flight limit halves, the upstream stays up', async () => {
       await start(on);
       await api('POST', '/chaos/faults', { kind: 'refused', durationSeconds: 60 });
-      for (let i = 0; i < 5; i++) expect(header((await query(b!.port, `m${i}.a.test`, A)).raw).rcode).toBe(5);
-      expect(await b!.metric('ballast_upstream_health_state')).toBe(2);
+      for (let i = 0; i < 10; i++) expect(header((await query(b!.port, `m${i}.a.test`, A)).raw).rcode).toBe(5);
+      expect(await b!.metric('ballast_upstream_health_state')).toBe(0);
+      expect(await b!.metric('ballast_upstream_inflight_limit')).toBe(500);
+    });
+
+    it('lame: the same share of names never answers; the rest do, and the upstream stays up', async () => {
+      await start(on);
+      await api('POST', '/chaos/faults', { kind: 'lame', percent: 50, durationSeconds: 60 });
+      const names = Array.from({ length: 20 }, (_, i) => `m${i}.a.test`);
+      const replies = names.map((n) => query(b!.port, n, A).then((r) => header(r.raw).rcode));
+      await until(async () => (await b!.metric('ballast_upstream_queries_total')) >= 20, 'twenty attempts');
+      for (let i = 0; i < 20; i++) {
+        clock.advance(250);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const rcodes = await Promise.all(replies);
+      const answered = rcodes.filter((r) => r === 0 || r === 3).length; // NOERROR, or NXDOMAIN for m12…m19
+      expect(answered).toBeGreaterThan(0);
+      expect(rcodes.filter((r) => r === 2).length).toBe(20 - answered); // the lame ones: SERVFAIL at the deadline
+      expect(20 - answered).toBeGreaterThan(0);
+      expect(await b!.metric('ballast_upstream_health_state')).toBe(0); // the probe (the zone's SOA) is answered
+    });
+
+    it('overload: REFUSED above the concurrency, answers below it', async () => {
+      await start(on);
+      const f = await api('POST', '/chaos/faults', { kind: 'overload', concurrency: 0, durationSeconds: 60 });
+      expect(f.status, JSON.stringify(f.body)).toBe(201);
+      expect(header((await query(b!.port, 'two.a.test', A)).raw).rcode).toBe(5);
+      await api('DELETE', '/chaos/faults');
+      await api('POST', '/chaos/faults', { kind: 'overload', concurrency: 5, durationSeconds: 60 });
+      expect(header((await query(b!.port, 'one.a.test', A)).raw).rcode).toBe(0);
+      // The refused name stays REFUSED while its failure is held (RFC 9520), the same answer each time.
+      expect(header((await query(b!.port, 'two.a.test', A)).raw).rcode).toBe(5);
+    });
+
+    it('slow and loss: answers still come (later, or after a retransmission)', async () => {
+      await start(on);
+      await api('POST', '/chaos/faults', { kind: 'slow', delayMs: 400, spreadMs: 0, durationSeconds: 60 });
+      const slow = query(b!.port, 'two.a.test', A);
+      await new Promise((r) => setTimeout(r, 50));
+      clock.advance(400);
+      expect((await slow).packet.answers[0].address).toBe('192.0.2.2');
+      await api('DELETE', '/chaos/faults');
+      // random 0.999 is above any share below 99.9 %: with percent 50 nothing is lost, with 100 everything is.
+      await api('POST', '/chaos/faults', { kind: 'loss', percent: 50, durationSeconds: 60 });
+      expect((await query(b!.port, 'one.a.test', A)).packet.answers[0].address).toBe('192.0.2.1');
     });
 
     it('delay: answers arrive after the delay', async () => {
@@ -150,7 +194,7 @@ describe('chaos', () => {
       await api('POST', '/chaos/faults', { kind: 'drop', percent: 100, durationSeconds: 60 });
       const dropped = query(b!.port, 'm0.a.test', A);
       await until(async () => (await b!.metric('ballast_upstream_queries_total')) >= 2, 'the attempt');
-      clock.advance(2_000);
+      clock.advance(4_000);
       expect(header((await dropped).raw).rcode).toBe(2);
       expect(upstream!.count('m0.a.test')).toBe(0);
     });

@@ -129,7 +129,7 @@ describe('caching proxy over real sockets', () => {
     try {
       const pending = query(b.port, 'dark.example.test', T.A, { edns: 1232 });
       await until(() => upstream.count('dark.example.test') >= 1, 'the query to reach the upstream');
-      clock.advance(2_000);
+      clock.advance(4_000); // upstream.deadlineMs
       const r = await pending;
       expect(header(r.raw).rcode).toBe(2);
       const opt = r.packet.additionals.find((x: { type: number }) => x.type === T.EDNS);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ZoneBudget } from '../../src/resolve/budget.js';
 import { FailureCache } from '../../src/resolve/failures.js';
-import { ClientLimiter } from '../../src/resolve/limits.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { TokenBucket } from '../../src/util/token-bucket.js';
 
@@ -61,18 +60,6 @@ describe('FailureCache (RFC 9520)', () => {
     expect(f.size).toBe(3);
     expect(f.heldUntil('a', 1)).toBeUndefined();
     expect(f.heldUntil('d', 1)).toBe(5000);
-  });
-});
-
-describe('ClientLimiter', () => {
-  it('limits each client separately; 0 disables it', () => {
-    const clock = new ManualClock();
-    const l = new ClientLimiter(1, 2, clock);
-    expect([l.allow('a'), l.allow('a'), l.allow('a'), l.allow('b')]).toEqual([true, true, false, true]);
-    clock.advance(1000);
-    expect(l.allow('a')).toBe(true);
-    const off = new ClientLimiter(0, 1, clock);
-    expect(Array.from({ length: 50 }, () => off.allow('a')).every(Boolean)).toBe(true);
   });
 });
 

@@ -1,0 +1,3 @@
+export * from './parts.js';
+export * from './routing.js';
+export * from './settings.js';

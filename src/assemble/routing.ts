@@ -1,0 +1,120 @@
+import { type Config, parseEndpoint, rootServers } from '../config/index.js';
+import {
+  createSelector,
+  createUpstreamMetrics,
+  type ForwardDeps,
+  RetryBudget,
+  type RouteOptions,
+  type TransportInterceptor,
+  Upstream,
+  type UpstreamDeps,
+  type UpstreamMetrics,
+  type Zone,
+  ZoneTable,
+} from '../upstream/index.js';
+import { encodeName, soaQuery } from '../wire/index.js';
+import type { Context } from './parts.js';
+
+/**
+ * The zone table and the upstream objects behind it, and what forwarding needs (the node's retry budget). A reload
+ * rebuilds the table and reuses each upstream whose address and settings did not change, so it keeps its per-zone
+ * health, RTT estimates and open connections; upstreams no zone uses any more are closed.
+ */
+export class Routing {
+  zones!: ZoneTable;
+  forward!: ForwardDeps;
+  private upstreams = new Map<string, Upstream>();
+  private readonly metrics: UpstreamMetrics;
+  private budgetOptions: object | undefined;
+
+  constructor(
+    config: Config,
+    private readonly ctx: Context,
+    private readonly intercept: (config: Config) => TransportInterceptor | undefined,
+  ) {
+    this.metrics = createUpstreamMetrics(ctx.registry);
+    this.prepare(config)();
+  }
+
+  /**
+   * Builds the next table without touching the running one, and returns what installs it: a reload prepares
+   * everything that can fail (an unreadable resolv.conf) before it changes anything.
+   */
+  prepare(config: Config): () => void {
+    const { ctx } = this;
+    const u = config.upstream;
+    const intercept = this.intercept(config);
+    const deps: UpstreamDeps = {
+      clock: ctx.clock,
+      random: ctx.random,
+      metrics: this.metrics,
+      log: ctx.log.child({ component: 'upstream' }),
+      tcp: u.tcp,
+      maxInflight: u.maxInflight,
+      intercept,
+    };
+    // Health and RTO settings live in the routes; an upstream is kept while its address and these are unchanged.
+    const settings = JSON.stringify([u.tcp, u.maxInflight, u.health, u.retransmit, u.udpPayloadSize, !!intercept]);
+    const previous = this.upstreams;
+    const upstreams = new Map<string, Upstream>();
+    const upstreamFor = (ep: { host: string; port: number }) => {
+      const k = `${ep.host}|${ep.port}|${settings}`;
+      const found = upstreams.get(k) ?? previous.get(k) ?? new Upstream(ep.host, ep.port, deps);
+      upstreams.set(k, found);
+      return found;
+    };
+    const zone = (name: string, servers: { host: string; port: number }[], z: Partial<Config['zones'][number]>) => {
+      const protocol = z.protocol ?? u.protocol;
+      const options: RouteOptions = {
+        zone: name,
+        protocol,
+        health: u.health,
+        rto: u.retransmit,
+        soaProbe: soaQuery(encodeName(name), u.udpPayloadSize),
+      };
+      return {
+        name,
+        routes: servers.map((ep) => upstreamFor(ep).route(options)),
+        protocol,
+        deadlineMs: z.deadlineMs ?? u.deadlineMs,
+        selector: createSelector(z.policy ?? u.policy, ctx.random),
+      } satisfies Zone;
+    };
+    const list: Zone[] = [
+      zone('.', rootServers(config), {}),
+      ...config.zones.map((z) =>
+        zone(
+          z.name,
+          z.servers.map((s) => parseEndpoint(s, 53)!),
+          z,
+        ),
+      ),
+    ];
+    const zones = new ZoneTable(list);
+    const r = u.retransmit;
+    const budgetOptions = { perAnswer: r.budgetPerAnswer, minPerSecond: r.budgetMinPerSecond, burst: r.budgetBurst };
+    const sameBudget =
+      this.forward !== undefined && JSON.stringify(this.budgetOptions) === JSON.stringify(budgetOptions);
+    const budget = sameBudget ? this.forward.budget : new RetryBudget(budgetOptions, ctx.clock);
+    return () => {
+      this.zones = zones;
+      this.upstreams = upstreams;
+      this.budgetOptions = budgetOptions;
+      this.forward = { clock: ctx.clock, budget, metrics: this.metrics };
+      for (const [k, old] of previous) if (!upstreams.has(k)) old.close();
+    };
+  }
+
+  /** Zones and their upstreams, for the start-up and reload log lines. */
+  describe() {
+    return this.zones.zones.map((z) => ({
+      zone: z.name,
+      upstreams: z.routes.map((r) => r.upstream.label),
+      protocol: z.protocol,
+    }));
+  }
+
+  close(): void {
+    for (const u of this.upstreams.values()) u.close();
+  }
+}
