@@ -11,3 +11,10 @@ export function tcpExchange(
   host?: string,
   waitMs?: number,
 ): Promise<Buffer[]>;
+
+/** Many queries from one UDP socket bound to `from`; one result per message, in order (see dns-exchange.js). */
+export function udpBulk(
+  port: number,
+  msgs: Buffer[],
+  opts?: { from?: string; host?: string; waitMs?: number; schedule?: number[] },
+): Promise<{ answer: Buffer | null; ms: number | null }[]>;

@@ -70,3 +70,62 @@ export function tcpExchange(port, msgs, expect = msgs.length, host = '127.0.0.1'
     sock.write(Buffer.concat(framed));
   });
 }
+
+/**
+ * Many queries from one UDP socket bound to `from` (one client address, as a busy pod is), each with its own ID:
+ * `msgs` are sent as `schedule` says (ms after the start, default all at once). Resolves with one result per
+ * message, in order: `{ answer, ms }` (the first datagram back with its ID, and how long it took), or
+ * `{ answer: null, ms: null }` when none came within `waitMs` of its own sending. Bounded: every message is sent
+ * once, and the socket closes when all are answered or timed out.
+ */
+export function udpBulk(port, msgs, { from = '127.0.0.1', host = '127.0.0.1', waitMs = 5000, schedule } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
+    const results = msgs.map(() => ({ answer: null, ms: null }));
+    const byId = new Map();
+    const sentAt = new Array(msgs.length);
+    let open = msgs.length;
+    const timers = [];
+    const done = (i) => {
+      if (--open === 0) {
+        for (const t of timers) clearTimeout(t);
+        s.close();
+        resolve(results);
+      }
+    };
+    s.on('message', (m) => {
+      if (m.length < 2) return;
+      const i = byId.get(m.readUInt16BE(0));
+      if (i === undefined || results[i].answer !== null) return;
+      results[i] = { answer: m, ms: performance.now() - sentAt[i] };
+      byId.delete(m.readUInt16BE(0));
+      done(i);
+    });
+    s.on('error', (e) => {
+      for (const t of timers) clearTimeout(t);
+      s.close();
+      reject(e);
+    });
+    s.bind(0, from, () => {
+      const t0 = performance.now();
+      msgs.forEach((msg, i) => {
+        const send = () => {
+          byId.set(msg.readUInt16BE(0), i);
+          sentAt[i] = performance.now();
+          s.send(msg, port, host);
+          timers.push(
+            setTimeout(() => {
+              if (results[i].answer === null && byId.get(msg.readUInt16BE(0)) === i) {
+                byId.delete(msg.readUInt16BE(0));
+                done(i);
+              }
+            }, waitMs),
+          );
+        };
+        const at = schedule?.[i] ?? 0;
+        if (at <= 0) send();
+        else timers.push(setTimeout(send, Math.max(0, at - (performance.now() - t0))));
+      });
+    });
+  });
+}

@@ -47,6 +47,13 @@ export interface FakeUpstreamOptions {
   respond?: Responder;
   /** Zone apex used for the SOA in negative answers. */
   zone?: string;
+  /** The path between ballast and this server: datagrams lost (each way, independently) and answers delayed. */
+  network?: {
+    /** Whether the next datagram is lost; called once per query and once per answer. */
+    lose?: () => boolean;
+    /** How long the answer to `name` takes (a cold recursion behind the server). */
+    delayMs?: (name: string) => number;
+  };
 }
 
 export const NEGATIVE_SOA_TTL = 60;
@@ -60,7 +67,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   for (const [k, v] of Object.entries(opts.records ?? {})) records.set(k.toLowerCase(), v);
   const zone = opts.zone ?? 'test';
   const queries: ReceivedQuery[] = [];
-  const state = { mode: 'answer' as Mode };
+  const state = { mode: 'answer' as Mode, closed: false };
   const held: (() => void)[] = [];
 
   const handle =
@@ -72,6 +79,17 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     ) => {
       const rinfo = client as { address: string; port: number };
       const [q] = request.questions;
+      if (transport === 'udp' && opts.network?.lose?.()) return; // lost on the way in
+      const network = opts.network;
+      if (network !== undefined) {
+        const direct = send;
+        send = (r) => {
+          if (transport === 'udp' && network.lose?.()) return; // lost on the way back
+          const delay = network.delayMs?.(q.name.toLowerCase()) ?? 0;
+          if (delay > 0) setTimeout(() => !state.closed && direct(r), delay);
+          else direct(r);
+        };
+      }
       queries.push({ name: q.name.toLowerCase(), type: q.type, transport, id: request.header.id, port: rinfo.port });
       if (state.mode === 'blackhole') return;
       if (state.mode === 'hold') {
@@ -154,6 +172,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       for (const f of held.splice(0)) f();
     },
     async close() {
+      state.closed = true;
       await Promise.all([udp.close(), tcp.close()]);
     },
   };
