@@ -86,7 +86,7 @@ export function udpBulk(port, msgs, { from = '127.0.0.1', host = '127.0.0.1', wa
     const sentAt = new Array(msgs.length);
     let open = msgs.length;
     const timers = [];
-    const done = (i) => {
+    const done = () => {
       if (--open === 0) {
         for (const t of timers) clearTimeout(t);
         s.close();
@@ -99,7 +99,7 @@ export function udpBulk(port, msgs, { from = '127.0.0.1', host = '127.0.0.1', wa
       if (i === undefined || results[i].answer !== null) return;
       results[i] = { answer: m, ms: performance.now() - sentAt[i] };
       byId.delete(m.readUInt16BE(0));
-      done(i);
+      done();
     });
     s.on('error', (e) => {
       for (const t of timers) clearTimeout(t);
@@ -117,7 +117,7 @@ export function udpBulk(port, msgs, { from = '127.0.0.1', host = '127.0.0.1', wa
             setTimeout(() => {
               if (results[i].answer === null && byId.get(msg.readUInt16BE(0)) === i) {
                 byId.delete(msg.readUInt16BE(0));
-                done(i);
+                done();
               }
             }, waitMs),
           );
