@@ -19,7 +19,7 @@ import {
 } from './assemble/index.js';
 import { type DnsCache, Sweeper } from './cache/index.js';
 import { Chaos } from './chaos/index.js';
-import { type Config, changedSections, ReloadReport } from './config/index.js';
+import { type Config, ConfigReport, changedSections } from './config/index.js';
 import type { NodeNetwork } from './node/index.js';
 import type { AdminServer } from './observe/index.js';
 import type { Persister } from './persist/index.js';
@@ -45,7 +45,7 @@ export class Ballast {
   private readonly ctx: Context;
   private readonly handler: RequestHandler;
   private readonly routing: Routing;
-  readonly reloads: ReloadReport;
+  readonly report: ConfigReport;
   private readonly listeners: ListenerSet;
   private admin: AdminServer;
   private adminEndpoint: Endpoint | undefined;
@@ -65,7 +65,7 @@ export class Ballast {
     this.ctx = ctx;
     this.registry = ctx.registry;
     this.cache = buildCache(config, ctx);
-    this.reloads = new ReloadReport(ctx.registry, deps.log);
+    this.report = new ConfigReport(ctx.registry, deps.log);
     this.chaos = new Chaos({ ...ctx, log: deps.log.child({ component: 'chaos' }) }, config.chaos);
     this.routing = new Routing(config, ctx, (c) => this.chaos.interceptor(c.chaos));
     this.handler = buildHandler(config, this.cache, this.routing, ctx);
@@ -79,7 +79,8 @@ export class Ballast {
   }
 
   private createAdmin(config: Config): AdminServer {
-    return buildAdmin(config, this.ctx, () => this.ready && this.listeners.complete, this.chaos, this.cache);
+    const ready = () => this.ready && this.listeners.complete;
+    return buildAdmin(config, this.ctx, ready, this.chaos, this.cache, () => this.handler.loops.problems);
   }
 
   /** Loads the snapshot, prepares the node, binds every listener and the admin port, then logs one line. */
@@ -98,13 +99,11 @@ export class Ballast {
     this.node.start();
     this.sweeper.start();
     this.persister?.start();
+    // Now that the listeners are up, a loop check's query can come back to them.
+    this.handler.loops.check(this.routing.zones, this.config.upstream.udpPayloadSize);
     this.ready = true;
-    const listen = this.listeners.endpoints.map(formatEndpoint);
-    const { cache } = this.config;
-    this.ctx.log.info(
-      { listen, admin: formatEndpoint(this.adminEndpoint), zones: this.routing.describe(), cache },
-      'ballast started',
-    );
+    const [listen, admin] = [this.listeners.endpoints.map(formatEndpoint), formatEndpoint(this.adminEndpoint)];
+    this.report.started({ listen, admin, zones: this.routing.describe(), cache: this.config.cache });
     return this.addresses!;
   }
 
@@ -135,10 +134,11 @@ export class Ballast {
         [this.admin, this.adminEndpoint] = [nextAdmin, adminEndpoint];
       }
       this.config = next;
-      this.reloads.applied(changed, this.routing.describe());
+      this.handler.loops.check(this.routing.zones, next.upstream.udpPayloadSize);
+      this.report.applied(changed, this.routing.describe());
       return changed;
     } catch (err) {
-      this.reloads.failed(err, changed);
+      this.report.failed(err, changed);
       throw err;
     }
   }

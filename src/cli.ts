@@ -100,7 +100,7 @@ async function serve(flags: FlagValues): Promise<number> {
         next = load().config;
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        ballast.reloads.rejected(err.message);
+        ballast.report.rejected(err.message);
         return;
       }
       log.info({ trigger }, 'reloading config');

@@ -6,7 +6,7 @@ import { type Config, parseEndpoint } from '../config/index.js';
 import { createNodeMetrics, isLocalAddress, NodeNetwork } from '../node/index.js';
 import { AdminServer, createRegistry } from '../observe/index.js';
 import { createPersistMetrics, Persister } from '../persist/index.js';
-import { createResolveMetrics, RequestHandler } from '../resolve/index.js';
+import { createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
 import { createServerMetrics, type Endpoint, ListenerSet } from '../server/index.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { type Random, systemRandom } from '../util/random.js';
@@ -74,6 +74,7 @@ export function buildHandler(config: Config, cache: DnsCache, routing: Routing, 
   const handler: RequestHandler = new RequestHandler({
     cache,
     upstreams: routing,
+    loops: new LoopDetector(ctx.clock, ctx.log.child({ component: 'loop' }), ctx.registry),
     clock: ctx.clock,
     metrics: createResolveMetrics(ctx.registry, { failureCacheEntries: () => handler.settings.failures.size }),
     log: ctx.log.child({ component: 'resolve' }),
@@ -83,12 +84,20 @@ export function buildHandler(config: Config, cache: DnsCache, routing: Routing, 
 }
 
 /** The admin HTTP server for `config.admin`, with the chaos routes in front of /metrics, /health and /ready. */
-export function buildAdmin(config: Config, ctx: Context, ready: () => boolean, chaos: Chaos, cache: DnsCache) {
+export function buildAdmin(
+  config: Config,
+  ctx: Context,
+  ready: () => boolean,
+  chaos: Chaos,
+  cache: DnsCache,
+  readyDetail: () => string[],
+) {
   const endpoint = parseEndpoint(config.admin.listen)!;
   return new AdminServer({
     endpoint,
     registry: ctx.registry,
     ready,
+    readyDetail,
     maxEventLoopDelayMs: config.admin.maxEventLoopDelayMs,
     log: ctx.log.child({ component: 'admin' }),
     routes: chaos.route(config.chaos, endpoint.host, (limit) => cache.sampleNames(limit)),

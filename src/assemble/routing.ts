@@ -12,7 +12,7 @@ import {
   type Zone,
   ZoneTable,
 } from '../upstream/index.js';
-import { encodeName, soaQuery } from '../wire/index.js';
+import { encodeName, ownQuery, RrType } from '../wire/index.js';
 import type { Context } from './parts.js';
 
 /**
@@ -70,7 +70,7 @@ export class Routing {
         protocol,
         health: u.health,
         rto: u.retransmit,
-        soaProbe: soaQuery(encodeName(name), u.udpPayloadSize),
+        soaProbe: ownQuery(encodeName(name), RrType.SOA, u.udpPayloadSize),
       };
       return {
         name,

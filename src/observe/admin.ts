@@ -9,6 +9,8 @@ export interface AdminOptions {
   readonly registry: Registry;
   /** Readiness: listeners bound (and, later, snapshot loaded). Never upstream health (docs/design.md §8). */
   readonly ready: () => boolean;
+  /** Lines /ready adds to its body either way (a forwarding loop found), without changing its status. */
+  readonly readyDetail?: () => string[];
   /** /health fails when the event loop's p99 delay over the last interval exceeds this. */
   readonly maxEventLoopDelayMs: number;
   readonly log: Logger;
@@ -70,7 +72,8 @@ export class AdminServer {
       }
       case '/ready': {
         const ok = this.opts.ready();
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n');
+        const detail = (this.opts.readyDetail?.() ?? []).map((l) => `${l}\n`).join('');
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(`${ok ? 'ready' : 'not ready'}\n${detail}`);
         return;
       }
       default:

@@ -10,6 +10,7 @@ import { Coalescer, type Flight } from './coalesce.js';
 import type { FailureCache } from './failures.js';
 import { type FairnessOptions, FairQueue } from './fairness.js';
 import { ErrorAnswer, fetchAndStore } from './fetch.js';
+import type { LoopDetector } from './loop.js';
 import type { ResolveMetrics } from './metrics.js';
 import { prefetchDecision } from './prefetch.js';
 import { Replies } from './reply.js';
@@ -37,6 +38,8 @@ export interface Upstreams {
 export interface HandlerParts {
   readonly cache: DnsCache;
   readonly upstreams: Upstreams;
+  /** Recognises ballast's own loop-check queries coming back (a forwarding loop). */
+  readonly loops: LoopDetector;
   readonly clock: Clock;
   readonly metrics: ResolveMetrics;
   readonly log: Logger;
@@ -118,6 +121,8 @@ export class RequestHandler {
 
   /** A stale entry or none: admit, then coalesce → forward → store → reply. */
   private resolve(q: Query, maxSize: number, client: string, hit: Lookup | undefined, now: number) {
+    // A loop check of ours, back from an upstream that forwards to ballast: refused, so the loop ends here.
+    if (this.deps.loops.isProbe(q.qname)) return this.replies.refuse(q, { reason: 'loop' });
     const view = this.zoneStates.view(this.deps.upstreams.zones.match(q.qname));
     const stale = this.usableStale(q, hit, view);
 
@@ -245,6 +250,11 @@ export class RequestHandler {
   /** Whether any upstream of the zone serving `qname` may take traffic (for the stale sweep). */
   zoneHealthy(qname: string): boolean {
     return zoneHealthy(this.deps.upstreams.zones.match(qname));
+  }
+
+  /** The loop detector, checked by ballast at start and after each reload. */
+  get loops(): LoopDetector {
+    return this.deps.loops;
   }
 
   /** The settings in force (a reload builds the next ones from these, keeping what did not change). */

@@ -5,6 +5,7 @@ export * from './failures.js';
 export * from './fairness.js';
 export * from './fetch.js';
 export * from './handler.js';
+export * from './loop.js';
 export * from './metrics.js';
 export * from './prefetch.js';
 export * from './reply.js';

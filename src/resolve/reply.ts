@@ -49,14 +49,16 @@ export class Replies {
    * Nothing to serve and upstream must not be asked: every EDE says what really happened (RFC 8914). A held failure
    * is answered as it was the first time, so a name the upstream refuses stays REFUSED.
    */
-  refuse(q: Query, refusal: Refusal): Buffer {
+  refuse(q: Query, refusal: Refusal | { readonly reason: 'loop' }): Buffer {
     switch (refusal.reason) {
       case 'upstream_down':
         return this.synthesized(q, Rcode.SERVFAIL, Ede.NO_REACHABLE_AUTHORITY);
       case 'failure_cached': {
-        const f = refusal.failure!;
+        const f = (refusal as Refusal).failure!;
         return this.synthesized(q, f.rcode, f.ede);
       }
+      case 'loop':
+        return this.synthesized(q, Rcode.REFUSED, Ede.OTHER, 'forwarding loop');
       default:
         return this.synthesized(q, Rcode.SERVFAIL, Ede.OTHER, 'no upstream capacity');
     }

@@ -35,7 +35,19 @@ export const RCODE_NAMES: Record<number, string> = {
   16: 'BADVERS',
 };
 
-export const RrType = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, OPT: 41 } as const;
+export const RrType = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  HINFO: 13,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  OPT: 41,
+} as const;
 
 /** qtypes with their own metric label; anything else is counted as "other" to keep cardinality bounded. */
 export const QTYPE_LABELS: Record<number, string> = {

@@ -1,4 +1,4 @@
-import { Flag, HEADER_SIZE, RrType } from './constants.js';
+import { Flag, HEADER_SIZE } from './constants.js';
 import { OPT_HEADER_SIZE, writeOptHeader } from './edns.js';
 import type { Query } from './query.js';
 
@@ -33,17 +33,18 @@ export function errorResponseTo(query: Buffer, rcode: number): Buffer {
 }
 
 /**
- * A query for the SOA of a zone apex (`zone` in wire form), with ballast's OPT and ID 0: what an upstream's health
- * probe asks before any name of the zone has been answered — every server that serves a zone can answer its SOA.
+ * A query of ballast's own for `name` (wire form) and `qtype`, with ballast's OPT and ID 0: the SOA of a zone apex that
+ * a health probe asks before any name of the zone has been answered (every server that serves a zone can answer its
+ * SOA), or the random name of a loop check.
  */
-export function soaQuery(zone: Buffer, udpSize: number): { query: Buffer; questionEnd: number } {
-  const questionEnd = HEADER_SIZE + zone.length + 4;
+export function ownQuery(name: Buffer, qtype: number, udpSize: number): { query: Buffer; questionEnd: number } {
+  const questionEnd = HEADER_SIZE + name.length + 4;
   const out = Buffer.alloc(questionEnd + OPT_HEADER_SIZE);
   out.writeUInt16BE(Flag.RD, 2);
   out.writeUInt16BE(1, 4);
   out.writeUInt16BE(1, 10);
-  zone.copy(out, HEADER_SIZE);
-  out.writeUInt16BE(RrType.SOA, questionEnd - 4);
+  name.copy(out, HEADER_SIZE);
+  out.writeUInt16BE(qtype, questionEnd - 4);
   out.writeUInt16BE(1, questionEnd - 2);
   writeOptHeader(out, questionEnd, udpSize, 0, false, 0);
   return { query: out, questionEnd };

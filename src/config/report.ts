@@ -3,10 +3,10 @@ import type { Registry } from 'prom-client';
 import { createConfigMetrics } from './metrics.js';
 
 /**
- * How every reload is reported, whatever triggered it (SIGHUP, a changed file): one log line and one count per
- * outcome (docs/design.md §8).
+ * How the running configuration is reported: one line at start, and for every reload, whatever triggered it (SIGHUP,
+ * a changed file), one log line and one count per outcome (docs/design.md §8).
  */
-export class ReloadReport {
+export class ConfigReport {
   private readonly metrics;
 
   constructor(
@@ -14,6 +14,11 @@ export class ReloadReport {
     private readonly log: Logger,
   ) {
     this.metrics = createConfigMetrics(registry);
+  }
+
+  /** ballast is serving: where, towards which upstreams, with which cache bounds. */
+  started(details: { listen: string[]; admin: string; zones: unknown; cache: unknown }): void {
+    this.log.info(details, 'ballast started');
   }
 
   applied(changed: readonly string[], zones: unknown): void {
