@@ -3,6 +3,10 @@
 // with chaos enabled; `ballast drill` loads it, blackholes the cluster zone's upstream for a minute, and reports.
 //
 //   npm run drill [-- --report PATH]      (default report: bench/out/drill-report.html, git-ignored)
+//   npm run drill -- --matrix [--out PATH]
+//       every fault kind in turn (blackhole, servfail, refused, drop, delay, lame, slow, loss, overload), each
+//       against a fresh ballast: 8 s warm, 15 s fault, 7 s recover at 300 queries/s; one table of the fault phases
+//       (answered %, SERVFAIL %, p99, upstream q/s), written to bench/results/drill-matrix.md
 //
 // Everything runs on 127.0.0.1; only processes started here are stopped, by PID.
 
@@ -16,10 +20,12 @@ import {
   HOST,
   helpText,
   httpGet,
+  mdTable,
   NODE,
   OUT_DIR,
   parseOptions,
   ROOT,
+  reportPath,
   runMain,
   sleep,
   startDnsServer,
@@ -82,59 +88,149 @@ async function waitReady(adminPort, child) {
   throw new Error('ballast did not become ready within 10 s');
 }
 
-async function main() {
-  const opts = parseOptions(process.argv.slice(2), { report: { type: 'path', figures: false } });
-  if (opts.help) {
-    process.stdout.write(helpText(import.meta.url));
-    return 0;
-  }
-  const report = opts.report ?? path.join(OUT_DIR, 'drill-report.html');
+/** The fault of each matrix row, as `ballast drill` flags, with what it models. */
+const MATRIX = [
+  ['blackhole', [], 'CoreDNS unreachable'],
+  ['servfail', [], 'CoreDNS without its API server'],
+  ['refused', [], 'CoreDNS refusing everything'],
+  ['drop', ['--percent', '50'], 'half the exchanges swallowed'],
+  ['delay', ['--delay-ms', '500'], 'every answer 0.5 s late'],
+  ['lame', ['--percent', '30'], '30 % of names never answered'],
+  ['slow', ['--delay-ms', '300', '--spread-ms', '900'], 'answers 0.3–1.2 s late'],
+  ['loss', ['--percent', '20'], '20 % of datagrams lost each way'],
+  ['overload', ['--concurrency', '20'], 'REFUSED above 20 in flight'],
+];
+
+/** ballast in front of a fresh fake CoreDNS, ready, with the names file; stop() ends both. */
+async function startStack() {
   const coredns = await fakeCoreDns();
   const port = await freePort();
   const adminPort = await freePort();
   const zone = `${HOST}:${coredns.port}`;
-  const config = [
-    `zones: [{ name: cluster.local, servers: ['${zone}'], protocol: tcp }]`,
-    'chaos: { enabled: true }',
-    // The drill is one client asking for 3,000 names with a 5 s TTL: far more upstream-bound queries per second
-    // than any pod should send.
-    unlimitedClientYaml(),
-  ].join('\n');
+  const config = [`zones: [{ name: cluster.local, servers: ['${zone}'], protocol: tcp }]`, 'chaos: { enabled: true }'];
+  // The drill is one client asking for 3,000 names with a 5 s TTL: far more upstream-bound queries per second than
+  // any pod sends.
+  const lift = unlimitedClientYaml();
+  if (lift) config.push(lift);
   const names = path.join(tempDir(), 'names.txt');
   fs.writeFileSync(names, `${Array.from({ length: SERVICES }, (_, i) => `${service(i)} A`).join('\n')}\n`);
-  const argv = ballastCommand({ port, upstreamPort: coredns.port, adminPort, config });
+  const argv = ballastCommand({ port, upstreamPort: coredns.port, adminPort, config: config.join('\n') });
   const ballast = startProcess('ballast', argv, { stdout: 'inherit', stderr: 'inherit' });
   try {
     await waitReady(adminPort, ballast);
+  } catch (err) {
+    await stopProcess(ballast);
+    await coredns.close();
+    throw err;
+  }
+  return {
+    port,
+    adminPort,
+    names,
+    stop: async () => {
+      await stopProcess(ballast);
+      await coredns.close();
+    },
+  };
+}
+
+/** Runs `ballast drill` with `args` against the stack; resolves with its exit code and stdout. */
+async function drill(stack, args, phases, { inherit }) {
+  const argv = [NODE, path.join(ROOT, 'bin/ballast.js'), 'drill', '--target', `${HOST}:${stack.port}`];
+  argv.push('--admin', `${HOST}:${stack.adminPort}`, '--fault-zone', 'cluster.local', ...args);
+  argv.push('--warm', `${phases.warm}s`, '--fault-for', `${phases.faultFor}s`, '--recover', `${phases.recover}s`);
+  argv.push('--rate', '300', '--names', stack.names);
+  process.stderr.write(`${displayCommand(argv)}\n`);
+  const child = startProcess('ballast drill', argv, { stdout: inherit ? 'inherit' : 'pipe', stderr: 'inherit' });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  // The drill ends by itself after its phases; this only bounds a hung one.
+  const total = phases.warm + phases.faultFor + phases.recover;
+  const killer = setTimeout(() => stopProcess(child, 2000), (total + 60) * 1000);
+  const { code } = await child.exited;
+  clearTimeout(killer);
+  return { code, out };
+}
+
+async function demo(opts) {
+  const report = opts.report ?? path.join(OUT_DIR, 'drill-report.html');
+  const stack = await startStack();
+  try {
     process.stderr.write(
-      `ballast on ${HOST}:${port} in front of a fake CoreDNS with ${SERVICES} services (TTL 5 s); ` +
+      `ballast on ${HOST}:${stack.port} in front of a fake CoreDNS with ${SERVICES} services (TTL 5 s); ` +
         `blackholing cluster.local for ${PHASES.faultFor} s\n`,
     );
     fs.mkdirSync(path.dirname(report), { recursive: true });
-    const drillArgv = [NODE, path.join(ROOT, 'bin/ballast.js'), 'drill', '--target', `${HOST}:${port}`];
-    drillArgv.push('--admin', `${HOST}:${adminPort}`, '--fault', 'blackhole', '--fault-zone', 'cluster.local');
-    drillArgv.push(
-      '--warm',
-      `${PHASES.warm}s`,
-      '--fault-for',
-      `${PHASES.faultFor}s`,
-      '--recover',
-      `${PHASES.recover}s`,
-    );
-    drillArgv.push('--rate', '300', '--names', names, '--slo-answered', '99.9', '--report', report);
-    process.stderr.write(`${displayCommand(drillArgv)}\n`);
-    const drill = startProcess('ballast drill', drillArgv, { stdout: 'inherit', stderr: 'inherit' });
-    // The drill ends by itself after its phases; this only bounds a hung one.
-    const total = PHASES.warm + PHASES.faultFor + PHASES.recover;
-    const killer = setTimeout(() => stopProcess(drill, 2000), (total + 60) * 1000);
-    const { code } = await drill.exited;
-    clearTimeout(killer);
+    const args = ['--fault', 'blackhole', '--slo-answered', '99.9', '--report', report];
+    const { code } = await drill(stack, args, PHASES, { inherit: true });
     process.stdout.write(`report written to ${path.relative(process.cwd(), report) || report}\n`);
     return code ?? 2;
   } finally {
-    await stopProcess(ballast);
-    await coredns.close();
+    await stack.stop();
   }
+}
+
+async function matrix(opts) {
+  const phases = { warm: 8, faultFor: 15, recover: 7 };
+  const rows = [];
+  for (const [kind, flags, what] of MATRIX) {
+    const stack = await startStack();
+    try {
+      const { out } = await drill(stack, ['--fault', kind, ...flags, '--json'], phases, { inherit: false });
+      const fault = JSON.parse(out).phases.find((p) => p.phase === 'fault');
+      rows.push([
+        `\`${kind}\``,
+        what,
+        fault.answeredPct.toFixed(2),
+        fault.servfailPct.toFixed(2),
+        fault.stalePct.toFixed(1),
+        Number.isFinite(fault.p99Ms) ? fault.p99Ms.toFixed(1) : '—',
+        fault.upstreamPerSecond === undefined ? '—' : fault.upstreamPerSecond.toFixed(1),
+      ]);
+    } finally {
+      await stack.stop();
+    }
+  }
+  const right = (h) => [h, 'right'];
+  const columns = [
+    ['fault'],
+    ['what it models'],
+    ...['answered %', 'SERVFAIL %', 'stale %', 'p99 ms', 'upstream q/s'].map(right),
+  ];
+  const table = mdTable(columns, rows);
+  const file = reportPath(opts, path.join(ROOT, 'bench/results/drill-matrix.md'));
+  const text = [
+    '# Drill matrix: every fault kind, one at a time',
+    '',
+    'Generated by `npm run drill -- --matrix` (bench/drill-demo.js); do not edit by hand, re-run instead.',
+    '',
+    `- Date: ${new Date().toISOString()}`,
+    `- Each row: a fresh ballast in front of a fake CoreDNS serving ${SERVICES} cluster.local services (TTL 5 s, ` +
+      'over TCP); `ballast drill` at 300 queries/s over all of them, 8 s warm, then the fault on the cluster zone ' +
+      'for 15 s, then 7 s to recover. The figures are the fault phase: answered (any answer but SERVFAIL, ' +
+      'within the 2 s client timeout), SERVFAIL, stale answers, p99 latency, and queries ballast sent upstream ' +
+      'per second (probes and retransmissions included; the fault swallows or answers them).',
+    '',
+    table,
+    '',
+  ].join('\n');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  process.stdout.write(`${table}\n\nwritten to ${path.relative(process.cwd(), file)}\n`);
+  return 0;
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2), {
+    report: { type: 'path', figures: false },
+    matrix: { type: 'flag', figures: false },
+    out: { type: 'path', figures: false },
+  });
+  if (opts.help) {
+    process.stdout.write(helpText(import.meta.url));
+    return 0;
+  }
+  return opts.matrix ? matrix(opts) : demo(opts);
 }
 
 runMain('drill', main);

@@ -120,7 +120,7 @@ export const configSchema = z
         health: z
           .strictObject({
             /** No answer to any query for this long, while queries are out, makes an upstream suspect (then probed). */
-            silenceMs: int().min(100).max(600_000).default(2000),
+            silenceMs: int().min(100).max(600_000).default(1000),
             /** Transport errors in a row (refused, unreachable, TCP connect failures) that make it suspect. */
             transportErrors: int().min(1).max(1000).default(3),
             /** Share of recent distinct names failing (SERVFAIL or no answer by the deadline) that makes it suspect. */

@@ -51,6 +51,7 @@ class Attempts {
   private deadlineTimer: Timer | undefined;
   private errorAnswer: Answer | undefined;
   private lastError: unknown;
+  private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
     private readonly zone: Zone,
@@ -87,6 +88,7 @@ class Attempts {
       this.deps.metrics.retransmissions.labels(route.upstream.label).inc();
     }
     const n = this.sent++;
+    if (!this.tried.has(route)) this.unsubscribe.push(route.onDown(() => this.onRouteDown()));
     this.tried.add(route);
     this.pending++;
     const remaining = Math.max(1, this.deadlineAt - this.deps.clock.now());
@@ -141,6 +143,15 @@ class Attempts {
     return this.rtoTimer !== undefined && this.deps.clock.now() < this.deadlineAt;
   }
 
+  /**
+   * An upstream asked went down (its health, not this name): if no upstream of the zone is usable any more, waiting
+   * on is pointless — the query gives up now, so a client with a stale answer gets it at once (docs/design.md §4).
+   */
+  private onRouteDown(): void {
+    if (this.settled || this.order.some((r) => r.usable)) return;
+    this.finish(this.errorAnswer, new UpstreamsDownError(`every upstream of zone ${this.zone.name} went down`));
+  }
+
   /** The deadline: every upstream asked has failed this name; the answer is the last error answer, or a timeout. */
   private onDeadline(): void {
     if (this.settled) return;
@@ -154,6 +165,7 @@ class Attempts {
   private finish(answer: Answer | undefined, err?: unknown): void {
     if (this.settled) return;
     this.settled = true;
+    for (const off of this.unsubscribe) off();
     this.rtoTimer?.cancel();
     this.deadlineTimer?.cancel();
     this.controller.abort();

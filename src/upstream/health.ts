@@ -1,4 +1,4 @@
-import type { Clock, Timer } from '../util/clock.js';
+import { afterPendingIo, type Clock, type Timer } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 
 /**
@@ -71,7 +71,7 @@ export class Health {
       return;
     }
     this.unansweredSince = this.clock.now();
-    this.silenceTimer = this.clock.setTimer(() => this.checkSilence(), this.opts.silenceMs);
+    this.silenceTimer = this.clock.setTimer(() => afterPendingIo(() => this.checkSilence()), this.opts.silenceMs);
   }
 
   /** An answer came back for `name`; `failed` when it was SERVFAIL (the zone is not served there). */

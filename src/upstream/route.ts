@@ -34,6 +34,8 @@ export class Route {
   private readonly rtt: RttEstimator;
   /** The zone's most recently answered query: the first choice for a probe. */
   private lastAnswered: ProbeQuery | undefined;
+  /** Called when the route goes down, so queries waiting on it can give up at once. */
+  private readonly downListeners = new Set<() => void>();
   private readonly children;
 
   constructor(
@@ -124,6 +126,12 @@ export class Route {
     }
   }
 
+  /** Calls `fn` when this route goes down; returns the unsubscribe. */
+  onDown(fn: () => void): () => void {
+    this.downListeners.add(fn);
+    return () => this.downListeners.delete(fn);
+  }
+
   /** The query for `name` got nothing from this route by its deadline. */
   noAnswer(name: string): void {
     this.health.noAnswer(name);
@@ -131,7 +139,8 @@ export class Route {
 
   /**
    * One probe: the zone's most recently answered query, else its SOA — never a name that failed. Any answer but
-   * SERVFAIL means alive: REFUSED is overload, not death; SERVFAIL means the zone is not served there.
+   * SERVFAIL means alive: REFUSED is overload, not death; SERVFAIL means the zone is not served there. It waits twice
+   * the RTO, at least 0.5 s: a known name is answered from the upstream's memory, so this is not a slow recursion.
    */
   private async probe(): Promise<boolean> {
     const p = this.lastAnswered ?? this.opts.soaProbe;
@@ -140,7 +149,7 @@ export class Route {
         query: Buffer.from(p.query),
         questionEnd: p.questionEnd,
         protocol: this.opts.protocol,
-        timeoutMs: Math.max(1000, 2 * this.rtt.rtoMs),
+        timeoutMs: Math.max(500, 2 * this.rtt.rtoMs),
         zone: this.opts.zone,
         name: '',
       });

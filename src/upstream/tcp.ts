@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { AbandonedError, UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
-import type { Clock, Timer } from '../util/clock.js';
+import { afterPendingIo, type Clock, type Timer } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { FrameDecoder, frame, type ResponseScan } from '../wire/index.js';
 import { checkResponse, isScan, type RejectReason, TRUNCATED } from './validate.js';
@@ -146,27 +146,31 @@ export class TcpPool {
     while (conn.pending.has(id)) id = (id + 1) & 0xffff;
     query.writeUInt16BE(id, 0);
     return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle =
+        <T>(fn: (v: T) => void) =>
+        (v: T) => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          fn(v);
+        };
       const giveUp = (err: Error) => {
+        if (settled) return;
         conn.forget(id);
-        signal?.removeEventListener('abort', onAbort);
-        reject(err);
+        settle(reject)(err);
       };
       const onAbort = () => {
         timer.cancel();
         giveUp(new AbandonedError(`tcp ${this.host}:${this.port}: abandoned`));
       };
-      const timer = this.clock.setTimer(
-        () =>
-          giveUp(new UpstreamTimeoutError(`no answer from ${this.host}:${this.port} over tcp within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      const timer = this.clock.setTimer(() => {
+        const err = new UpstreamTimeoutError(
+          `no answer from ${this.host}:${this.port} over tcp within ${timeoutMs} ms`,
+        );
+        afterPendingIo(() => giveUp(err));
+      }, timeoutMs);
       signal?.addEventListener('abort', onAbort);
-      const settle =
-        <T>(fn: (v: T) => void) =>
-        (v: T) => {
-          signal?.removeEventListener('abort', onAbort);
-          fn(v);
-        };
       conn.send(id, { query, questionEnd, resolve: settle(resolve), reject: settle(reject), timer });
     });
   }

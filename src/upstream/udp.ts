@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { AbandonedError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
-import type { Clock } from '../util/clock.js';
+import { afterPendingIo, type Clock } from '../util/clock.js';
 import type { ResponseScan } from '../wire/index.js';
 import { checkResponse, isScan, type RejectReason, TRUNCATED } from './validate.js';
 
@@ -48,7 +48,8 @@ export function udpExchange(
     }
     signal?.addEventListener('abort', onAbort);
     const timer = clock.setTimer(
-      () => finish(new UpstreamTimeoutError(`no answer from ${host}:${port} within ${timeoutMs} ms`)),
+      () =>
+        afterPendingIo(() => finish(new UpstreamTimeoutError(`no answer from ${host}:${port} within ${timeoutMs} ms`))),
       timeoutMs,
     );
     socket.on('error', (err) =>

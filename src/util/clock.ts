@@ -22,6 +22,16 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * Runs `fn` once the I/O already waiting has been handled. Node runs due timers before it polls sockets, so after
+ * the event loop was blocked (a busy process, a GC pause) a timeout can fire while its answer sits unread in the
+ * socket buffer. Deciding "no answer" after pending I/O means a late timer never blames an upstream for ballast's
+ * own stall.
+ */
+export function afterPendingIo(fn: () => void): void {
+  setImmediate(fn);
+}
+
 /** A clock that only moves when told to: `advance(ms)` fires due timers in order. For tests and simulations. */
 export class ManualClock implements Clock {
   private timers: { at: number; seq: number; fn: () => void; live: boolean }[] = [];

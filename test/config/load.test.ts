@@ -65,7 +65,7 @@ describe('defaults', () => {
           budgetBurst: 100,
         },
         health: {
-          silenceMs: 2000,
+          silenceMs: 1000,
           transportErrors: 3,
           failureRatio: 0.9,
           minNames: 20,

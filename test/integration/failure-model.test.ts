@@ -145,8 +145,11 @@ describe('a busy client is not an abusive one (fair queuing)', () => {
       quiet.map((_, i) => 100 + i * 20),
     );
     expect(steady).toEqual(Array(100).fill(0));
+    // The flood is answered, or REFUSED once its own queues are full — never SERVFAIL. (On a loaded machine some of
+    // 10,000 datagrams sent at once are dropped by the kernel before ballast reads them: those get no answer.)
     const flooded = await flood;
-    expect(flooded.every((r) => r === 0 || r === 5)).toBe(true); // answered, or REFUSED when its queues were full
+    expect(flooded.filter((r) => r !== 0 && r !== 5 && r !== 'timeout')).toEqual([]);
+    expect(flooded.filter((r) => r === 0).length).toBeGreaterThan(2000);
     expect(flooded.filter((r) => r === 5).length).toBeGreaterThan(0);
   });
 });

@@ -42,7 +42,7 @@ describe('resilience timelines (docs/design.md §4)', () => {
   });
 
   /**
-   * Takes the upstream down for the root zone: it goes silent, so after upstream.health.silenceMs (2 s) with queries
+   * Takes the upstream down for the root zone: it goes silent, so after upstream.health.silenceMs (1 s) with queries
    * out it is suspect, its probe gets no answer within 1 s, and it is open, 3 s in. Returns how far the clock moved.
    */
   async function takeUpstreamDown(name = 'd0.test'): Promise<number> {
