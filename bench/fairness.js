@@ -15,7 +15,6 @@ import {
   ballastCommand,
   displayCommand,
   freePort,
-  HOST,
   helpText,
   mdTable,
   parseOptionsOrExit,
