@@ -95,7 +95,7 @@ async function breakerState(adminPort) {
   return Number.isNaN(state) ? -1 : state;
 }
 
-/** Client addresses: a node's pods each have their own, so the per-client limit applies per address, as in a cluster. */
+/** Client addresses: a node's pods each have their own, and fair queuing shares capacity by address, as in a cluster. */
 const CLIENTS = 32;
 
 /** Sends RATE queries/s (EDNS, random warm names) from CLIENTS loopback addresses and classifies every answer. */
@@ -290,9 +290,9 @@ function report(results) {
     }
     lines.push(
       '',
-      `- breaker open ${r.detectionMs === undefined ? 'never' : `${r.detectionMs} ms`} after the outage began; upstream queries before that: ${r.queriesBeforeOpen}`,
-      `- stale answers after the breaker opened: p50 ${f(r.staleP50AfterOpen, 2)} ms`,
-      `- upstream queries while down, after the breaker opened: ${r.outageTotal} in total, mean ${f(r.outageMean, 2)}/s, max ${r.outageMax} in one second (probes)`,
+      `- upstream marked down (open) ${r.detectionMs === undefined ? 'never' : `${r.detectionMs} ms`} after the outage began; upstream queries before that: ${r.queriesBeforeOpen}`,
+      `- stale answers after it was marked down: p50 ${f(r.staleP50AfterOpen, 2)} ms`,
+      `- upstream queries while down, after it was marked down: ${r.outageTotal} in total, mean ${f(r.outageMean, 2)}/s, max ${r.outageMax} in one second (probes)`,
       `- steady state (warm phase after its first 5 s): peak ${r.steadyPeak}/s, mean ${f(r.steadyMean)}/s`,
       `- after the upstream returned: max ${r.recoverMax}/s (${r.recoverMax <= r.steadyPeak ? 'within' : 'ABOVE'} the steady-state peak); per second: ${r.recoverRates.join(' ')}`,
       `- ballast's own log lines: ${r.log.length ? '' : 'none'}`,

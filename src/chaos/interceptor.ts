@@ -1,5 +1,6 @@
 import { AbandonedError, UpstreamTimeoutError } from '../errors.js';
 import type { ExchangeRequest, RawAnswer, Transport, TransportInterceptor } from '../upstream/index.js';
+import type { Cancel } from '../util/cancel.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { errorResponseTo, HEADER_SIZE, lowerName, Rcode, scanResponse } from '../wire/index.js';
@@ -90,18 +91,18 @@ class FaultyTransport implements Transport {
     return { bytes, scan: scanResponse(bytes) };
   }
 
-  private wait(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  private wait(ms: number, signal: Cancel | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        timer.cancel();
-        reject(new AbandonedError(`${this.label}: abandoned`));
-      };
+      let off = () => {};
       const timer = this.clock.setTimer(() => {
-        signal?.removeEventListener('abort', onAbort);
+        off();
         resolve();
       }, ms);
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
+      off =
+        signal?.onCancel(() => {
+          timer.cancel();
+          reject(new AbandonedError(`${this.label}: abandoned`));
+        }) ?? off;
     });
   }
 

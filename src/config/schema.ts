@@ -28,8 +28,9 @@ export function parseEndpoint(value: string, defaultPort?: number): { host: stri
     portText = i === -1 ? undefined : value.slice(i + 1);
   }
   if (isIP(host) === 0) return undefined;
-  // Canonical IPv6 text ("fd00::53", not "FD00:0::53"): upstream answers are matched on the source address as text.
-  // IPv4-mapped addresses keep their dotted form (Node reports senders that way); a zone index is kept as written.
+  // Canonical IPv6 text ("fd00::53", not "FD00:0::53"): one upstream is one address, however it was written (the
+  // reuse across reloads is keyed on it). IPv4-mapped addresses keep their dotted form; a zone index is kept as
+  // written.
   if (isIP(host) === 6 && !host.includes('.')) {
     const [address, zoneIndex] = host.split('%');
     const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);

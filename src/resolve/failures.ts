@@ -56,7 +56,11 @@ export class FailureCache {
     let previous = this.failures.peek(key);
     // A key that has been fine for longer than the longest hold starts over at the initial backoff.
     if (previous !== undefined && nowMs - previous.until > this.opts.maxMs) previous = undefined;
-    const backoffMs = previous === undefined ? this.opts.initialMs : Math.min(previous.backoffMs * 2, this.opts.maxMs);
+    // REFUSED is most often a server shedding load (CoreDNS's max_concurrent), which passes: it is held, and answered
+    // the same way while held, but never backed off beyond the first hold.
+    const refused = answer.rcode === Rcode.REFUSED;
+    const backoffMs =
+      previous === undefined || refused ? this.opts.initialMs : Math.min(previous.backoffMs * 2, this.opts.maxMs);
     const hold = hasStale ? Math.max(this.opts.staleRecheckMs, backoffMs) : backoffMs;
     this.failures.set(key, { until: nowMs + hold, backoffMs, answer });
   }

@@ -22,6 +22,12 @@ interface Waiter {
   readonly expire: Timer;
 }
 
+/** What the queue reports as it works (the zone's children of the fair-queue metrics). */
+export interface QueueEvents {
+  readonly waiting: { inc(): void; dec(): void };
+  readonly refused: { inc(): void };
+}
+
 /**
  * Fair sharing of upstream-bound capacity among clients, as API Priority and Fairness shares the API server's
  * (docs/design.md §4, "fairness, not refusal"). A query starts at once while there is capacity and nobody waits, so a
@@ -40,33 +46,39 @@ export class FairQueue {
     private readonly opts: FairnessOptions,
     private readonly capacity: Capacity,
     private readonly clock: Clock,
+    private readonly events?: QueueEvents,
   ) {
     this.queues = Array.from({ length: opts.queues }, () => []);
   }
 
   /**
-   * Runs `start` now, or when the client's turn comes. Rejects with QueueFullError when the queue is full, and with
-   * UpstreamBusyError when the query waited `deadlineMs` without getting capacity.
+   * Runs `start` now, or when the client's turn comes, telling it how long the query waited (the deadline runs from
+   * when the query arrived, not from when it got capacity). Rejects with QueueFullError when the queue is full, and
+   * with UpstreamBusyError when the query waited `deadlineMs` without getting capacity.
    */
-  run<T>(client: string, start: () => Promise<T>, deadlineMs: number): Promise<T> {
-    if (this.waiting === 0 && this.capacity.available()) return start();
+  run<T>(client: string, start: (waitedMs: number) => Promise<T>, deadlineMs: number): Promise<T> {
+    if (this.waiting === 0 && this.capacity.available()) return start(0);
     const queue = this.shortestInHand(client);
     if (queue.length >= this.opts.queueLength) {
+      this.events?.refused.inc();
       return Promise.reject(new QueueFullError(`queue of ${client} is full (${queue.length} waiting)`));
     }
+    const queuedAt = this.clock.now();
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter = {
-        start: () => start().then(resolve, reject),
+        start: () => start(this.clock.now() - queuedAt).then(resolve, reject),
         expire: this.clock.setTimer(() => {
           const i = queue.indexOf(waiter);
           if (i === -1) return;
           queue.splice(i, 1);
           this.waiting--;
+          this.events?.waiting.dec();
           reject(new UpstreamBusyError(`no upstream capacity within ${deadlineMs} ms`));
         }, deadlineMs),
       };
       queue.push(waiter);
       this.waiting++;
+      this.events?.waiting.inc();
       this.unsubscribe ??= this.capacity.subscribe(() => this.pump());
       this.pump();
     });
@@ -88,6 +100,7 @@ export class FairQueue {
       const waiter = queue.shift()!;
       this.turn = (this.turn + 1) % this.queues.length;
       this.waiting--;
+      this.events?.waiting.dec();
       waiter.expire.cancel();
       waiter.start();
     }

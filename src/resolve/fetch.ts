@@ -48,11 +48,16 @@ export function failedAnswer(err: unknown): FailedAnswer | undefined {
  * cache honest. Resolves with the entry of a NOERROR/NXDOMAIN answer; rejects with ErrorAnswer for an error rcode
  * (which never replaces a cached entry, RFC 8767 §4), or with the upstream's error when no answer came.
  */
-export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps): Promise<CacheEntry> {
+export async function fetchAndStore(
+  q: Query,
+  zone: Zone,
+  deps: FetchDeps,
+  deadlineMs = zone.deadlineMs,
+): Promise<CacheEntry> {
   const { cache, clock, failures } = deps;
   const request = { query: upstreamQuery(q, deps.upstreamUdpSize), questionEnd: q.questionEnd, name: q.key };
   try {
-    const answer = await forward(zone, request, deps.forward);
+    const answer = await forward(zone, request, deps.forward, deadlineMs);
     const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
     if (!isAnswer(answer.scan.rcode)) throw new ErrorAnswer(entry);
     failures.clear(q.key);

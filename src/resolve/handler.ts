@@ -212,7 +212,8 @@ export class RequestHandler {
       view.budget.noteQuery();
       const zone = view.zone;
       const deps = { ...this.deps, forward: this.deps.upstreams.forward };
-      return this.queue(zone).run(client, () => fetchAndStore(q, zone, deps), zone.deadlineMs);
+      const fetch = (waitedMs: number) => fetchAndStore(q, zone, deps, zone.deadlineMs - waitedMs);
+      return this.queue(zone).run(client, fetch, zone.deadlineMs);
     });
     if (joined) {
       this.deps.metrics.coalesced.inc();
@@ -241,7 +242,9 @@ export class RequestHandler {
           };
         },
       };
-      q = new FairQueue(this.deps.fairness, capacity, this.deps.clock);
+      const { queueWaiting, queueRefused } = this.deps.metrics;
+      const events = { waiting: queueWaiting.labels(zone.name), refused: queueRefused.labels(zone.name) };
+      q = new FairQueue(this.deps.fairness, capacity, this.deps.clock, events);
       this.queues.set(zone, q);
     }
     return q;

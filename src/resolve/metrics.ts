@@ -75,7 +75,7 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
       name: 'ballast_stale_answers_total',
       help:
         'Stale answers served (RFC 8767), by reason: upstream_down, failure_cached, client_timeout, refresh_failed, ' +
-        'recovering, rate_limited, busy.',
+        'recovering, busy.',
       labelNames: ['reason'] as const,
       registers,
     }),
@@ -95,11 +95,6 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
       help: 'Queries not sent upstream because their key failed recently (RFC 9520 failure cache).',
       registers,
     }),
-    rateLimited: new Counter({
-      name: 'ballast_rate_limited_queries_total',
-      help: 'Upstream-bound queries refused by the per-client limit (answered stale or REFUSED).',
-      registers,
-    }),
     failureCacheEntries: new Gauge({
       name: 'ballast_failure_cache_entries',
       help: 'Cache keys remembered as recently failed (RFC 9520), held or backing off.',
@@ -107,6 +102,18 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
       collect() {
         this.set(sources.failureCacheEntries());
       },
+    }),
+    queueWaiting: new Gauge({
+      name: 'ballast_fair_queue_waiting',
+      help: 'Upstream-bound queries waiting in the fair queues for capacity, by zone.',
+      labelNames: ['zone'] as const,
+      registers,
+    }),
+    queueRefused: new Counter({
+      name: 'ballast_fair_queue_refused_total',
+      help: 'Queries refused (REFUSED, EDE "client queue full") because their client’s queue was full, by zone.',
+      labelNames: ['zone'] as const,
+      registers,
     }),
     inflight: new Gauge({
       name: 'ballast_inflight_queries',

@@ -1,4 +1,5 @@
 import { AbandonedError, UpstreamNetworkError, UpstreamsDownError, UpstreamTimeoutError } from '../errors.js';
+import { Cancel } from '../util/cancel.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { Rcode } from '../wire/index.js';
 import type { RetryBudget } from './budget.js';
@@ -35,13 +36,18 @@ export function isAnswer(rcode: number): boolean {
  * first is paid from the node's retry budget. Resolves with the first NOERROR/NXDOMAIN answer, else the last error
  * answer; rejects with UpstreamTimeoutError at the deadline, UpstreamsDownError when no route is usable.
  */
-export function forward(zone: Zone, req: ForwardRequest, deps: ForwardDeps): Promise<Answer> {
-  return new Promise((resolve, reject) => new Attempts(zone, req, deps, resolve, reject).start());
+export function forward(
+  zone: Zone,
+  req: ForwardRequest,
+  deps: ForwardDeps,
+  deadlineMs = zone.deadlineMs,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => new Attempts(zone, req, deps, deadlineMs, resolve, reject).start());
 }
 
 class Attempts {
   private readonly order: readonly Route[];
-  private readonly controller = new AbortController();
+  private readonly cancel = new Cancel();
   private readonly deadlineAt: number;
   private readonly tried = new Set<Route>();
   private sent = 0;
@@ -57,11 +63,12 @@ class Attempts {
     private readonly zone: Zone,
     private readonly req: ForwardRequest,
     private readonly deps: ForwardDeps,
+    private readonly deadlineMs: number,
     private readonly resolve: (a: Answer) => void,
     private readonly reject: (e: unknown) => void,
   ) {
     this.order = zone.selector.order(zone.routes).filter((r) => r.usable);
-    this.deadlineAt = deps.clock.now() + zone.deadlineMs;
+    this.deadlineAt = deps.clock.now() + deadlineMs;
   }
 
   start(): void {
@@ -69,7 +76,7 @@ class Attempts {
       this.reject(new UpstreamsDownError(`every upstream of zone ${this.zone.name} is down`));
       return;
     }
-    this.deadlineTimer = this.deps.clock.setTimer(() => this.onDeadline(), this.zone.deadlineMs);
+    this.deadlineTimer = this.deps.clock.setTimer(() => this.onDeadline(), this.deadlineMs);
     if (!this.send()) this.finish(undefined, this.lastError);
   }
 
@@ -92,12 +99,10 @@ class Attempts {
     this.tried.add(route);
     this.pending++;
     const remaining = Math.max(1, this.deadlineAt - this.deps.clock.now());
-    route
-      .exchange(Buffer.from(this.req.query), this.req.questionEnd, remaining, this.req.name, this.controller.signal)
-      .then(
-        (a) => this.onAnswer(a),
-        (e) => this.onError(e),
-      );
+    route.exchange(Buffer.from(this.req.query), this.req.questionEnd, remaining, this.req.name, this.cancel).then(
+      (a) => this.onAnswer(a),
+      (e) => this.onError(e),
+    );
     this.rtoTimer?.cancel();
     this.rtoTimer = this.deps.clock.setTimer(() => this.onRto(), Math.min(route.rto(n), remaining));
     return true;
@@ -134,13 +139,13 @@ class Attempts {
     this.pending--;
     if (this.settled || err instanceof AbandonedError) return;
     this.lastError = err;
-    // An unreachable upstream or a broken connection: try another one now rather than at the next timeout.
-    if (err instanceof UpstreamNetworkError || isUnreachable(err)) this.send();
-    if (this.pending === 0 && !this.canSendMore()) this.finish(this.errorAnswer, err);
-  }
-
-  private canSendMore(): boolean {
-    return this.rtoTimer !== undefined && this.deps.clock.now() < this.deadlineAt;
+    // An unreachable upstream or a broken connection: another upstream now, if the zone has one not asked yet;
+    // otherwise, once nothing else is out, the query has failed — there is no point waiting for the deadline.
+    const unreachable = err instanceof UpstreamNetworkError || isUnreachable(err);
+    if (unreachable && this.order.some((r) => !this.tried.has(r) && r.available) && this.send()) return;
+    if (this.pending === 0 && (unreachable || this.deps.clock.now() >= this.deadlineAt)) {
+      this.finish(this.errorAnswer, err);
+    }
   }
 
   /**
@@ -158,7 +163,7 @@ class Attempts {
     for (const r of this.tried) r.noAnswer(this.req.name);
     this.finish(
       this.errorAnswer,
-      new UpstreamTimeoutError(`no answer for zone ${this.zone.name} within ${this.zone.deadlineMs} ms`),
+      new UpstreamTimeoutError(`no answer for zone ${this.zone.name} within ${this.deadlineMs} ms`),
     );
   }
 
@@ -168,7 +173,7 @@ class Attempts {
     for (const off of this.unsubscribe) off();
     this.rtoTimer?.cancel();
     this.deadlineTimer?.cancel();
-    this.controller.abort();
+    this.cancel.cancel();
     if (answer !== undefined) this.resolve(answer);
     else this.reject(err ?? new UpstreamTimeoutError(`no answer for zone ${this.zone.name}`));
   }

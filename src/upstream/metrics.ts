@@ -63,7 +63,9 @@ export function createUpstreamMetrics(registry: Registry) {
     }),
     retransmissions: new Counter({
       name: 'ballast_upstream_retransmissions_total',
-      help: 'Queries sent again (to the same or another upstream) because no answer came within the retransmission timeout.',
+      help:
+        'Queries sent again, to the same or another upstream: no answer within the retransmission timeout, or an ' +
+        'error answer or an unreachable upstream moved on to the next.',
       labelNames: ['upstream'] as const,
       registers,
     }),

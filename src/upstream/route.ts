@@ -1,3 +1,4 @@
+import type { Cancel } from '../util/cancel.js';
 import { Rcode } from '../wire/index.js';
 import { Health, type HealthOptions, type HealthState } from './health.js';
 import type { UpstreamMetrics } from './metrics.js';
@@ -96,13 +97,7 @@ export class Route {
    * answer proves the transport alive; SERVFAIL counts against the zone's distinct-name ratio; an unreachable
    * upstream counts towards the transport-error run.
    */
-  async exchange(
-    query: Buffer,
-    questionEnd: number,
-    timeoutMs: number,
-    name: string,
-    signal: AbortSignal,
-  ): Promise<Answer> {
+  async exchange(query: Buffer, questionEnd: number, timeoutMs: number, name: string, signal: Cancel): Promise<Answer> {
     this.health.sent();
     try {
       const answer = await this.upstream.send({
@@ -152,6 +147,7 @@ export class Route {
         timeoutMs: Math.max(500, 2 * this.rtt.rtoMs),
         zone: this.opts.zone,
         name: '',
+        own: true,
       });
       const alive = answer.scan.rcode !== Rcode.SERVFAIL;
       (alive ? this.children.probe.ok : this.children.probe.failed).inc();

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { AbandonedError, UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
+import type { Cancel } from '../util/cancel.js';
 import { afterPendingIo, type Clock, type Timer } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { FrameDecoder, frame, type ResponseScan } from '../wire/index.js';
@@ -119,7 +120,7 @@ export class TcpPool {
     query: Buffer,
     questionEnd: number,
     timeoutMs: number,
-    signal?: AbortSignal,
+    signal?: Cancel,
   ): Promise<{ bytes: Buffer; scan: ResponseScan }> {
     const conn = this.pick();
     const reused = conn !== undefined && conn.sent > 0;
@@ -136,23 +137,24 @@ export class TcpPool {
     query: Buffer,
     questionEnd: number,
     timeoutMs: number,
-    signal: AbortSignal | undefined,
+    signal: Cancel | undefined,
   ): Promise<{ bytes: Buffer; scan: ResponseScan }> {
     if (conn === undefined) {
       return Promise.reject(new UpstreamBusyError(`tcp ${this.host}:${this.port}: all connections are full`));
     }
-    if (signal?.aborted) return Promise.reject(new AbandonedError(`tcp ${this.host}:${this.port}: abandoned`));
+    if (signal?.cancelled) return Promise.reject(new AbandonedError(`tcp ${this.host}:${this.port}: abandoned`));
     let id = this.random.id16();
     while (conn.pending.has(id)) id = (id + 1) & 0xffff;
     query.writeUInt16BE(id, 0);
     return new Promise((resolve, reject) => {
       let settled = false;
+      let off = () => {};
       const settle =
         <T>(fn: (v: T) => void) =>
         (v: T) => {
           if (settled) return;
           settled = true;
-          signal?.removeEventListener('abort', onAbort);
+          off();
           fn(v);
         };
       const giveUp = (err: Error) => {
@@ -170,7 +172,7 @@ export class TcpPool {
         );
         afterPendingIo(() => giveUp(err));
       }, timeoutMs);
-      signal?.addEventListener('abort', onAbort);
+      off = signal?.onCancel(onAbort) ?? off;
       conn.send(id, { query, questionEnd, resolve: settle(resolve), reject: settle(reject), timer });
     });
   }

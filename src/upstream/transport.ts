@@ -1,4 +1,5 @@
 import { UpstreamNetworkError } from '../errors.js';
+import type { Cancel } from '../util/cancel.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import { MalformedMessageError, type ResponseScan, scanResponse } from '../wire/index.js';
@@ -24,7 +25,7 @@ export interface ExchangeRequest {
   /** The zone the query is for; the socket transport ignores it, interceptors (chaos) may scope by it. */
   readonly zone: string;
   /** The caller gives up on this attempt (another one answered): close its socket, reject with AbandonedError. */
-  readonly signal?: AbortSignal;
+  readonly signal?: Cancel;
 }
 
 /** A validated answer to the question that was asked, of any rcode. */

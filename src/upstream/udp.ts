@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { AbandonedError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
+import type { Cancel } from '../util/cancel.js';
 import { afterPendingIo, type Clock } from '../util/clock.js';
 import type { ResponseScan } from '../wire/index.js';
 import { checkResponse, isScan, type RejectReason, TRUNCATED } from './validate.js';
@@ -26,32 +27,31 @@ export function udpExchange(
   timeoutMs: number,
   clock: Clock,
   onReject: (reason: RejectReason) => void,
-  signal?: AbortSignal,
+  signal?: Cancel,
 ): Promise<UdpAnswer> {
   return new Promise((resolve, reject) => {
+    if (signal?.cancelled) {
+      reject(new AbandonedError(`udp ${host}:${port}: abandoned`));
+      return;
+    }
     const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
     let done = false;
+    let off = noop;
     const finish = (err: Error | undefined, answer?: UdpAnswer) => {
       if (done) return;
       done = true;
       timer.cancel();
-      signal?.removeEventListener('abort', onAbort);
+      off();
       socket.close();
       if (err) reject(err);
       else resolve(answer!);
     };
-    const onAbort = () => finish(new AbandonedError(`udp ${host}:${port}: abandoned`));
-    if (signal?.aborted) {
-      socket.close();
-      reject(new AbandonedError(`udp ${host}:${port}: abandoned`));
-      return;
-    }
-    signal?.addEventListener('abort', onAbort);
     const timer = clock.setTimer(
       () =>
         afterPendingIo(() => finish(new UpstreamTimeoutError(`no answer from ${host}:${port} within ${timeoutMs} ms`))),
       timeoutMs,
     );
+    off = signal?.onCancel(() => finish(new AbandonedError(`udp ${host}:${port}: abandoned`))) ?? noop;
     socket.on('error', (err) =>
       finish(new UpstreamNetworkError(`udp ${host}:${port}: ${err.message}`, { cause: err })),
     );
@@ -69,6 +69,8 @@ export function udpExchange(
     });
   });
 }
+
+const noop = () => {};
 
 /** Whether an error says the upstream is unreachable (refused, no route, reset), not merely slow or busy. */
 export function isUnreachable(err: unknown): boolean {

@@ -37,6 +37,8 @@ export interface UpstreamDeps {
 /** One attempt as the upstream sees it: the transport's request, plus the cache key it is for. */
 export interface SendRequest extends ExchangeRequest {
   readonly name: string;
+  /** A health probe or a loop check: one at a time per route, so it is not held to the in-flight limit. */
+  readonly own?: boolean;
 }
 
 /**
@@ -117,7 +119,7 @@ export class Upstream {
    * UpstreamNetworkError (AbandonedError when the caller gave up on it) or UpstreamBusyError.
    */
   async send(req: SendRequest): Promise<Answer> {
-    if (!this.available) {
+    if (!req.own && !this.available) {
       this.deps.metrics.errors.labels(this.label, 'busy').inc();
       throw new UpstreamBusyError(`${this.label}: ${this.inflightCount} queries in flight`);
     }
