@@ -8,6 +8,7 @@ import { AdminServer, createRegistry } from '../observe/index.js';
 import { createPersistMetrics, Persister } from '../persist/index.js';
 import { createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
 import { createServerMetrics, type Endpoint, ListenerSet } from '../server/index.js';
+import type { UpstreamDeps } from '../upstream/index.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { type Random, systemRandom } from '../util/random.js';
 import type { Routing } from './routing.js';
@@ -23,6 +24,8 @@ export interface BallastDeps {
   readonly clock?: Clock;
   readonly random?: Random;
   readonly registry?: Registry;
+  /** How upstreams are reached, when not over sockets (an in-memory network: the fleet simulation). */
+  readonly transport?: UpstreamDeps['transport'];
 }
 
 export interface BoundAddresses {
@@ -37,11 +40,14 @@ export interface Context {
   readonly random: Random;
   readonly registry: Registry;
   readonly log: Logger;
+  /** How upstreams are reached, when not over sockets (an in-memory network: the fleet simulation). */
+  readonly transport?: UpstreamDeps['transport'];
 }
 
 export function createContext(deps: BallastDeps): Context {
   const registry = deps.registry ?? createRegistry();
-  return { clock: deps.clock ?? systemClock, random: deps.random ?? systemRandom, registry, log: deps.log };
+  const { clock = systemClock, random = systemRandom, log, transport } = deps;
+  return { clock, random, registry, log, transport };
 }
 
 export function buildCache(config: Config, ctx: Context): DnsCache {

@@ -52,6 +52,7 @@ export class Routing {
       tcp: u.tcp,
       maxInflight: u.maxInflight,
       intercept,
+      transport: ctx.transport,
     };
     // Health and RTO settings live in the routes; an upstream is kept while its address and these are unchanged.
     const settings = JSON.stringify([u.tcp, u.maxInflight, u.health, u.retransmit, u.udpPayloadSize, !!intercept]);
