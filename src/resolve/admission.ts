@@ -9,7 +9,8 @@ export type StaleReason =
   | 'client_timeout'
   | 'refresh_failed'
   | 'recovering'
-  | 'busy';
+  | 'busy'
+  | 'no_recursion';
 
 export interface AdmissionDeps {
   readonly failures: FailureCache;

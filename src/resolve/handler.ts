@@ -14,6 +14,7 @@ import type { LoopDetector } from './loop.js';
 import type { ResolveMetrics } from './metrics.js';
 import { prefetchDecision } from './prefetch.js';
 import { Replies } from './reply.js';
+import { outOfScope } from './scope.js';
 import { raceStale, remainingWait } from './stale.js';
 import { ZoneStates, type ZoneView, zoneHealthy } from './zone-state.js';
 
@@ -103,6 +104,7 @@ export class RequestHandler {
     if (isRejection(q)) return this.replies.reject(raw, q);
     const { metrics, clock, cache } = this.deps;
     metrics.request(transport, q.qtype);
+    if (outOfScope(q)) return this.replies.notSupported(q);
     // UDP answers fit the smaller of the client's payload size and ballast's own (RFC 6891 §6.2.5).
     const maxSize = transport === 'udp' ? Math.min(q.udpSize, this.deps.udpSize) : MAX_MESSAGE_SIZE;
 
@@ -111,11 +113,16 @@ export class RequestHandler {
     const hit = cache.lookup(q.key, now);
     if (hit !== undefined && hit.state === 'fresh') {
       hit.entry.hits++;
-      this.maybePrefetch(q, hit.entry, now);
+      if (q.recursionDesired) this.maybePrefetch(q, hit.entry, now);
       metrics.freshHit.inc();
       return this.replies.answer(q, hit.entry, now, maxSize, 'cache');
     }
     metrics.cacheMisses.inc();
+    // RD=0 asks for what the cache holds and nothing more (RFC 1034 §4.3.1): never an upstream query.
+    if (!q.recursionDesired) {
+      if (hit?.state === 'stale') return this.serveStale(q, maxSize, hit.entry, 'no_recursion', undefined);
+      return this.replies.notCached(q);
+    }
     return this.resolve(q, maxSize, client, hit, now);
   }
 
@@ -183,8 +190,14 @@ export class RequestHandler {
     return this.serveStale(q, maxSize, stale, result.kind === 'timeout' ? 'client_timeout' : 'refresh_failed', view);
   }
 
-  private serveStale(q: Query, maxSize: number, entry: CacheEntry, reason: StaleReason, view: ZoneView): Buffer {
-    if (reason === 'upstream_down') this.zoneStates.servedStaleWhileDown(view.zone);
+  private serveStale(
+    q: Query,
+    maxSize: number,
+    entry: CacheEntry,
+    reason: StaleReason,
+    view: ZoneView | undefined,
+  ): Buffer {
+    if (reason === 'upstream_down' && view !== undefined) this.zoneStates.servedStaleWhileDown(view.zone);
     return this.replies.stale(q, entry, this.deps.clock.now(), maxSize, reason);
   }
 

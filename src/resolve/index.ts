@@ -9,5 +9,6 @@ export * from './loop.js';
 export * from './metrics.js';
 export * from './prefetch.js';
 export * from './reply.js';
+export * from './scope.js';
 export * from './stale.js';
 export * from './zone-state.js';

@@ -75,7 +75,7 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
       name: 'ballast_stale_answers_total',
       help:
         'Stale answers served (RFC 8767), by reason: upstream_down, failure_cached, client_timeout, refresh_failed, ' +
-        'recovering, busy.',
+        'recovering, busy, no_recursion.',
       labelNames: ['reason'] as const,
       registers,
     }),

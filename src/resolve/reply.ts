@@ -64,6 +64,16 @@ export class Replies {
     }
   }
 
+  /** A zone transfer or a signed query (resolve/scope.ts): REFUSED, EDE 21 (Not Supported). */
+  notSupported(q: Query): Buffer {
+    return this.synthesized(q, Rcode.REFUSED, Ede.NOT_SUPPORTED);
+  }
+
+  /** RD=0 and nothing cached for it: REFUSED, EDE 20 (Not Authoritative): ballast only answers from its cache then. */
+  notCached(q: Query): Buffer {
+    return this.synthesized(q, Rcode.REFUSED, Ede.NOT_AUTHORITATIVE);
+  }
+
   /** No answer came from upstream (and nothing stale): what the error means for the client. */
   failed(q: Query, err: unknown): Buffer {
     if (err instanceof UpstreamsDownError) return this.refuse(q, { reason: 'upstream_down' });

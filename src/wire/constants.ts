@@ -45,8 +45,13 @@ export const RrType = {
   MX: 15,
   TXT: 16,
   AAAA: 28,
+  SIG: 24,
   SRV: 33,
   OPT: 41,
+  IXFR: 251,
+  AXFR: 252,
+  ANY: 255,
+  TSIG: 250,
 } as const;
 
 /** qtypes with their own metric label; anything else is counted as "other" to keep cardinality bounded. */
@@ -99,6 +104,8 @@ export const Ede = {
   PROHIBITED: 18,
   STALE_NXDOMAIN: 19,
   NOT_READY: 14,
+  NOT_AUTHORITATIVE: 20,
+  NOT_SUPPORTED: 21,
   NO_REACHABLE_AUTHORITY: 22,
   NETWORK_ERROR: 23,
 } as const;

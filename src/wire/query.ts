@@ -20,6 +20,10 @@ export interface Query {
   readonly udpSize: number;
   readonly dnssecOk: boolean;
   readonly checkingDisabled: boolean;
+  /** RD: the client asks for recursion. Without it a query is answered from the cache only (RFC 1034 §4.3.1). */
+  readonly recursionDesired: boolean;
+  /** The query carries a TSIG or SIG(0) record (RFC 8945, RFC 2931): ballast verifies no signatures. */
+  readonly signed: boolean;
 }
 
 /** Why a datagram was not accepted as a query; `reply` says whether the client is owed an error response. */
@@ -68,52 +72,30 @@ export function parseQuery(raw: Buffer): ParseResult {
   if (flags & Flag.QR) return drop('response');
   const qdcount = raw.readUInt16BE(4);
   const opcode = (flags >> 11) & 0xf;
+  // The question section: the end of the first question (to echo it), and where the other records start.
   let questionEnd = 0;
-  if (qdcount === 1) {
-    const nameEnd = skipUncompressedName(raw, HEADER_SIZE);
-    if (nameEnd !== BAD_NAME && nameEnd + 4 <= raw.length) questionEnd = nameEnd + 4;
+  let recordsStart = HEADER_SIZE;
+  for (let i = 0; i < qdcount && recordsStart !== BAD_NAME; i++) {
+    const nameEnd = skipUncompressedName(raw, recordsStart);
+    recordsStart = nameEnd === BAD_NAME || nameEnd + 4 > raw.length ? BAD_NAME : nameEnd + 4;
+    if (i === 0 && recordsStart !== BAD_NAME) questionEnd = recordsStart;
   }
-  if (opcode !== Opcode.QUERY) return reject('opcode', Rcode.NOTIMP, questionEnd);
-  if (qdcount !== 1) return reject('qdcount', Rcode.FORMERR, 0);
+  // The OPT record, read even for a query refused below, so that an EDNS client's error reply carries one too
+  // (RFC 6891 §7).
+  const extra = recordsStart === BAD_NAME ? UNREADABLE : readRecords(raw, recordsStart);
+  const edns = extra.edns;
+  if (opcode !== Opcode.QUERY) return reject('opcode', Rcode.NOTIMP, qdcount === 1 ? questionEnd : 0, edns);
+  if (qdcount !== 1) return reject('qdcount', Rcode.FORMERR, 0, edns);
   if (questionEnd === 0) return drop('question');
-
-  // Skip answer and authority records, then look for OPT among the additional records.
-  const ancount = raw.readUInt16BE(6);
-  const nscount = raw.readUInt16BE(8);
-  const arcount = raw.readUInt16BE(10);
-  let pos = questionEnd;
-  let edns = false;
-  let udpSize = CLASSIC_UDP_SIZE;
-  let dnssecOk = false;
-  let version = 0;
-  const total = ancount + nscount + arcount;
-  for (let i = 0; i < total; i++) {
-    const nameStart = pos;
-    pos = skipName(raw, pos);
-    if (pos === BAD_NAME || pos + 10 > raw.length) return reject('malformed', Rcode.FORMERR, questionEnd, edns);
-    const type = raw.readUInt16BE(pos);
-    const rdlength = raw.readUInt16BE(pos + 8);
-    if (pos + 10 + rdlength > raw.length) return reject('malformed', Rcode.FORMERR, questionEnd, edns);
-    if (type === RrType.OPT) {
-      // RFC 6891 §6.1.1: one OPT, owner is the root, and only in the additional section.
-      if (edns || i < ancount + nscount || raw[nameStart] !== 0) {
-        return reject('malformed', Rcode.FORMERR, questionEnd, edns);
-      }
-      edns = true;
-      udpSize = Math.max(raw.readUInt16BE(pos + 2), CLASSIC_UDP_SIZE);
-      version = raw[pos + 5];
-      dnssecOk = (raw.readUInt16BE(pos + 6) & EDNS_DO) !== 0;
-    }
-    pos += 10 + rdlength;
-  }
-  if (pos !== raw.length) return reject('malformed', Rcode.FORMERR, questionEnd, edns);
+  if (extra.malformed) return reject('malformed', Rcode.FORMERR, questionEnd, edns);
   // RFC 6891 §6.1.3: a version we do not implement gets BADVERS.
-  if (version !== 0) return reject('badvers', Rcode.BADVERS, questionEnd, true);
+  if (extra.version !== 0) return reject('badvers', Rcode.BADVERS, questionEnd, true);
 
   const qtype = raw.readUInt16BE(questionEnd - 4);
   const qclass = raw.readUInt16BE(questionEnd - 2);
   const checkingDisabled = (flags & Flag.CD) !== 0;
   const qname = lowerName(raw, HEADER_SIZE, questionEnd - 4);
+  const dnssecOk = extra.dnssecOk;
   return {
     raw,
     id: raw.readUInt16BE(0),
@@ -124,10 +106,69 @@ export function parseQuery(raw: Buffer): ParseResult {
     key: cacheKey(qname, qtype, qclass, dnssecOk, checkingDisabled),
     qname,
     edns,
-    udpSize,
+    udpSize: extra.udpSize,
     dnssecOk,
     checkingDisabled,
+    recursionDesired: (flags & Flag.RD) !== 0,
+    signed: extra.signed,
   };
+}
+
+interface Records {
+  /** Something did not fit; `edns` then says whether an OPT had been read before it. */
+  readonly malformed: boolean;
+  readonly edns: boolean;
+  readonly udpSize: number;
+  readonly dnssecOk: boolean;
+  readonly version: number;
+  readonly signed: boolean;
+}
+
+const UNREADABLE: Records = {
+  malformed: true,
+  edns: false,
+  udpSize: CLASSIC_UDP_SIZE,
+  dnssecOk: false,
+  version: 0,
+  signed: false,
+};
+
+/**
+ * The answer, authority and additional records of a query, skipped (not trusted) except for the OPT record and for
+ * telling a signed query (TSIG, SIG(0)). Every record must fit, and nothing may follow the last one.
+ */
+function readRecords(raw: Buffer, start: number): Records {
+  const ancount = raw.readUInt16BE(6);
+  const nscount = raw.readUInt16BE(8);
+  const total = ancount + nscount + raw.readUInt16BE(10);
+  let pos = start;
+  let edns = false;
+  let udpSize = CLASSIC_UDP_SIZE;
+  let dnssecOk = false;
+  let version = 0;
+  let signed = false;
+  const malformed = (): Records => ({ ...UNREADABLE, edns });
+  for (let i = 0; i < total; i++) {
+    const nameStart = pos;
+    pos = skipName(raw, pos);
+    if (pos === BAD_NAME || pos + 10 > raw.length) return malformed();
+    const type = raw.readUInt16BE(pos);
+    const rdlength = raw.readUInt16BE(pos + 8);
+    if (pos + 10 + rdlength > raw.length) return malformed();
+    if (type === RrType.OPT) {
+      // RFC 6891 §6.1.1: one OPT, owner is the root, and only in the additional section.
+      if (edns || i < ancount + nscount || raw[nameStart] !== 0) return malformed();
+      edns = true;
+      udpSize = Math.max(raw.readUInt16BE(pos + 2), CLASSIC_UDP_SIZE);
+      version = raw[pos + 5];
+      dnssecOk = (raw.readUInt16BE(pos + 6) & EDNS_DO) !== 0;
+    } else if (type === RrType.TSIG || type === RrType.SIG) {
+      signed = true;
+    }
+    pos += 10 + rdlength;
+  }
+  if (pos !== raw.length) return malformed();
+  return { malformed: false, edns, udpSize, dnssecOk, version, signed };
 }
 
 /** docs/design.md §4: the DO and CD bits change what an upstream returns, so they are part of the key. */
