@@ -10,6 +10,7 @@
 //
 // Everything runs on 127.0.0.1; only processes started here are stopped, by PID.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import dns2 from 'dns2';
@@ -107,7 +108,13 @@ async function startStack() {
   const port = await freePort();
   const adminPort = await freePort();
   const zone = `${HOST}:${coredns.port}`;
-  const config = [`zones: [{ name: cluster.local, servers: ['${zone}'], protocol: tcp }]`, 'chaos: { enabled: true }'];
+  // Every chaos endpoint needs the bearer token, also on loopback (docs/security.md).
+  const token = path.join(tempDir(), 'chaos-token');
+  fs.writeFileSync(token, `${crypto.randomUUID()}\n`, { mode: 0o600 });
+  const config = [
+    `zones: [{ name: cluster.local, servers: ['${zone}'], protocol: tcp }]`,
+    `chaos: { enabled: true, tokenFile: '${token}' }`,
+  ];
   // The drill is one client asking for 3,000 names with a 5 s TTL: far more upstream-bound queries per second than
   // any pod sends.
   const lift = unlimitedClientYaml();
@@ -127,6 +134,7 @@ async function startStack() {
     port,
     adminPort,
     names,
+    token,
     stop: async () => {
       await stopProcess(ballast);
       await coredns.close();
@@ -137,7 +145,15 @@ async function startStack() {
 /** Runs `ballast drill` with `args` against the stack; resolves with its exit code and stdout. */
 async function drill(stack, args, phases, { inherit }) {
   const argv = [NODE, path.join(ROOT, 'bin/ballast.js'), 'drill', '--target', `${HOST}:${stack.port}`];
-  argv.push('--admin', `${HOST}:${stack.adminPort}`, '--fault-zone', 'cluster.local', ...args);
+  argv.push(
+    '--admin',
+    `${HOST}:${stack.adminPort}`,
+    '--token-file',
+    stack.token,
+    '--fault-zone',
+    'cluster.local',
+    ...args,
+  );
   argv.push('--warm', `${phases.warm}s`, '--fault-for', `${phases.faultFor}s`, '--recover', `${phases.recover}s`);
   argv.push('--rate', '300', '--names', stack.names);
   process.stderr.write(`${displayCommand(argv)}\n`);

@@ -106,7 +106,7 @@ export function buildAdmin(
     readyDetail,
     maxEventLoopDelayMs: config.admin.maxEventLoopDelayMs,
     log: ctx.log.child({ component: 'admin' }),
-    routes: chaos.route(config.chaos, endpoint.host, (limit) => cache.sampleNames(limit)),
+    routes: chaos.route(config.chaos, (limit) => cache.sampleNames(limit)),
   });
 }
 

@@ -7,8 +7,6 @@ export interface ChaosAdminOptions {
   /** chaos.enabled: when false every /chaos endpoint refuses and nothing changes. */
   readonly enabled: boolean;
   readonly injector: FaultInjector | undefined;
-  /** Whether the admin port listens beyond loopback; then a bearer token is required. */
-  readonly exposed: () => boolean;
   /** chaos.tokenFile: read on each request, so a rotated Secret takes effect without a restart. */
   readonly tokenFile: string | undefined;
   /** Cached names for `ballast drill --names-from-target`. */
@@ -30,13 +28,13 @@ export async function chaosRoute(opts: ChaosAdminOptions, req: IncomingMessage, 
     reply(403, { error: 'chaos is disabled (set chaos.enabled: true to allow fault injection)' });
     return true;
   }
-  if (opts.exposed()) {
-    const problem = checkToken(opts.tokenFile, req.headers.authorization);
-    if (problem !== undefined) {
-      res.setHeader('www-authenticate', 'Bearer');
-      reply(401, { error: problem });
-      return true;
-    }
+  // Every chaos endpoint needs the token, on loopback too: in a DaemonSet every process in the node's network
+  // namespace reaches 127.0.0.1, and a fault turns off DNS for the whole node (docs/security.md).
+  const problem = checkToken(opts.tokenFile, req.headers.authorization);
+  if (problem !== undefined) {
+    res.setHeader('www-authenticate', 'Bearer');
+    reply(401, { error: problem });
+    return true;
   }
   const injector = opts.injector;
   const method = req.method ?? 'GET';
@@ -71,7 +69,7 @@ export async function chaosRoute(opts: ChaosAdminOptions, req: IncomingMessage, 
 }
 
 function checkToken(tokenFile: string | undefined, header: string | undefined): string | undefined {
-  if (tokenFile === undefined) return 'the admin port is not loopback-only: set chaos.tokenFile to use chaos endpoints';
+  if (tokenFile === undefined) return 'set chaos.tokenFile to use chaos endpoints';
   let token: string;
   try {
     token = readFileSync(tokenFile, 'utf8').trim();
@@ -102,9 +100,4 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
-}
-
-/** Whether an admin listen host is loopback-only (127.0.0.0/8 or ::1). */
-export function isLoopback(host: string): boolean {
-  return host === '::1' || /^127\./.test(host) || host === 'localhost';
 }

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { TransportInterceptor } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import { chaosRoute, isLoopback } from './admin.js';
+import { chaosRoute } from './admin.js';
 import { FaultInjector } from './faults.js';
 import { faultInterceptor } from './interceptor.js';
 
@@ -34,16 +34,14 @@ export class Chaos {
     return settings.enabled ? faultInterceptor(this.injector, this.deps.clock, this.deps.random) : undefined;
   }
 
-  /** The /chaos routes for an admin server listening on `adminHost`. */
+  /** The /chaos routes of the admin server. */
   route(
     settings: ChaosSettings,
-    adminHost: string,
     names: (limit: number) => { name: string; type: number }[],
   ): (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean> {
     const opts = {
       enabled: settings.enabled,
       injector: this.injector,
-      exposed: () => !isLoopback(adminHost),
       tokenFile: settings.tokenFile,
       names,
     };

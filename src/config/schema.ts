@@ -183,7 +183,7 @@ export const configSchema = z
         enabled: z.boolean().default(false),
         /** Longest fault; every fault has a duration and ends by itself. */
         maxDurationSeconds: int().min(1).max(86_400).default(600),
-        /** File holding the bearer token required when the admin port is not loopback-only. */
+        /** File holding the bearer token every chaos endpoint requires (required when chaos is enabled). */
         tokenFile: z.string().min(1).optional(),
       })
       .prefault({}),
@@ -273,6 +273,13 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     for (const issue of checkNodeConfig(c.node, c.listen)) ctx.addIssue({ code: 'custom', ...issue });
+    if (c.chaos.enabled && c.chaos.tokenFile === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['chaos', 'tokenFile'],
+        message: 'required when chaos.enabled is true: every chaos endpoint needs a bearer token, also on loopback',
+      });
+    }
     // Pairs that must be ordered; each message names the first key and the bound it broke.
     const pairs: [string[], number, string, number][] = [
       [['refresh', 'fromFraction'], c.refresh.fromFraction, 'refresh.toFraction', c.refresh.toFraction],

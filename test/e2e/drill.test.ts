@@ -59,20 +59,24 @@ describe('ballast drill', () => {
       records: Object.fromEntries(NAMES.map((n, i) => [`${n}/1`, [a(n, `192.0.2.${i + 1}`, 1)]])),
     });
     const dir = mkdtempSync(join(tmpdir(), 'ballast-drill-test-'));
-    writeFileSync(join(dir, 'config.yaml'), `upstream: { servers: ['${upstream.address}'] }\n${configYaml}`);
+    writeFileSync(join(dir, 'token'), 'drill-token\n');
+    const config = configYaml.replace('TOKEN', join(dir, 'token'));
+    writeFileSync(join(dir, 'config.yaml'), `upstream: { servers: ['${upstream.address}'] }\n${config}`);
     writeFileSync(join(dir, 'names.txt'), `# drill names\n${NAMES.map((n) => `${n} A`).join('\n')}\n`);
     target = await startCli(['--config', join(dir, 'config.yaml')]);
     return { dir, names: join(dir, 'names.txt') };
   }
 
   it('injects the fault through the admin API, passes the SLO with stale answers, and writes the report', async () => {
-    const { dir, names } = await setup('chaos: { enabled: true }\n');
+    const { dir, names } = await setup('chaos: { enabled: true, tokenFile: TOKEN }\n');
     const report = join(dir, 'report.html');
     const r = await drill([
       '--target',
       `127.0.0.1:${target!.port}`,
       '--admin',
       `127.0.0.1:${target!.adminPort}`,
+      '--token-file',
+      join(dir, 'token'),
       '--fault',
       'blackhole',
       ...timeline(names),

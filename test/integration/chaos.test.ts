@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ConfigInput } from '../../src/config/index.js';
+import { type ConfigInput, validate } from '../../src/config/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { systemRandom } from '../../src/util/random.js';
 import { type Running, startBallast } from '../helpers/ballast.js';
-import { header, Packet, query } from '../helpers/client.js';
+import { buildQuery, header, Packet, query, udpBulk } from '../helpers/client.js';
 import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
 import { until } from '../helpers/wait.js';
 
@@ -39,7 +39,11 @@ describe('chaos', () => {
     );
     return b;
   }
-  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  // Every chaos endpoint needs the bearer token, on loopback too: the API calls below send it unless told otherwise.
+  const tokenFile = join(mkdtempSync(join(tmpdir(), 'ballast-token-')), 'token');
+  writeFileSync(tokenFile, 's3cret\n');
+  const auth = { authorization: 'Bearer s3cret' };
+  const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = auth) =>
     fetch(`http://127.0.0.1:${b!.adminPort}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...headers },
@@ -64,7 +68,7 @@ describe('chaos', () => {
   });
 
   describe('chaos on', () => {
-    const on = { chaos: { enabled: true, maxDurationSeconds: 300 } };
+    const on = { chaos: { enabled: true, maxDurationSeconds: 300, tokenFile } };
 
     it('rejects a bad fault naming the field; lists, ends by itself after its duration, and can be cleared', async () => {
       await start(on);
@@ -218,27 +222,31 @@ describe('chaos', () => {
     });
   });
 
-  describe('admin port beyond loopback', () => {
-    it('requires the bearer token from chaos.tokenFile', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'ballast-token-'));
-      writeFileSync(join(dir, 'token'), 's3cret\n');
-      await start({
-        chaos: { enabled: true, tokenFile: join(dir, 'token') },
-        admin: { listen: '0.0.0.0:0' },
-      });
+  describe('the admin port', () => {
+    it('chaos endpoints need the bearer token from chaos.tokenFile, on loopback too', async () => {
+      await start({ chaos: { enabled: true, tokenFile } });
       const spec = { kind: 'blackhole', durationSeconds: 5 };
-      expect((await api('POST', '/chaos/faults', spec)).status).toBe(401);
+      expect((await api('POST', '/chaos/faults', spec, {})).status).toBe(401);
+      expect((await api('GET', '/chaos/names', undefined, {})).status).toBe(401); // cached names are private too
       expect((await api('POST', '/chaos/faults', spec, { authorization: 'Bearer nope' })).status).toBe(401);
-      expect((await api('POST', '/chaos/faults', spec, { authorization: 'Bearer s3cret' })).status).toBe(201);
+      expect((await api('POST', '/chaos/faults', spec)).status).toBe(201);
       // The ordinary endpoints stay open.
       expect((await fetch(`http://127.0.0.1:${b!.adminPort}/ready`)).status).toBe(200);
     });
 
-    it('refuses chaos outright when no token file is configured', async () => {
-      await start({ chaos: { enabled: true }, admin: { listen: '0.0.0.0:0' } });
-      const r = await api('POST', '/chaos/faults', { kind: 'blackhole', durationSeconds: 5 });
-      expect(r.status).toBe(401);
-      expect(r.body.error).toContain('chaos.tokenFile');
+    it('chaos enabled without a token file fails at load, naming the key', () => {
+      expect(() => validate({ chaos: { enabled: true } })).toThrow(/chaos\.tokenFile: .*required when chaos\.enabled/);
+    });
+
+    it('/metrics, /health and /ready reveal no queried name and no client address', async () => {
+      await start({ chaos: { enabled: true, tokenFile } });
+      await query(b!.port, 'one.a.test', A);
+      const [r] = await udpBulk(b!.port, [buildQuery('secret-name.a.test', A, { id: 1 })], { from: '127.0.0.77' });
+      expect(r.answer).not.toBeNull();
+      for (const path of ['/metrics', '/health', '/ready']) {
+        const text = await (await fetch(`http://127.0.0.1:${b!.adminPort}${path}`)).text();
+        for (const secret of ['one.a.test', 'secret-name', '127.0.0.77']) expect(text, path).not.toContain(secret);
+      }
     });
   });
 });
