@@ -122,6 +122,12 @@ function otherBenchmarks() {
     '  cache sizes; the DaemonSet resources come from it.',
     '- `npm run drill` (bench/drill-demo.js): a 100 s outage drill against a fake CoreDNS; its HTML report goes to',
     '  `bench/out/drill-report.html` (not checked in).',
+    '- [results/drill-matrix.md](results/drill-matrix.md): `npm run drill -- --matrix`. Every fault kind in turn,',
+    '  one table of the fault phases (answered %, SERVFAIL %, p99, upstream q/s); reproduced below.',
+    '- [results/fairness.md](results/fairness.md): `node bench/fairness.js`. One client floods 10,000 new names while',
+    '  another asks 50 new names/s: how the second one fares (answered, p50/p99), next to the same client alone.',
+    '- [results/soak.md](results/soak.md): `node bench/soak.js`. Ten minutes of mixed load with a flapping upstream',
+    '  and a lossy one: answered % for known names, RSS, heap and file descriptors over time with their slope.',
   ];
   const headlines = [];
   const load = /^\| load at start \| ([^|]+) \| ([^|]+) \|/m.exec(read('snapshot.md'));
@@ -137,6 +143,9 @@ function otherBenchmarks() {
     headlines.push(`- Handover: ${per.join('; ')}, from results/handover.md (\`node bench/handover.js\`).`);
   }
   if (headlines.length) lines.push('', 'Headline figures from those reports, as of their last run:', '', ...headlines);
+  // The drill matrix's table, as its script wrote it (npm run drill -- --matrix).
+  const matrix = /^\| fault [\s\S]*?(?=\n\n|\n?$)/m.exec(read('drill-matrix.md'))?.[0];
+  if (matrix) lines.push('', '### Drill matrix (`npm run drill -- --matrix`)', '', matrix);
   return lines;
 }
 

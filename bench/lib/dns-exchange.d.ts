@@ -1,7 +1,13 @@
 // Types of bench/lib/dns-exchange.js for the TypeScript tests (test/helpers/client.ts re-exports both).
 
 /** The first UDP answer with the query's ID, or null after `waitMs`; rejects on a socket error. */
-export function udpExchange(port: number, msg: Buffer, waitMs?: number, host?: string): Promise<Buffer | null>;
+export function udpExchange(
+  port: number,
+  msg: Buffer,
+  waitMs?: number,
+  host?: string,
+  from?: string,
+): Promise<Buffer | null>;
 
 /** `expect` answers to framed `msgs` on one new TCP connection; rejects on an error or after `waitMs`. */
 export function tcpExchange(

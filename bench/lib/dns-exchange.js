@@ -6,10 +6,10 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 
 /**
- * Sends raw bytes over UDP from a fresh socket and resolves with the first datagram back that carries the query's
- * ID, or null after `waitMs`; rejects on a socket error.
+ * Sends raw bytes over UDP from a fresh socket (bound to `from` when given) and resolves with the first datagram back
+ * that carries the query's ID, or null after `waitMs`; rejects on a socket error.
  */
-export function udpExchange(port, msg, waitMs = 3000, host = '127.0.0.1') {
+export function udpExchange(port, msg, waitMs = 3000, host = '127.0.0.1', from = undefined) {
   return new Promise((resolve, reject) => {
     const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const t = setTimeout(() => {
@@ -28,7 +28,9 @@ export function udpExchange(port, msg, waitMs = 3000, host = '127.0.0.1') {
       s.close();
       reject(e);
     });
-    s.send(msg, port, host);
+    // From `from` when given: one client address out of many, as a node's pods are.
+    if (from === undefined) s.send(msg, port, host);
+    else s.bind(0, from, () => s.send(msg, port, host));
   });
 }
 
