@@ -1,16 +1,12 @@
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { createCacheMetrics, DnsCache } from '../cache/index.js';
 import type { Chaos } from '../chaos/index.js';
 import { type Config, parseEndpoint } from '../config/index.js';
 import { createNodeMetrics, isLocalAddress, NodeNetwork } from '../node/index.js';
-import { AdminServer, createRegistry } from '../observe/index.js';
+import { AdminServer } from '../observe/index.js';
 import { createPersistMetrics, Persister } from '../persist/index.js';
 import { createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
-import { createServerMetrics, type Endpoint, ListenerSet } from '../server/index.js';
-import type { UpstreamDeps } from '../upstream/index.js';
-import { type Clock, systemClock } from '../util/clock.js';
-import { type Random, systemRandom } from '../util/random.js';
+import { createServerMetrics, ListenerSet } from '../server/index.js';
+import type { Context } from './context.js';
 import type { Routing } from './routing.js';
 import { cacheOptions, handlerSettings, persistOptions } from './settings.js';
 
@@ -18,37 +14,6 @@ import { cacheOptions, handlerSettings, persistOptions } from './settings.js';
  * Builders from a Config to the parts of a running ballast. Start-up and hot reload use the same ones, so a
  * reloaded setting means exactly what it means at start.
  */
-
-export interface BallastDeps {
-  readonly log: Logger;
-  readonly clock?: Clock;
-  readonly random?: Random;
-  readonly registry?: Registry;
-  /** How upstreams are reached, when not over sockets (an in-memory network: the fleet simulation). */
-  readonly transport?: UpstreamDeps['transport'];
-}
-
-export interface BoundAddresses {
-  readonly udp: Endpoint[];
-  readonly tcp: Endpoint[];
-  readonly admin: Endpoint;
-}
-
-/** What every part is built with: injected time and randomness, the instance's registry, the root logger. */
-export interface Context {
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly registry: Registry;
-  readonly log: Logger;
-  /** How upstreams are reached, when not over sockets (an in-memory network: the fleet simulation). */
-  readonly transport?: UpstreamDeps['transport'];
-}
-
-export function createContext(deps: BallastDeps): Context {
-  const registry = deps.registry ?? createRegistry();
-  const { clock = systemClock, random = systemRandom, log, transport } = deps;
-  return { clock, random, registry, log, transport };
-}
 
 export function buildCache(config: Config, ctx: Context): DnsCache {
   let cache: DnsCache | undefined;

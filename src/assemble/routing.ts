@@ -4,6 +4,7 @@ import {
   createUpstreamMetrics,
   type ForwardDeps,
   RetryBudget,
+  Route,
   type RouteOptions,
   type TransportInterceptor,
   Upstream,
@@ -13,7 +14,7 @@ import {
   ZoneTable,
 } from '../upstream/index.js';
 import { encodeName, ownQuery, RrType } from '../wire/index.js';
-import type { Context } from './parts.js';
+import type { Context } from './context.js';
 
 /**
  * The zone table and the upstream objects behind it, and what forwarding needs (the node's retry budget). A reload
@@ -24,6 +25,8 @@ export class Routing {
   zones!: ZoneTable;
   forward!: ForwardDeps;
   private upstreams = new Map<string, Upstream>();
+  /** One route per (upstream, zone), kept across reloads with its upstream, so health survives a reload. */
+  private routes = new Map<string, Route>();
   private readonly metrics: UpstreamMetrics;
   private budgetOptions: object | undefined;
 
@@ -57,12 +60,20 @@ export class Routing {
     // Health and RTO settings live in the routes; an upstream is kept while its address and these are unchanged.
     const settings = JSON.stringify([u.tcp, u.maxInflight, u.health, u.retransmit, u.udpPayloadSize, !!intercept]);
     const previous = this.upstreams;
+    const previousRoutes = this.routes;
     const upstreams = new Map<string, Upstream>();
-    const upstreamFor = (ep: { host: string; port: number }) => {
+    const routes = new Map<string, Route>();
+    const routeTo = (ep: { host: string; port: number }, options: RouteOptions) => {
       const k = `${ep.host}|${ep.port}|${settings}`;
-      const found = upstreams.get(k) ?? previous.get(k) ?? new Upstream(ep.host, ep.port, deps);
-      upstreams.set(k, found);
-      return found;
+      const upstream = upstreams.get(k) ?? previous.get(k) ?? new Upstream(ep.host, ep.port, deps);
+      upstreams.set(k, upstream);
+      const rk = `${k}|${options.zone}`;
+      const route =
+        routes.get(rk) ??
+        previousRoutes.get(rk) ??
+        new Route(upstream, options, { metrics: this.metrics, log: deps.log });
+      routes.set(rk, route);
+      return route;
     };
     const zone = (name: string, servers: { host: string; port: number }[], z: Partial<Config['zones'][number]>) => {
       const protocol = z.protocol ?? u.protocol;
@@ -75,7 +86,7 @@ export class Routing {
       };
       return {
         name,
-        routes: servers.map((ep) => upstreamFor(ep).route(options)),
+        routes: servers.map((ep) => routeTo(ep, options)),
         protocol,
         deadlineMs: z.deadlineMs ?? u.deadlineMs,
         selector: createSelector(z.policy ?? u.policy, ctx.random),
@@ -100,6 +111,8 @@ export class Routing {
     return () => {
       this.zones = zones;
       this.upstreams = upstreams;
+      this.routes = routes;
+      for (const [k, old] of previousRoutes) if (!routes.has(k)) old.close();
       this.budgetOptions = budgetOptions;
       this.forward = { clock: ctx.clock, budget, metrics: this.metrics };
       for (const [k, old] of previous) if (!upstreams.has(k)) old.close();
@@ -116,6 +129,7 @@ export class Routing {
   }
 
   close(): void {
+    for (const r of this.routes.values()) r.close();
     for (const u of this.upstreams.values()) u.close();
   }
 }

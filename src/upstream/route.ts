@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Cancel } from '../util/cancel.js';
 import { Rcode } from '../wire/index.js';
 import { Health, type HealthOptions, type HealthState } from './health.js';
@@ -42,7 +43,7 @@ export class Route {
   constructor(
     readonly upstream: Upstream,
     private readonly opts: RouteOptions,
-    deps: { metrics: UpstreamMetrics; log: { warn(o: object, m: string): void; info(o: object, m: string): void } },
+    deps: { metrics: UpstreamMetrics; log: Logger },
   ) {
     this.rtt = new RttEstimator(opts.rto);
     const m = deps.metrics;

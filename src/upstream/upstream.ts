@@ -5,14 +5,12 @@ import type { Random } from '../util/random.js';
 import { Rcode, type ResponseScan } from '../wire/index.js';
 import type { UpstreamMetrics } from './metrics.js';
 import { InflightLimit } from './overload.js';
-import { Route, type RouteOptions } from './route.js';
 import type { TcpPoolOptions } from './tcp.js';
 import { type ExchangeRequest, SocketTransport, type Transport, type TransportEvents } from './transport.js';
 
 export interface Answer {
   readonly bytes: Buffer;
   readonly scan: ResponseScan;
-  readonly upstream: Upstream;
   /** This attempt's own round trip. */
   readonly rttMs: number;
 }
@@ -43,7 +41,7 @@ export interface SendRequest extends ExchangeRequest {
 
 /**
  * One upstream server: it owns its sockets, its in-flight limit and its metrics. What is learnt per zone (health,
- * retransmission timeout) lives in its routes, one per zone that uses it.
+ * retransmission timeout) lives in the routes (route.ts), one per zone that uses it.
  */
 export class Upstream {
   readonly label: string;
@@ -52,7 +50,6 @@ export class Upstream {
   private readonly transport: Transport;
   private readonly limit: InflightLimit;
   private readonly children;
-  private readonly routes = new Map<string, Route>();
   private readonly freeListeners = new Set<() => void>();
   private inflightCount = 0;
 
@@ -89,16 +86,6 @@ export class Upstream {
     this.transport = deps.intercept?.(inner, { label: this.label, events }) ?? inner;
   }
 
-  /** This upstream for one zone; the same object for the same zone, so health survives a reload. */
-  route(opts: RouteOptions): Route {
-    let r = this.routes.get(opts.zone);
-    if (r === undefined) {
-      r = new Route(this, opts, { metrics: this.deps.metrics, log: this.deps.log });
-      this.routes.set(opts.zone, r);
-    }
-    return r;
-  }
-
   /** Under its in-flight limit. */
   get available(): boolean {
     return this.inflightCount < this.limit.value;
@@ -132,7 +119,7 @@ export class Upstream {
       this.children.duration.observe(rttMs / 1000);
       this.limit.observe(answer.scan.rcode === Rcode.REFUSED ? req.name : null, this.clock.now());
       this.children.limit.set(this.limit.value);
-      return { ...answer, upstream: this, rttMs };
+      return { ...answer, rttMs };
     } catch (err) {
       if (!(err instanceof AbandonedError)) this.deps.metrics.errors.labels(this.label, errorKind(err)).inc();
       throw err;
@@ -144,7 +131,6 @@ export class Upstream {
   }
 
   close(): void {
-    for (const r of this.routes.values()) r.close();
     this.transport.close();
   }
 }
