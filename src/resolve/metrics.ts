@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../observe/prom.js';
 import { qtypeLabel, rcodeLabel } from '../wire/index.js';
 
 export type ResolveMetrics = ReturnType<typeof createResolveMetrics>;
