@@ -60,5 +60,10 @@ COPY bin ./bin
 USER node
 EXPOSE 53/udp 53/tcp 9253/tcp
 # Node.js runs as PID 1: ballast handles SIGTERM, SIGINT and SIGHUP itself and reaps its own children.
-ENTRYPOINT ["node", "/app/bin/ballast.js"]
+# V8's heap sized for a DaemonSet pod (docs/performance.md §2; bench/footprint.js runs ballast with these same flags,
+# read from this line): --max-semi-space-size=1 keeps the young generation at 1 MiB per semi-space instead of letting
+# it grow to 16 MiB under load (about 7 MiB idle and up to 30 MiB under load, for a few more scavenges of short-lived
+# garbage); --max-old-space-size=64 bounds the JS heap, which holds no cached answers (they live in the cache's
+# ArrayBuffer slabs, outside it), well inside the container's memory limit.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "/app/bin/ballast.js"]
 CMD ["serve"]

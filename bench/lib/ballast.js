@@ -34,11 +34,23 @@ export function unlimitedClientYaml() {
 export const isBuilt = () => fs.existsSync(path.join(ROOT, 'dist/cli.js'));
 
 /**
+ * The V8 flags of the image's ENTRYPOINT (Dockerfile): the bench runs ballast as the DaemonSet does, so that its
+ * memory figures are the pod's. Read from the Dockerfile itself, so the two cannot drift apart.
+ */
+export function nodeFlags() {
+  const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const entry = /^ENTRYPOINT (\[.*\])$/m.exec(text);
+  if (!entry) throw new Error('Dockerfile: no ENTRYPOINT [...] line');
+  const argv = JSON.parse(entry[1]);
+  return argv.slice(1, argv.indexOf('/app/bin/ballast.js')).filter((a) => a.startsWith('--'));
+}
+
+/**
  * `node bin/ballast.js serve` on 127.0.0.1 ports with a private snapshot file. `config` (YAML text, optional) is
  * written to the temporary folder and passed with --config; flags override it. Returns the argv.
  */
 export function ballastCommand({ port, upstreamPort, adminPort, logLevel = 'warn', config, snapshotInterval }) {
-  const argv = [NODE, path.join(ROOT, 'bin/ballast.js'), 'serve'];
+  const argv = [NODE, ...nodeFlags(), path.join(ROOT, 'bin/ballast.js'), 'serve'];
   files++;
   if (config) {
     const file = path.join(tempDir(), `config-${files}.yaml`);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { displayCommand, ensureOutDir, HOST, LOADGEN_CPU } from './env.js';
+import { mixLines } from './mix.js';
 import { UsageError } from './options.js';
 import { pinned, startProcess, stopProcess } from './processes.js';
 
@@ -31,6 +32,13 @@ export function writeQueryFile(file, from, to) {
   const lines = [];
   for (let i = from; i < to; i++) lines.push(`name${i}.bench.test A`);
   fs.writeFileSync(out, `${lines.join('\n')}\n`);
+  return out;
+}
+
+/** Writes the realistic mix's queries (bench/lib/mix.js) for entries [from, to) to bench/out/FILE; returns its path. */
+export function writeMixFile(file, from, to) {
+  const out = path.join(ensureOutDir(), file);
+  fs.writeFileSync(out, `${mixLines(from, to).join('\n')}\n`);
   return out;
 }
 

@@ -35,14 +35,15 @@ export function admitAnswer(
   const ttls = scan.ttls.slice();
   const lifetime = entryLifetime(cache.options, scan, ttls);
   const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
-  const data = new Uint8Array(bytes.length + ttls.length * TTL_RECORD_SIZE);
+  // From Buffer's shared pool, not a malloc of its own: one per upstream answer would fragment the C heap.
+  const data = Buffer.allocUnsafe(bytes.length + ttls.length * TTL_RECORD_SIZE);
   data.set(bytes);
   writeTtlTable(data, bytes.length, scan.ttlOffsets, ttls);
   const entry = new CacheEntry(data, bytes.length, Math.max(lifetime, 0), nowMs, scan.rcode, negative);
   if (lifetime <= 0) return { entry, cached: false };
   const keyLength = keyOfString(key, cache.scratchKey);
   if (keyLength < 0 || !answersKey(cache.scratchKey, keyLength, bytes, scan)) return { entry, cached: false };
-  const slot = put(cache, keyLength, data, bytes.length, lifetime, nowMs, scan.rcode, negative);
+  const slot = put(cache, keyLength, data, data.length, bytes.length, lifetime, nowMs, scan.rcode, negative);
   if (slot === NO_SLOT) return { entry, cached: false };
   entry.refreshAtMs = nowMs + cache.columns.refreshAfter[slot];
   return { entry, cached: true };
@@ -75,17 +76,23 @@ export function restoreAnswer(
   if (lifetime <= 0) return false;
   if (nowMs >= storedAtMs + (lifetime + cache.options.staleMaxAgeSeconds) * 1000) return false;
   const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
-  const data = new Uint8Array(bytes.length + ttls.length * TTL_RECORD_SIZE);
-  data.set(bytes);
-  writeTtlTable(data, bytes.length, scan.ttlOffsets, ttls);
-  return put(cache, keyLength, data, bytes.length, lifetime, storedAtMs, scan.rcode, negative) !== NO_SLOT;
+  // Straight into the arena: no detached copy is needed for a restored entry.
+  const valueLength = bytes.length + ttls.length * TTL_RECORD_SIZE;
+  const slot = put(cache, keyLength, bytes, valueLength, bytes.length, lifetime, storedAtMs, scan.rcode, negative);
+  if (slot === NO_SLOT) return false;
+  writeTtlTable(cache.storage.slab(slot), cache.storage.valueOffset(slot) + bytes.length, scan.ttlOffsets, ttls);
+  return true;
 }
 
-/** Stores `data` (message + TTL table) under the key in cache.scratchKey; the new slot, or NO_SLOT. */
+/**
+ * Stores a value of `valueLength` bytes under the key in cache.scratchKey, writing `data` at its start (the message,
+ * and the TTL table when `data` holds it); the new slot, or NO_SLOT.
+ */
 function put(
   cache: DnsCache,
   keyLength: number,
   data: Uint8Array,
+  valueLength: number,
   messageLength: number,
   lifetime: number,
   storedAtMs: number,
@@ -94,7 +101,7 @@ function put(
 ): number {
   const store = cache.storage;
   const key = cache.scratchKey;
-  const slot = store.insert(key, keyLength, hashKey(key, keyLength), data.length);
+  const slot = store.insert(key, keyLength, hashKey(key, keyLength), valueLength);
   if (slot === NO_SLOT) return NO_SLOT;
   store.slab(slot).set(data, store.valueOffset(slot));
   const c = cache.columns;

@@ -325,6 +325,11 @@ export class DnsCache {
     return this.store.bytes + this.cols.bytes;
   }
 
+  /** The most `bytes` can ever be under the current bounds (docs/configuration.md, cache.maxBytes). */
+  get maxHeldBytes(): number {
+    return this.store.maxHeldBytes + this.cols.bytesPerSlot * this.opts.maxEntries;
+  }
+
   /** Bytes of the arena slabs (what cache.maxBytes bounds). */
   get arenaBytes(): number {
     return this.store.arenaBytes;

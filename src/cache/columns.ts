@@ -26,6 +26,13 @@ export class Columns<T extends Record<string, TypedArray>> {
     return this.length;
   }
 
+  /** Bytes per slot across every array. */
+  get bytesPerSlot(): number {
+    let sum = 0;
+    for (const a of Object.values(this.current)) sum += a.BYTES_PER_ELEMENT;
+    return sum;
+  }
+
   /** Bytes held by every array. */
   get bytes(): number {
     let sum = 0;

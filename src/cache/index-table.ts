@@ -24,6 +24,13 @@ export class IndexTable {
     return this.table.byteLength;
   }
 
+  /** The most bytes a table holding at most `entries` keys reaches (it doubles while over half full). */
+  static maxBytesFor(entries: number, initialBuckets = 1024): number {
+    let size = 1 << Math.ceil(Math.log2(Math.max(16, initialBuckets)));
+    while (entries * 2 > size) size *= 2;
+    return size * Int32Array.BYTES_PER_ELEMENT;
+  }
+
   get size(): number {
     return this.count;
   }

@@ -283,6 +283,18 @@ export class Store {
     return this.arena.heldBytes + this.cols.bytes + this.index.bytes;
   }
 
+  /**
+   * The most bytes this store can ever hold under its bounds: every slab, columns for maxEntries slots, and the
+   * index at its largest. What docs/configuration.md documents as the cache's memory bound.
+   */
+  get maxHeldBytes(): number {
+    return (
+      this.arena.maxSlabs * this.arena.slabBytes +
+      this.cols.bytesPerSlot * this.opts.maxEntries +
+      IndexTable.maxBytesFor(this.opts.maxEntries)
+    );
+  }
+
   /** Bytes of slab memory held (what maxBytes bounds). */
   get arenaBytes(): number {
     return this.arena.heldBytes;

@@ -548,7 +548,12 @@ describe('Dockerfile', () => {
     expect(dockerfile).toContain('npm ci --omit=dev --ignore-scripts');
     expect(dockerfile).toContain('tsc -p tsconfig.build.json');
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toContain('ENTRYPOINT ["node", "/app/bin/ballast.js"]');
+    const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]) as string[];
+    expect(entry[0]).toBe('node');
+    expect(entry.at(-1)).toBe('/app/bin/ballast.js');
+    // V8's heap limits for the pod (docs/performance.md §2); bench/lib/ballast.js runs ballast with the same flags.
+    expect(entry).toContain('--max-semi-space-size=1');
+    expect(entry.some((a) => /^--max-old-space-size=\d+$/.test(a))).toBe(true);
     expect(dockerfile).toContain(`ARG VERSION=${pkg.version}`);
     for (const label of ['title', 'description', 'version', 'revision', 'source', 'licenses']) {
       expect(dockerfile).toContain(`org.opencontainers.image.${label}=`);
