@@ -1,21 +1,22 @@
 // The cache-hit path in one process, without sockets: RequestHandler.handle over a warm cache, a fixed number of
-// times, for A/B comparisons of the per-query work that do not depend on how busy the machine is. Under callgrind
-// the difference between two iteration counts is the instruction count of that many hits, start-up excluded:
+// times, for A/B comparisons of the per-query work of two checkouts.
 //
 //   npm run build
-//   node bench/hitpath.js --iterations 200000                  # ns per hit (wall clock: noisy on a shared machine)
-//   node bench/hitpath.js --callgrind --iterations 20000       # instructions per hit (valgrind; load-independent)
+//   node bench/hitpath.js --iterations 2000000                      # ns per hit, wall clock (noisy when shared)
+//   node bench/hitpath.js --iterations 2000000 --root /path/to/old  # the same for another built checkout
 //
-// Each child first runs --warmup hits (default 100,000) that are not counted.
+// On a shared machine compare whole-process CPU time of the two, in pairs (docs/performance.md §3):
 //
-// Uses only APIs that every version of ballast has (cache.admit by string key, handler.handle), so the same script
-// measures an older checkout for the A/B: `node bench/hitpath.js --callgrind --root /path/to/old/checkout`.
-// docs/performance.md §3 lists the figures. Queries: the realistic mix (bench/lib/mix.js), 1,000 names, EDNS on
-// half of them, each answered from the cache (the script fails if any query is not a fresh hit).
+//   farm-bench -n 7 --vs "node bench/hitpath.js --child --iterations 2000000 --root /path/to/old" \
+//     -- node bench/hitpath.js --child --iterations 2000000
+//
+// (Instruction counts under valgrind were tried and dropped: V8's tiering and GC made two runs of the same code differ
+// by half.) Uses only APIs that every version of ballast has (cache.admit by string key, handler.handle), so the same
+// script measures an older checkout. Queries: the realistic mix (bench/lib/mix.js), 1,000 names, EDNS on half of
+// them, each answered from the cache (the script fails if any query is not a fresh hit). Each child first runs
+// --warmup hits (default 100,000) that are not counted.
 
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { helpText, mixQuestion, NODE, parseOptionsOrExit, ROOT } from './lib/index.js';
@@ -24,7 +25,6 @@ const opts = parseOptionsOrExit('hitpath', process.argv.slice(2), {
   iterations: { type: 'int', min: 1, max: 100_000_000, default: 200_000 },
   names: { type: 'int', min: 1, max: 100_000, default: 1000 },
   warmup: { type: 'int', min: 0, max: 100_000_000, default: 100_000 },
-  callgrind: { type: 'flag' },
   root: { type: 'path', default: ROOT },
   child: { type: 'flag' },
 });
@@ -97,33 +97,6 @@ async function child() {
   for (let i = 0; i < n; i++) bytes += handler.handle(queries[i % queries.length], 'udp', '127.0.0.1').length;
   const ns = Number(process.hrtime.bigint() - t0) / n;
   process.stdout.write(`${JSON.stringify({ iterations: n, nsPerHit: ns, bytes })}\n`);
-}
-
-/** Instructions (callgrind's Ir) of a child run with `iterations`. */
-function instructions(iterations) {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-hitpath-')), 'callgrind.out');
-  const r = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      `--callgrind-out-file=${out}`,
-      NODE,
-      '--max-semi-space-size=1',
-      import.meta.filename,
-      '--child',
-      '--iterations',
-      String(iterations),
-      '--names',
-      String(opts.names),
-      '--root',
-      opts.root,
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`valgrind failed: ${r.stderr.slice(-2000)}`);
-  const summary = /^summary: (\d+)/m.exec(fs.readFileSync(out, 'utf8'));
-  fs.rmSync(path.dirname(out), { recursive: true, force: true });
-  return Number(summary[1]);
 }
 
 if (opts.child) {

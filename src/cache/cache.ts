@@ -215,6 +215,11 @@ export class DnsCache {
     );
   }
 
+  /** Room for `entries` entries now (a snapshot load), within maxEntries. */
+  reserve(entries: number): void {
+    this.store.reserve(entries);
+  }
+
   /** A copy of the entry that outlives the slot (a stale answer held across an await). */
   entryAt(slot: number): CacheEntry {
     const c = this.c;

@@ -80,9 +80,15 @@ export class IndexTable {
     t[gap] = -1;
   }
 
-  private grow(hashOf: (slot: number) => number): void {
+  /** Grows the table now to hold `entries` keys at most half full (a snapshot load knows its count up front). */
+  reserve(entries: number, hashOf: (slot: number) => number): void {
+    let size = this.table.length;
+    while (entries * 2 > size) size *= 2;
+    if (size > this.table.length) this.grow(hashOf, size);
+  }
+
+  private grow(hashOf: (slot: number) => number, size = this.table.length * 2): void {
     const old = this.table;
-    const size = old.length * 2;
     const t = new Int32Array(size).fill(-1);
     const mask = size - 1;
     for (let k = 0; k < old.length; k++) {

@@ -152,6 +152,20 @@ export class Store {
     return slot;
   }
 
+  /**
+   * Sizes the columns and the index for `entries` entries now (at most maxEntries), instead of doubling step by step
+   * while they arrive: a snapshot load knows its count.
+   */
+  reserve(entries: number): void {
+    const n = Math.min(entries, this.opts.maxEntries);
+    if (n > this.cols.capacity) {
+      this.cols.grow(n);
+      this.c = this.cols.arrays;
+      this.opts.onGrow?.(this.cols.capacity);
+    }
+    this.index.reserve(n, this.hashOf);
+  }
+
   /** Moves a primary slot to the secondary tier, as its most recently used entry; no-op otherwise. */
   demote(slot: number): void {
     if (this.c.tier[slot] !== PRIMARY) return;

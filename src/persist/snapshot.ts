@@ -244,6 +244,7 @@ export function loadSnapshot(
   const v = verify(data);
   if (!walk(v.body, v.start, v.end, v.count)) throw new SnapshotError('corrupt', 'the entries do not fill the file');
   let restored = 0;
+  cache.reserve(cache.entries + v.count);
   walk(v.body, v.start, v.end, v.count, (keyAt, keyLength, storedAtMs, at, length) => {
     if (restoreRecord(cache, v.body, keyAt, keyLength, v.body.subarray(at, at + length), storedAtMs, nowMs)) restored++;
   });
