@@ -74,7 +74,9 @@ function derive(rows, opts, bound) {
   const peak = Math.max(...ballast.map((r) => r.hwm));
   const grown = last.cacheBytes - first.cacheBytes;
   const perCacheByte = grown > 0 ? Math.max(1, (last.rssMean - first.rssMean) / grown) : 1;
-  const headroom = Math.max(0, bound - last.cacheBytes) * perCacheByte;
+  // The cache's growth still possible beyond what the run reached (the flood may already have reached the bound).
+  const reached = Math.max(...ballast.map((r) => Math.max(r.cacheBytes ?? 0, r.maxCacheBytes ?? 0)));
+  const headroom = Math.max(0, bound - reached) * perCacheByte;
   const cpuRequest = ceilTo(atLow.cores * 1000, 10);
   const memRequest = ceilTo(atLow.rssMax / MIB, 8);
   const memLimit = ceilTo(Math.max((peak + headroom) * 1.25, peak * 1.5) / MIB, 16);
@@ -86,6 +88,7 @@ function derive(rows, opts, bound) {
     flood,
     cpu: { ballast: per100k(cpuBallast), baseline: per100k(cpuBase), rate: opts.cpuRate },
     peak,
+    reached,
     perCacheByte,
     headroom,
     cpuRequest,
@@ -292,10 +295,10 @@ export async function report(result, opts, ctx) {
   );
   L.push(
     `- **Memory limit**: the peak RSS of the run was ${fmtMi(d.peak)} MiB (VmHWM: it includes snapshot writes and ` +
-      `the flood of ${d.flood.phase.split(': ')[1]}). The cache held ${fmtMi(d.last.cacheBytes)} MiB ` +
-      `(\`ballast_cache_bytes\`) with ${fmtInt(d.last.size)} entries of these sizes; with larger answers it can ` +
-      `grow to its documented bound, ${fmtMi(bound)} MiB (docs/configuration.md: cache.maxBytes of slabs, plus ` +
-      'the per-slot columns and the index), at the RSS per cache byte measured between the fills ' +
+      `the flood of ${d.flood.phase.split(': ')[1]}). The cache held at most ${fmtMi(d.reached)} MiB ` +
+      `(\`ballast_cache_bytes\`) during the run; with larger answers it can grow to its documented bound, ` +
+      `${fmtMi(bound)} MiB (docs/configuration.md: cache.maxBytes of slabs, plus the per-slot columns and the ` +
+      'index), at the RSS per cache byte measured between the fills ' +
       `(${d.perCacheByte.toFixed(2)}): ${fmtMi(d.headroom)} MiB more. Limit = max((peak + that) × 1.25, peak × 1.5), ` +
       `rounded up to 16 MiB = **${d.memLimit}Mi**. An OOM kill is the one thing a node cache must not suffer ` +
       '(kubernetes/dns#438); raise the limit together with `cache.maxBytes`.',

@@ -54,6 +54,11 @@ export class Arena {
     return this.bytes.length * this.slabBytes;
   }
 
+  /** Bytes in dead blocks or never used, across the slabs held. */
+  get deadBytes(): number {
+    return this.heldBytes - this.liveBytes;
+  }
+
   /** Bytes in live blocks (headers and padding included). */
   get liveBytes(): number {
     let sum = 0;
@@ -67,22 +72,30 @@ export class Arena {
   }
 
   /**
-   * Room for a block of `payload` bytes without evicting anything: in the open slab, in a new slab while the bound
-   * allows one, or in the slab with the most dead bytes once compacted, when those are at least `minReclaim`.
-   * Returns the slab and offset packed as slab * slabBytes + offset, or -1.
+   * Room for a block of `payload` bytes without evicting anything: in the open slab; else in the slab with the most
+   * dead bytes once compacted, when it would reclaim at least `minReclaim` and the slabs held are a quarter dead or
+   * no new slab is allowed; else in a new slab while the bound allows one. Returns the slab and offset packed as
+   * slab * slabBytes + offset, or -1.
+   *
+   * Compacting before growing keeps the slabs held near the live bytes under churn (a stream of new names evicting
+   * old ones frees bytes everywhere): growing first would fill every slab the bound allows with dead blocks, and
+   * the process would hold cache.maxBytes whatever the cache holds (docs/performance.md §1).
    */
   allocate(owner: number, payload: number, minReclaim: number, moved: Moved): number {
     const size = blockSize(payload);
     if (size > this.slabBytes) return -1;
     if (this.open === -1 || this.slabBytes - this.top[this.open] < size) {
-      if (this.bytes.length < this.maxSlabs) {
-        this.addSlab();
-      } else {
-        const best = this.mostReclaimable();
-        const reclaim = this.slabBytes - this.live[best];
-        if (reclaim < size || reclaim < minReclaim) return -1;
+      const canGrow = this.bytes.length < this.maxSlabs;
+      const best = this.bytes.length > 0 ? this.mostReclaimable() : -1;
+      const reclaim = best === -1 ? 0 : this.slabBytes - this.live[best];
+      const worthIt = reclaim >= size && reclaim >= minReclaim;
+      if (worthIt && (!canGrow || this.deadBytes * 4 >= this.heldBytes)) {
         this.compact(best, moved);
         this.open = best;
+      } else if (canGrow) {
+        this.addSlab();
+      } else {
+        return -1;
       }
     }
     const s = this.open;

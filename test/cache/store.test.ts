@@ -160,6 +160,14 @@ describe('Store', () => {
     expect(h.bytesOf(slot)).toEqual(Buffer.alloc(20 + (4999 % 50), 4999 & 0xff));
   });
 
+  it('under churn (bounded by count), compacts before it grows: the slabs held follow the live bytes, not the bound', () => {
+    const h = harness(200, 64 * 1024, 1024);
+    for (let i = 0; i < 20_000; i++) h.put(`churn-${i}`, Buffer.alloc(40, i & 0xff));
+    // 200 live entries of about 60 bytes: about 12 KiB live; far below the 64 KiB the bound would allow.
+    expect(h.store.liveBytes).toBeLessThan(14 * 1024);
+    expect(h.store.arenaBytes).toBeLessThanOrEqual(2 * h.store.liveBytes + 2 * 1024);
+  });
+
   it('refuses an entry larger than a slab and keeps what it holds', () => {
     const h = harness(10, 2048, 1024);
     h.put('small', enc('x'));
