@@ -48,6 +48,11 @@ RUN apt-get update \
  && chown node:node /var/lib/ballast /run/ballast
 WORKDIR /app
 ENV NODE_ENV=production
+# One glibc malloc arena for every thread (docs/performance.md §2). By default each thread that allocates (V8's
+# compiler and GC workers, libuv's pool) gets an arena of its own, and what it freed stays resident there: after the
+# first 10,000 cache misses, 9–13 MiB in those arenas against 3 MiB more in the main one with this setting (RSS
+# after the same 10,000 misses: 94–96 MiB instead of 97–104 MiB). The threads allocate little once warm.
+ENV MALLOC_ARENA_MAX=1
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

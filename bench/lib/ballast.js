@@ -34,6 +34,16 @@ export function unlimitedClientYaml() {
 export const isBuilt = () => fs.existsSync(path.join(ROOT, 'dist/cli.js'));
 
 /**
+ * The environment the image sets for ballast (the runtime stage's `ENV` lines of the Dockerfile, e.g.
+ * MALLOC_ARENA_MAX), as `KEY=VALUE` words for env(1).
+ */
+export function imageEnv() {
+  const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const runtime = text.slice(text.indexOf(' AS runtime'));
+  return [...runtime.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((m) => `${m[1]}=${m[2]}`);
+}
+
+/**
  * The V8 flags of the image's ENTRYPOINT (Dockerfile): the bench runs ballast as the DaemonSet does, so that its
  * memory figures are the pod's. Read from the Dockerfile itself, so the two cannot drift apart.
  */
@@ -50,7 +60,8 @@ export function nodeFlags() {
  * written to the temporary folder and passed with --config; flags override it. Returns the argv.
  */
 export function ballastCommand({ port, upstreamPort, adminPort, logLevel = 'warn', config, snapshotInterval }) {
-  const argv = [NODE, ...nodeFlags(), path.join(ROOT, 'bin/ballast.js'), 'serve'];
+  // env(1) and taskset exec what follows, so the process started is ballast itself, with the image's environment.
+  const argv = ['env', ...imageEnv(), NODE, ...nodeFlags(), path.join(ROOT, 'bin/ballast.js'), 'serve'];
   files++;
   if (config) {
     const file = path.join(tempDir(), `config-${files}.yaml`);

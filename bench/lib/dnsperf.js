@@ -130,7 +130,7 @@ export function percentile(sorted, lost, p) {
 }
 
 /**
- * A dnsperf pass at a fixed rate with -v: its summary plus p50, p99 and max over the per-query latencies, lost
+ * A dnsperf pass at a fixed rate with -v: its summary plus p50, p99, p99.9 and max over the per-query latencies, lost
  * queries counted as slowest. At full load latency only shows dnsperf's -q queue (Little's law), hence the rate.
  */
 export async function latencyPass(tag, port, queryFile, { duration, qps, names, outstanding, clients }) {
@@ -150,6 +150,7 @@ export async function latencyPass(tag, port, queryFile, { duration, qps, names, 
     lostCounted: lost,
     p50: percentile(lat, lost, 50),
     p99: percentile(lat, lost, 99),
+    p999: percentile(lat, lost, 99.9),
     max: lat.length ? lat[lat.length - 1] : null,
   };
 }
