@@ -178,7 +178,8 @@ export async function report(result, opts, ctx) {
   L.push(
     '- Sampling: VmRSS from `/proc/PID/status` every 250 ms (mean and max); VmHWM (peak RSS since start); CPU from ' +
       '`/proc/PID/stat` utime + stime over the phase, all threads, in millicores (1000m = one core busy); ' +
-      '`ballast_cache_bytes` every second during a phase.',
+      '`ballast_cache_bytes` at the end of each phase, and every second during the flood (a scrape costs CPU: ' +
+      'the other phases are scraped once, as Prometheus would every 15–30 s).',
   );
   L.push(
     '- Baseline: `bench/responder.js` (one canned answer, no cache, Node.js with no flags), started after ballast ' +
