@@ -21,6 +21,24 @@ class PendingTally implements Tally {
 
 const talliesOf = new WeakMap<object, PendingTally[]>();
 
+/**
+ * Tallies of a one-label counter by label value, made on first use: `labels(value).inc()` as with prom-client, for
+ * counters counted on a per-query path with a label known only then (the stale path's reason).
+ */
+export function tallies(counter: Counter<string>): { labels(value: string): Tally } {
+  const byValue = new Map<string, Tally>();
+  return {
+    labels(value: string): Tally {
+      let t = byValue.get(value);
+      if (t === undefined) {
+        t = tally(counter, value);
+        byValue.set(value, t);
+      }
+      return t;
+    },
+  };
+}
+
 /** A Tally for `counter` with these label values, in the order of the counter's labelNames. */
 export function tally(counter: Counter<string>, ...values: string[]): Tally {
   let list = talliesOf.get(counter);

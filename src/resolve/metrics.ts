@@ -1,4 +1,4 @@
-import { type Tally, tally } from '../observe/counting.js';
+import { type Tally, tallies, tally } from '../observe/counting.js';
 import { Counter, Gauge, type Registry } from '../observe/prom.js';
 import { qtypeLabel, rcodeLabel } from '../wire/index.js';
 
@@ -68,19 +68,24 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
       labelNames: ['reason'] as const,
       registers,
     }),
-    cacheMisses: new Counter({
-      name: 'ballast_cache_misses_total',
-      help: 'Queries that found no fresh cache entry (no entry, or a stale one).',
-      registers,
-    }),
-    staleAnswers: new Counter({
-      name: 'ballast_stale_answers_total',
-      help:
-        'Stale answers served (RFC 8767), by reason: upstream_down, failure_cached, client_timeout, refresh_failed, ' +
-        'recovering, rate_limited, busy.',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
+    // Per query on the miss and stale paths too: tallies (observe/counting.ts).
+    cacheMisses: tally(
+      new Counter({
+        name: 'ballast_cache_misses_total',
+        help: 'Queries that found no fresh cache entry (no entry, or a stale one).',
+        registers,
+      }),
+    ),
+    staleAnswers: tallies(
+      new Counter({
+        name: 'ballast_stale_answers_total',
+        help:
+          'Stale answers served (RFC 8767), by reason: upstream_down, failure_cached, client_timeout, refresh_failed, ' +
+          'recovering, rate_limited, busy.',
+        labelNames: ['reason'] as const,
+        registers,
+      }),
+    ),
     coalesced: new Counter({
       name: 'ballast_coalesced_queries_total',
       help: 'Queries that waited on an upstream query already in flight for the same cache key.',
