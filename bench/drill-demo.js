@@ -33,7 +33,6 @@ import {
   startProcess,
   stopProcess,
   tempDir,
-  unlimitedClientYaml,
 } from './lib/index.js';
 
 const { Packet } = dns2;
@@ -115,10 +114,6 @@ async function startStack() {
     `zones: [{ name: cluster.local, servers: ['${zone}'], protocol: tcp }]`,
     `chaos: { enabled: true, tokenFile: '${token}' }`,
   ];
-  // The drill is one client asking for 3,000 names with a 5 s TTL: far more upstream-bound queries per second than
-  // any pod sends.
-  const lift = unlimitedClientYaml();
-  if (lift) config.push(lift);
   const names = path.join(tempDir(), 'names.txt');
   fs.writeFileSync(names, `${Array.from({ length: SERVICES }, (_, i) => `${service(i)} A`).join('\n')}\n`);
   const argv = ballastCommand({ port, upstreamPort: coredns.port, adminPort, config: config.join('\n') });

@@ -1,24 +1,26 @@
-// Footprint: ballast's memory (RSS) and CPU at stated loads and cache sizes, next to a baseline measured in the same
-// run (bench/responder.js, the minimal Node.js UDP responder, at the same loads). The DaemonSet's resources in
-// deploy/base/daemonset.yaml are derived from this report (bench/results/footprint.md); test/deploy checks that they
-// match it.
+// Footprint: ballast's memory (RSS) and CPU idle, with 10,000, 100,000 and 1,000,000 cached entries of realistic
+// sizes (bench/lib/mix.js: A, AAAA, SRV, multi-address A and 1 KB TXT answers), at fixed rates of cache hits, under a
+// flood of unique names past the cache's bounds, next to a baseline measured in the same run (bench/responder.js,
+// the bare Node.js UDP responder, at the same rates). The DaemonSet's resources in deploy/base/daemonset.yaml are
+// derived from this report (bench/results/footprint.md); test/deploy checks that they match it.
 //
-//   node bench/footprint.js [--names 50000] [--full-names 100000] [--rates 2000,10000] [--duration 30]
-//                           [--skip-build] [--out PATH]
+//   node bench/footprint.js [--sizes 10000,100000] [--large 1000000] [--rates 2000,10000] [--cpu-rate 5000]
+//                           [--flood-rate 5000] [--duration 30] [--skip-build] [--out PATH]
 //
 // With the default options the report replaces bench/results/footprint.md; with any other figure-changing option it
-// goes to bench/out/footprint.md unless --out says otherwise. Short check: --names 2000 --full-names 4000
-// --rates 500,1000 --duration 3.
+// goes to bench/out/footprint.md unless --out says otherwise. Short check: --sizes 2000,5000 --large 0
+// --rates 500,1000 --cpu-rate 500 --flood-rate 500 --duration 3.
 //
-// Steps (ballast pinned to CPU 0; dnsperf and bench/upstream.js pinned to CPU 1; all traffic on 127.0.0.1):
+// Steps (ballast pinned to CPU 0; dnsperf and bench/upstream.js pinned to CPU 1; all traffic on 127.0.0.1; ballast
+// runs with the V8 flags of the Dockerfile's ENTRYPOINT):
 //   1. build (npm run build) unless --skip-build;
-//   2. start ballast with the cache bounds of deploy/base/configmap.yaml (the defaults: 100,000 entries, 64 MiB) and
-//      snapshots on, in front of bench/upstream.js; sample it idle;
-//   3. fill the cache with NAMES names (one dnsperf pass), then drive each RATE with cache hits for DURATION seconds;
-//   4. fill up to FULL_NAMES (= cache.maxEntries, a full cache) and drive the highest rate again;
-//   5. drive the lowest rate with misses only (new names: an upstream fetch per query and an LRU eviction per
-//      answer), the most expensive steady load there is;
-//   6. start the baseline and drive it at every RATE.
+//   2. start ballast with the cache bounds of deploy/base/configmap.yaml and snapshots on, in front of
+//      bench/upstream.js; sample it idle;
+//   3. fill the cache to each of SIZES entries (one dnsperf pass over the new names) and sample it idle after each;
+//   4. drive each RATE, then CPU_RATE, with cache hits over the largest size;
+//   5. flood: unique names only (an upstream fetch and an eviction per answer) at FLOOD_RATE, past both bounds;
+//   6. a second ballast with bounds for LARGE entries: fill it and sample it idle (skipped with --large 0);
+//   7. start the baseline and drive it idle, at every RATE and at CPU_RATE.
 // During each phase, /proc/PID/status (VmRSS, VmHWM) is sampled every 250 ms, and /proc/PID/stat (utime + stime,
 // every thread) is read at the start and the end; the upstream's query count is read before and after. Every
 // dnsperf run is bounded by -l and -n, and killed if it overruns. Only processes started here are stopped, by PID,
@@ -26,7 +28,7 @@
 
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { CACHE, report, SNAPSHOT_INTERVAL } from './footprint-report.js';
+import { CACHE, largeCache, report, SNAPSHOT_INTERVAL } from './footprint-report.js';
 import {
   ballastCommand,
   displayCommand,
@@ -36,7 +38,9 @@ import {
   invokedAs,
   machineBusy,
   machineInfo,
+  meanStoredSize,
   metricValue,
+  nodeFlags,
   parseOptions,
   processCpuSeconds,
   processMemory,
@@ -53,21 +57,24 @@ import {
   startUpstream,
   stopProcess,
   UsageError,
-  unlimitedClientYaml,
-  writeQueryFile,
+  writeMixFile,
   writeReport,
 } from './lib/index.js';
 
 const OPTIONS = {
-  names: { type: 'int', min: 1, max: 1_000_000, default: 50_000 },
-  fullNames: { type: 'int', min: 1, max: 1_000_000, default: CACHE.maxEntries },
+  sizes: { type: 'int-list', min: 1, max: 1_000_000, default: [10_000, CACHE.maxEntries] },
+  large: { type: 'int', min: 0, max: 2_000_000, default: 1_000_000 },
   rates: { type: 'int-list', min: 1, max: 100_000, default: [2000, 10_000] },
+  cpuRate: { type: 'int', min: 1, max: 100_000, default: 5000 },
+  floodRate: { type: 'int', min: 1, max: 100_000, default: 5000 },
   duration: { type: 'int', min: 1, max: 600, default: 30 },
   skipBuild: { type: 'flag', figures: false },
   out: { type: 'path', figures: false },
 };
-/** Rate of the fill passes; high enough to be quick, low enough that the upstream keeps up. */
-const FILL_RATE = 20_000;
+/** Rate of the fill passes; high enough to be quick, low enough that ballast and the upstream keep up. */
+const FILL_RATE = 10_000;
+/** Idle samples last this long. */
+const IDLE_MS = 5000;
 
 async function gauges(adminPort) {
   const { body } = await httpGet(adminPort, '/metrics');
@@ -78,28 +85,36 @@ async function gauges(adminPort) {
   };
 }
 
-/** Runs `load` while sampling `pid`; returns CPU (cores), RSS mean and max, peak RSS, and the load's result. */
-async function measure(pid, load) {
+/** Runs `load` while sampling `pid`; returns CPU (cores and seconds), RSS mean and max, peak RSS, the load's result. */
+async function measure(pid, load, sampleGauges) {
   const samples = [];
+  let maxCacheBytes = 0;
   const sample = () => samples.push(processMemory(pid).rss);
   sample();
   const cpu0 = processCpuSeconds(pid);
   const t0 = performance.now();
   const timer = setInterval(sample, 250);
+  // The cache gauge during the phase, every second, when asked (the bound must hold at every moment).
+  const gaugeTimer = sampleGauges
+    ? setInterval(() => sampleGauges().then((g) => (maxCacheBytes = Math.max(maxCacheBytes, g.cacheBytes))), 1000)
+    : undefined;
   let perf;
   try {
     perf = await load();
   } finally {
     clearInterval(timer);
+    clearInterval(gaugeTimer);
   }
   const wall = (performance.now() - t0) / 1000;
-  const cores = (processCpuSeconds(pid) - cpu0) / wall;
+  const cpuSeconds = processCpuSeconds(pid) - cpu0;
   sample();
   return {
-    cores,
+    cores: cpuSeconds / wall,
+    cpuSeconds,
     rssMean: samples.reduce((a, b) => a + b, 0) / samples.length,
     rssMax: Math.max(...samples),
     hwm: processMemory(pid).hwm,
+    maxCacheBytes: sampleGauges ? maxCacheBytes : undefined,
     perf,
   };
 }
@@ -108,70 +123,112 @@ async function measure(pid, load) {
 const drive = (tag, port, file, { rate, duration, runs }) =>
   runDnsperf(`footprint.${tag}`, port, file, { duration, runs, qps: rate, outstanding: 200 });
 
-async function run(opts) {
-  const log = (m) => process.stderr.write(`[footprint] ${m}\n`);
-  const rows = [];
-  const { duration, rates } = opts;
-  const low = rates[0];
-  const high = rates[rates.length - 1];
+const fmt = (n) => n.toLocaleString('en-US');
+const log = (m) => process.stderr.write(`[footprint] ${m}\n`);
 
-  const upstream = await startUpstream('footprint');
+/** Starts ballast with `cache` bounds in front of `upstream`; returns what the phases need. */
+async function startBallast(name, upstream, cache) {
   const port = await freePort();
   const adminPort = await freePort();
-  // Everything else is as in deploy/base/configmap.yaml; the client limit is lifted because all load comes from
-  // one address here (in a cluster each pod is its own client).
-  const config = [unlimitedClientYaml(), `cache: { maxEntries: ${CACHE.maxEntries}, maxBytes: ${CACHE.maxBytes} }`];
-  const ballastArgv = ballastCommand({
+  // Everything else is as in deploy/base/configmap.yaml.
+  const config = [`cache: { maxEntries: ${cache.maxEntries}, maxBytes: ${cache.maxBytes} }`];
+  const argv = ballastCommand({
     port,
     upstreamPort: upstream.port,
     adminPort,
     config: config.join('\n'),
     snapshotInterval: SNAPSHOT_INTERVAL,
   });
-  log(`starting ballast: ${displayCommand(ballastArgv)}`);
-  const ballast = await startSystem('footprint.ballast', ballastArgv, port);
-  const pid = ballast.pid; // taskset execs the program, so this is ballast's own PID
-  const record = async (phase, load, measuring) => {
+  log(`starting ${name}: ${displayCommand(argv)}`);
+  const child = await startSystem(`footprint.${name}`, argv, port);
+  return { child, port, adminPort, argv }; // taskset execs the program, so child.pid is ballast's own PID
+}
+
+/** The phases of one ballast instance; rows go to `rows`. */
+function recorder(rows, system, ballast, upstream) {
+  // `watch`: read /metrics every second during the phase (the flood, whose bound must hold at every moment). Other
+  // phases read it once at the end: a scrape costs CPU, and Prometheus scrapes every 15-30 s, not every second.
+  return async (phase, load, measuring, extra = {}, watch = false) => {
     const before = await upstream.count();
-    const m = await measure(pid, measuring);
-    if (ballast.exitInfo) throw new Error(`ballast exited (${JSON.stringify(ballast.exitInfo)})`);
-    const g = await gauges(adminPort);
-    rows.push({ system: 'ballast', phase, load, ...m, ...g, upstream: (await upstream.count()) - before });
+    const m = await measure(ballast.child.pid, measuring, watch ? () => gauges(ballast.adminPort) : undefined);
+    if (ballast.child.exitInfo) throw new Error(`ballast exited (${JSON.stringify(ballast.child.exitInfo)})`);
+    const g = await gauges(ballast.adminPort);
+    rows.push({ system, phase, load, ...m, ...g, ...extra, upstream: (await upstream.count()) - before });
     log(
-      `${phase}: ${(m.rssMax / 2 ** 20).toFixed(1)} MiB RSS max, ${Math.round(m.cores * 1000)}m CPU, ${g.entries} entries`,
+      `${phase} ${load}: ${(m.rssMean / 2 ** 20).toFixed(1)} MiB RSS mean, ${Math.round(m.cores * 1000)}m CPU, ${g.entries} entries`,
     );
   };
-  const fmt = (n) => n.toLocaleString('en-US');
+}
 
+async function fill(tag, ballast, from, to) {
+  if (to <= from) return;
+  log(`filling entries ${fmt(from)}–${fmt(to)}`);
+  const file = writeMixFile(`footprint.${tag}.txt`, from, to);
+  const duration = Math.ceil((to - from) / FILL_RATE) + 60;
+  // A second pass asks again what the first lost (a query that timed out under the fill's load); the names the
+  // cache already holds are hits.
+  for (const pass of [1, 2]) await drive(`${tag}-${pass}`, ballast.port, file, { rate: FILL_RATE, duration, runs: 1 });
+}
+
+async function run(opts) {
+  const rows = [];
+  const { duration, rates } = opts;
+  const sizes = [...opts.sizes].sort((a, b) => a - b);
+  const full = sizes[sizes.length - 1];
+  const upstream = await startUpstream('footprint');
+
+  const a = await startBallast('ballast', upstream, CACHE);
+  const record = recorder(rows, 'ballast', a, upstream);
   await sleep(2000);
-  await record('idle, empty cache', '0', () => sleep(5000));
-
-  const names = writeQueryFile('footprint.names.txt', 0, opts.names);
-  log(`filling the cache with ${opts.names} names`);
-  await drive('fill', port, names, { rate: FILL_RATE, duration: 120, runs: 1 });
-  await record(`idle, ${fmt(opts.names)} entries`, '0', () => sleep(5000));
-  for (const rate of rates) {
-    const runs = runsFor(rate, duration, opts.names);
-    await record(`cache hits, ${fmt(opts.names)} names`, `${fmt(rate)}/s`, () =>
-      drive(`hits-${rate}`, port, names, { rate, duration, runs }),
+  await record('idle, empty cache', '0', () => sleep(IDLE_MS));
+  let have = 0;
+  for (const size of sizes) {
+    await fill(`fill-${size}`, a, have, size);
+    have = size;
+    await record(`idle, ${fmt(size)} entries`, '0', () => sleep(IDLE_MS), {
+      size,
+      meanMessage: meanStoredSize(0, size),
+    });
+  }
+  const hits = writeMixFile('footprint.hits.txt', 0, full);
+  // The fixed-rate CPU phase comes apart from the others even when its rate is one of them (its own row).
+  const phases = [...rates.map((rate) => [rate, '']), [opts.cpuRate, ' (CPU per query)']];
+  for (const [rate, what] of phases) {
+    await record(`cache hits, ${fmt(full)} names${what}`, `${fmt(rate)}/s`, () =>
+      drive(`hits-${rate}${what ? '-cpu' : ''}`, a.port, hits, { rate, duration, runs: runsFor(rate, duration, full) }),
     );
   }
+  const floodNames = opts.floodRate * duration;
+  const flood = writeMixFile('footprint.flood.txt', 2_000_000, 2_000_000 + floodNames);
+  await record(
+    `flood: ${fmt(floodNames)} unique names (a fetch and an eviction each)`,
+    `${fmt(opts.floodRate)}/s`,
+    () => drive(`flood-${opts.floodRate}`, a.port, flood, { rate: opts.floodRate, duration, runs: 1 }),
+    {},
+    true,
+  );
+  await stopProcess(a.child);
 
-  const all = writeQueryFile('footprint.full.txt', 0, opts.fullNames);
-  if (opts.fullNames > opts.names) {
-    log(`filling the cache up to ${opts.fullNames} names`);
-    const more = writeQueryFile('footprint.more.txt', opts.names, opts.fullNames);
-    await drive('fill-more', port, more, { rate: FILL_RATE, duration: 120, runs: 1 });
+  let large;
+  if (opts.large > 0) {
+    large = largeCache(opts.large);
+    const b = await startBallast('ballast-large', upstream, large);
+    const recordLarge = recorder(rows, 'ballast (large cache)', b, upstream);
+    await sleep(2000);
+    await recordLarge('idle, empty cache', '0', () => sleep(IDLE_MS));
+    let had = 0;
+    for (const size of [Math.min(full, opts.large), opts.large]) {
+      if (size <= had) continue;
+      await fill(`fill-large-${size}`, b, had, size);
+      had = size;
+      await recordLarge(`idle, ${fmt(size)} entries`, '0', () => sleep(IDLE_MS), {
+        size,
+        meanMessage: meanStoredSize(0, size),
+      });
+    }
+    await stopProcess(b.child);
   }
-  await record(`cache hits, ${fmt(opts.fullNames)} names (full cache)`, `${fmt(high)}/s`, () =>
-    drive(`hits-full-${high}`, port, all, { rate: high, duration, runs: runsFor(high, duration, opts.fullNames) }),
-  );
-  const fresh = writeQueryFile('footprint.misses.txt', opts.fullNames, opts.fullNames + low * duration);
-  await record('misses only (upstream fetch + eviction each)', `${fmt(low)}/s`, () =>
-    drive(`misses-${low}`, port, fresh, { rate: low, duration, runs: 1 }),
-  );
   const upstreamCount = await upstream.count();
-  await stopProcess(ballast);
   await stopProcess(upstream.child);
 
   const respPort = await freePort();
@@ -181,18 +238,21 @@ async function run(opts) {
     const m = await measure(responder.pid, measuring);
     rows.push({ system: 'baseline', phase, load, ...m });
     log(
-      `baseline ${phase} ${load}: ${(m.rssMax / 2 ** 20).toFixed(1)} MiB RSS max, ${Math.round(m.cores * 1000)}m CPU`,
+      `baseline ${phase} ${load}: ${(m.rssMean / 2 ** 20).toFixed(1)} MiB RSS mean, ${Math.round(m.cores * 1000)}m CPU`,
     );
   };
-  await baseRow('idle', '0', () => sleep(5000));
-  for (const rate of rates) {
-    const runs = runsFor(rate, duration, opts.names);
-    await baseRow('canned answer', `${fmt(rate)}/s`, () =>
-      drive(`baseline-${rate}`, respPort, names, { rate, duration, runs }),
+  await baseRow('idle', '0', () => sleep(IDLE_MS));
+  for (const [rate, what] of phases) {
+    await baseRow(`canned answer${what}`, `${fmt(rate)}/s`, () =>
+      drive(`baseline-${rate}${what ? '-cpu' : ''}`, respPort, hits, {
+        rate,
+        duration,
+        runs: runsFor(rate, duration, full),
+      }),
     );
   }
   await stopProcess(responder);
-  return { rows, upstreamCount, ballastCommand: displayCommand(ballastArgv) };
+  return { rows, upstreamCount, large, ballastCommand: displayCommand(a.argv), nodeFlags: nodeFlags() };
 }
 
 async function main() {
@@ -202,8 +262,10 @@ async function main() {
     process.stdout.write(helpText(import.meta.url));
     return 0;
   }
-  if (opts.fullNames < opts.names) throw new UsageError('--full-names must be at least --names');
-  opts.rates.sort((a, b) => a - b);
+  if (Math.max(...opts.sizes) > CACHE.maxEntries) {
+    throw new UsageError(`--sizes: at most cache.maxEntries (${CACHE.maxEntries}); use --large for more`);
+  }
+  opts.rates.sort((x, y) => x - y);
   const dnsperf = requireLoadTools();
   if (!opts.skipBuild) {
     process.stderr.write('[footprint] npm run build\n');
@@ -213,7 +275,8 @@ async function main() {
   const ctx = { date: new Date(), command: invokedAs('bench/footprint.js', argv), dnsperf, ...machineInfo() };
   ctx.busy = await machineBusy(2000);
   const result = await run(opts);
-  const { text, derived } = report(result, opts, ctx);
+  ctx.busyAfter = await machineBusy(2000);
+  const { text, derived } = await report(result, opts, ctx);
   const written = writeReport(reportPath(opts, path.join(RESULTS_DIR, 'footprint.md')), text);
   process.stdout.write(
     `requests: cpu ${derived.cpuRequest}m, memory ${derived.memRequest}Mi; limits: memory ${derived.memLimit}Mi\n` +

@@ -118,8 +118,11 @@ function otherBenchmarks() {
     '  100,000 entries, next to writing and reading the same data as JSON.',
     '- [results/handover.md](results/handover.md): `node bench/handover.js`. Two instances hand over the same',
     '  addresses under UDP and TCP load: lookups failed and first attempts lost.',
-    '- [results/footprint.md](results/footprint.md): `node bench/footprint.js`. RSS and CPU at stated loads and',
-    '  cache sizes; the DaemonSet resources come from it.',
+    '- [results/footprint.md](results/footprint.md): `node bench/footprint.js`. RSS idle and with 10,000, 100,000',
+    '  and 1,000,000 entries of realistic sizes, bytes per entry, CPU per 100,000 queries at 5,000/s next to the',
+    '  bare responder, a flood past the cache bounds; the DaemonSet resources come from it.',
+    '- [results/modules.md](results/modules.md): `node bench/modules.js`. What the idle process is made of, import',
+    '  by import.',
     '- `npm run drill` (bench/drill-demo.js): a 100 s outage drill against a fake CoreDNS; its HTML report goes to',
     '  `bench/out/drill-report.html` (not checked in).',
     '- [results/drill-matrix.md](results/drill-matrix.md): `npm run drill -- --matrix`. Every fault kind in turn,',
@@ -131,12 +134,18 @@ function otherBenchmarks() {
   ];
   const headlines = [];
   const load = /^\| load at start \| ([^|]+) \| ([^|]+) \|/m.exec(read('snapshot.md'));
+  const stall = /^\| longest event-loop stall during a write \| ([^|]+) \|/m.exec(read('snapshot.md'));
   if (load) {
     headlines.push(
       `- Snapshot load, 100,000 entries: ${load[1].trim()} (JSON read and parse only: ${load[2].trim()}; ` +
-        'target ≤ 1 s), from results/snapshot.md (`node bench/snapshot.js`).',
+        `target ≤ 300 ms)${stall ? `; longest stall while writing: ${stall[1].trim()} (target ≤ 20 ms)` : ''}, from ` +
+        'results/snapshot.md (`node bench/snapshot.js`).',
     );
   }
+  const footprint = read('footprint.md');
+  const targets = footprint.split('## Targets (issue 11)')[1]?.split('\n## ')[0];
+  if (targets)
+    headlines.push('- Memory and CPU targets, from results/footprint.md (`node bench/footprint.js`):', targets.trim());
   const hand = [...read('handover.md').matchAll(/^\| (udp|tcp) \| (\d+) \| (\d+) \| (\d+) \|/gm)];
   if (hand.length) {
     const per = hand.map((m) => `${m[1].toUpperCase()} ${m[2]} lookups, ${m[3]} failed, ${m[4]} first attempts lost`);

@@ -1,7 +1,8 @@
 // Fake authoritative upstream for the benchmark (a fixture, not part of ballast).
 //
 // Answers `nameN.bench.test A` (any letter case) with 10.x.y.z where N = x*65536 + y*256 + z (N taken mod 2^24),
-// TTL 3600. Any other name under bench.test, or a name outside it, gets NXDOMAIN; nameN with another QTYPE gets
+// TTL 3600. Names of the realistic mix (bench/lib/mix.js: nameN.ns-K.svc.bench.test) get the mix's answers: A
+// (one or four addresses), AAAA, SRV with an additional A, TXT of about 1 KB. Any other name under bench.test, or a name outside it, gets NXDOMAIN; nameN with another QTYPE gets
 // NOERROR with no answer (NODATA). The reply echoes the ID, the opcode and RD bit (QR=1, AA=1, RA=1), the question
 // exactly as sent, and an OPT record (UDP size 1232, DO bit copied) if the query carried one. Malformed queries get
 // FORMERR when a header can be read, otherwise they are dropped; opcodes other than QUERY get NOTIMP.
@@ -16,11 +17,53 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
+import { addressCount, MIX_SUFFIX, TXT_STRING_LENGTH, TXT_STRINGS } from './lib/mix.js';
 
 const HOST = '127.0.0.1';
 const TTL = 3600;
 const EDNS_UDP_SIZE = 1232;
 const NAME_RE = /^name(\d+)\.bench\.test$/;
+const MIX_RE = new RegExp(`^name(\\d+)\\.ns-\\d+\\.${MIX_SUFFIX.replaceAll('.', '\\.')}$`);
+const TYPE = { A: 1, AAAA: 28, SRV: 33, TXT: 16 };
+
+/** One resource record whose owner is the question name (a compression pointer to offset 12). */
+function record(type, rdata) {
+  const rr = Buffer.alloc(12 + rdata.length);
+  rr.writeUInt16BE(0xc00c, 0);
+  rr.writeUInt16BE(type, 2);
+  rr.writeUInt16BE(1, 4); // CLASS IN
+  rr.writeUInt32BE(TTL, 6);
+  rr.writeUInt16BE(rdata.length, 10);
+  rdata.copy(rr, 12);
+  return rr;
+}
+
+const ipv4 = (n) => Buffer.from([10, (n >> 16) & 255, (n >> 8) & 255, n & 255]);
+
+/** The realistic mix's answer and additional records for mix name N and `qtype` (bench/lib/mix.js). */
+function mixRecords(n, qtype) {
+  if (qtype === TYPE.A) {
+    return { answers: Array.from({ length: addressCount(n) }, (_, k) => record(TYPE.A, ipv4(n + k))), extra: [] };
+  }
+  if (qtype === TYPE.AAAA) {
+    const v6 = Buffer.alloc(16);
+    v6.writeUInt16BE(0xfd00, 0);
+    v6.writeUInt32BE(n, 12);
+    return { answers: [record(TYPE.AAAA, v6)], extra: [] };
+  }
+  if (qtype === TYPE.SRV) {
+    // priority 0, weight 100, port 8080, target: the question name itself.
+    const srv = Buffer.from([0, 0, 0, 100, 0x1f, 0x90, 0xc0, 12]);
+    return { answers: [record(TYPE.SRV, srv)], extra: [record(TYPE.A, ipv4(n))] };
+  }
+  if (qtype === TYPE.TXT) {
+    const strings = Array.from({ length: TXT_STRINGS }, (_, k) =>
+      Buffer.concat([Buffer.from([TXT_STRING_LENGTH]), Buffer.alloc(TXT_STRING_LENGTH, 0x61 + k)]),
+    );
+    return { answers: [record(TYPE.TXT, Buffer.concat(strings))], extra: [] };
+  }
+  return { answers: [], extra: [] };
+}
 
 const counts = { udp: 0, tcp: 0 };
 
@@ -107,23 +150,21 @@ function answer(msg) {
   const qclass = msg.readUInt16BE(q.end + 2);
   const opt = findOpt(msg, q.end + 4, msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10));
 
-  const m = NAME_RE.exec(q.name.toLowerCase());
+  const lower = q.name.toLowerCase();
+  const m = NAME_RE.exec(lower);
+  const mix = m ? null : MIX_RE.exec(lower);
   let rcode = 0;
-  let rr = null;
-  if (!m) {
+  let answers = [];
+  let extra = [];
+  if (mix && qclass === 1) {
+    ({ answers, extra } = mixRecords(Number(BigInt(mix[1]) % 16777216n), qtype));
+  } else if (!m && !mix) {
     rcode = 3; // NXDOMAIN
-  } else if (qtype === 1 && qclass === 1) {
-    const n = Number(BigInt(m[1]) % 16777216n);
-    rr = Buffer.alloc(16);
-    rr.writeUInt16BE(0xc00c, 0); // pointer to the question name
-    rr.writeUInt16BE(1, 2); // TYPE A
-    rr.writeUInt16BE(1, 4); // CLASS IN
-    rr.writeUInt32BE(TTL, 6);
-    rr.writeUInt16BE(4, 10);
-    rr.set([10, (n >> 16) & 255, (n >> 8) & 255, n & 255], 12);
+  } else if (m && qtype === 1 && qclass === 1) {
+    answers = [record(TYPE.A, ipv4(Number(BigInt(m[1]) % 16777216n)))];
   }
-  const parts = [header(id, base | rcode, 1, rr ? 1 : 0, opt ? 1 : 0), question];
-  if (rr) parts.push(rr);
+  const parts = [header(id, base | rcode, 1, answers.length, extra.length + (opt ? 1 : 0)), question];
+  parts.push(...answers, ...extra);
   if (opt) {
     const o = Buffer.alloc(11);
     o[0] = 0; // root name

@@ -20,23 +20,37 @@ export function tempDir() {
   return dir;
 }
 
+export const isBuilt = () => fs.existsSync(path.join(ROOT, 'dist/cli.js'));
+
 /**
- * Config a bench load generator needs so that it is not refused: a load generator is one client (often one socket)
- * sending thousands of misses. ballast shares upstream capacity by fair queuing, and a client alone may use all of
- * it, so nothing needs lifting any more; this stays the one place where the bench would say so if it did.
+ * The environment the image sets for ballast (the runtime stage's `ENV` lines of the Dockerfile, e.g.
+ * MALLOC_ARENA_MAX), as `KEY=VALUE` words for env(1).
  */
-export function unlimitedClientYaml() {
-  return '';
+export function imageEnv() {
+  const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const runtime = text.slice(text.indexOf(' AS runtime'));
+  return [...runtime.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((m) => `${m[1]}=${m[2]}`);
 }
 
-export const isBuilt = () => fs.existsSync(path.join(ROOT, 'dist/cli.js'));
+/**
+ * The V8 flags of the image's ENTRYPOINT (Dockerfile): the bench runs ballast as the DaemonSet does, so that its
+ * memory figures are the pod's. Read from the Dockerfile itself, so the two cannot drift apart.
+ */
+export function nodeFlags() {
+  const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const entry = /^ENTRYPOINT (\[.*\])$/m.exec(text);
+  if (!entry) throw new Error('Dockerfile: no ENTRYPOINT [...] line');
+  const argv = JSON.parse(entry[1]);
+  return argv.slice(1, argv.indexOf('/app/bin/ballast.js')).filter((a) => a.startsWith('--'));
+}
 
 /**
  * `node bin/ballast.js serve` on 127.0.0.1 ports with a private snapshot file. `config` (YAML text, optional) is
  * written to the temporary folder and passed with --config; flags override it. Returns the argv.
  */
 export function ballastCommand({ port, upstreamPort, adminPort, logLevel = 'warn', config, snapshotInterval }) {
-  const argv = [NODE, path.join(ROOT, 'bin/ballast.js'), 'serve'];
+  // env(1) and taskset exec what follows, so the process started is ballast itself, with the image's environment.
+  const argv = ['env', ...imageEnv(), NODE, ...nodeFlags(), path.join(ROOT, 'bin/ballast.js'), 'serve'];
   files++;
   if (config) {
     const file = path.join(tempDir(), `config-${files}.yaml`);

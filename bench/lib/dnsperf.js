@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { displayCommand, ensureOutDir, HOST, LOADGEN_CPU } from './env.js';
+import { mixLines } from './mix.js';
 import { UsageError } from './options.js';
 import { pinned, startProcess, stopProcess } from './processes.js';
 
@@ -31,6 +32,13 @@ export function writeQueryFile(file, from, to) {
   const lines = [];
   for (let i = from; i < to; i++) lines.push(`name${i}.bench.test A`);
   fs.writeFileSync(out, `${lines.join('\n')}\n`);
+  return out;
+}
+
+/** Writes the realistic mix's queries (bench/lib/mix.js) for entries [from, to) to bench/out/FILE; returns its path. */
+export function writeMixFile(file, from, to) {
+  const out = path.join(ensureOutDir(), file);
+  fs.writeFileSync(out, `${mixLines(from, to).join('\n')}\n`);
   return out;
 }
 
@@ -122,7 +130,7 @@ export function percentile(sorted, lost, p) {
 }
 
 /**
- * A dnsperf pass at a fixed rate with -v: its summary plus p50, p99 and max over the per-query latencies, lost
+ * A dnsperf pass at a fixed rate with -v: its summary plus p50, p99, p99.9 and max over the per-query latencies, lost
  * queries counted as slowest. At full load latency only shows dnsperf's -q queue (Little's law), hence the rate.
  */
 export async function latencyPass(tag, port, queryFile, { duration, qps, names, outstanding, clients }) {
@@ -142,6 +150,7 @@ export async function latencyPass(tag, port, queryFile, { duration, qps, names, 
     lostCounted: lost,
     p50: percentile(lat, lost, 50),
     p99: percentile(lat, lost, 99),
+    p999: percentile(lat, lost, 99.9),
     max: lat.length ? lat[lat.length - 1] : null,
   };
 }

@@ -12,6 +12,7 @@
 //   machine.js    machine and process load from /proc (machineBusy, CPU share of a pass, RSS)
 //   report.js     markdown tables and number formats
 //   cache.js      options for the in-process DnsCache
+//   mix.js        the realistic answer mix (names, qtypes, stored sizes) shared with bench/upstream.js
 export * from './ballast.js';
 export * from './cache.js';
 export * from './dns.js';
@@ -21,6 +22,7 @@ export * from './dnsperf.js';
 export * from './env.js';
 export * from './fixtures.js';
 export * from './machine.js';
+export * from './mix.js';
 export * from './net.js';
 export * from './options.js';
 export * from './processes.js';

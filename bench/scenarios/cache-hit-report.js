@@ -14,6 +14,7 @@ export function mainTable(results) {
     ['queries/s', 'right'],
     ['p50 ms', 'right'],
     ['p99 ms', 'right'],
+    ['p99.9 ms', 'right'],
     ['ratio to baseline (queries/s)', 'right'],
   ];
   const rows = results.map((r) => [
@@ -21,6 +22,7 @@ export function mainTable(results) {
     fmtInt(r.throughput.qps),
     fmtMs(r.latency.p50),
     fmtMs(r.latency.p99),
+    fmtMs(r.latency.p999),
     ratio(r),
   ]);
   return mdTable(columns, rows);
@@ -98,30 +100,34 @@ function upstreamLine(r, names) {
   );
 }
 
-export function renderCacheHit(results, { opts, latency, failures }) {
+/**
+ * The section of a UDP scenario (cache-hit, stale, mixed): `setup` replaces the cache-hit setup line, and
+ * `upstreamNote(result)` the line about the upstream's queries during the measured passes.
+ */
+export function renderCacheHit(results, { opts, latency, failures, setup, upstreamNote }) {
   const clients = opts.clients > 1 ? ` -c ${opts.clients}` : '';
   const L = [];
   L.push(
-    `- Setup: servers pinned to CPU ${SERVER_CPU}, dnsperf and bench/upstream.js pinned to CPU ${LOADGEN_CPU} ` +
-      `(\`taskset\`), UDP over 127.0.0.1; ${opts.names} names \`nameN.bench.test A\` (TTL 3600), each queried ` +
-      `once before measuring (pre-warm, every answer NOERROR) plus ${Math.min(3, opts.duration)}s of unreported ` +
-      'full load. ballast runs with its per-client limit lifted (`--config` with ' +
-      '`clientLimit: { queriesPerSecond: 0 }`): dnsperf is a single client, which the default limit would answer ' +
-      'with REFUSED for most misses of the pre-warm.',
+    setup ??
+      `- Setup: servers pinned to CPU ${SERVER_CPU}, dnsperf and bench/upstream.js pinned to CPU ${LOADGEN_CPU} ` +
+        `(\`taskset\`), UDP over 127.0.0.1; ${opts.names} names \`nameN.bench.test A\` (TTL 3600), each queried ` +
+        `once before measuring (pre-warm, every answer NOERROR) plus ${Math.min(3, opts.duration)}s of unreported ` +
+        'full load. ballast runs with its defaults: dnsperf is one client, and fair queuing lets a lone client use ' +
+        'all upstream capacity.',
     `- Queries/s: dnsperf \`-l ${opts.duration} -q ${opts.outstanding}${clients} -Q ${opts.maxQps}\` (the -Q cap is ` +
       `only a safety bound), ${opts.rounds} pass${opts.rounds === 1 ? '' : 'es'} per system, interleaved across ` +
       'systems; the table shows the ' +
       'median pass, and the ratio is the median of the per-round ratios. Every system stays up for the whole run, ' +
       'idle while another one is measured.',
     `- Latency: a second dnsperf pass at a fixed ${fmtInt(latency.qps)} queries/s (${latency.source}) for ` +
-      `${opts.duration}s, the same rate for every system; p50/p99 over dnsperf \`-v\` per-query latencies, lost ` +
+      `${opts.duration}s, the same rate for every system; p50/p99/p99.9 over dnsperf \`-v\` per-query latencies, lost ` +
       'queries counted as slowest ("timeout").',
     '',
     mainTable(results),
     '',
   );
   for (const r of results.filter((x) => x.upstreamDuringMeasured !== undefined))
-    L.push(upstreamLine(r, opts.names), '');
+    L.push((upstreamNote ?? ((x) => upstreamLine(x, opts.names)))(r), '');
   for (const f of failures) L.push(`**FAILED:** ${f}`, '');
   L.push('### Details', '', detailTable(results));
   const warned = warnings(results, latency.qps);
@@ -142,6 +148,11 @@ export function renderCacheHit(results, { opts, latency, failures }) {
   }
   const summary = ['', mainTable(results), ''];
   for (const r of results.filter((x) => x.upstreamDuringMeasured !== undefined)) {
+    if (upstreamNote) {
+      const note = upstreamNote(r);
+      if (note) summary.push(note);
+      continue;
+    }
     summary.push(
       `upstream queries during the measured passes: ${r.upstreamDuringMeasured} (must be 0); ` +
         `${r.upstreamAfterWarm} during the pre-warm (${opts.names} distinct names)`,

@@ -20,5 +20,7 @@
 //             A scenario stops the processes it started (lib's stopProcess) before it resolves; on an error,
 //             run.js stops whatever is left.
 import cacheHit from './cache-hit.js';
+import mixed from './mixed.js';
+import stale from './stale.js';
 
-export const SCENARIOS = [cacheHit];
+export const SCENARIOS = [cacheHit, stale, mixed];

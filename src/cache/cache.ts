@@ -1,22 +1,15 @@
 import type { Random } from '../util/random.js';
-import {
-  BAD_NAME,
-  HEADER_SIZE,
-  lowerName,
-  MalformedMessageError,
-  nameToString,
-  qnameOfKey,
-  Rcode,
-  type ResponseScan,
-  scanResponse,
-  skipName,
-  storedForm,
-} from '../wire/index.js';
-import { CacheEntry } from './entry.js';
-import { Store, type Tier } from './store.js';
+import { nameToString, type Query, type ResponseScan } from '../wire/index.js';
+import { admitAnswer, NEGATIVE, REFRESHING, restoreAnswer } from './admission.js';
+import { Columns } from './columns.js';
+import { CacheEntry, NONE, renderAnswer, TTL_RECORD_SIZE } from './entry.js';
+import { hashKey, keyOfQuery, keyOfString, keyToString, MAX_KEY_LENGTH } from './key.js';
+import { exportEntries } from './records.js';
+import { NO_SLOT, Store, type Tier } from './store.js';
 
 export interface CacheOptions {
   readonly maxEntries: number;
+  /** Bound of the arena slabs that hold keys and messages (docs/configuration.md, cache.maxBytes). */
   readonly maxBytes: number;
   /** Floor for positive TTLs. */
   readonly minTtlSeconds: number;
@@ -29,6 +22,8 @@ export interface CacheOptions {
   /** The background refresh point, as fractions of the TTL: uniform between these, per entry. */
   readonly refreshFrom: number;
   readonly refreshTo: number;
+  /** Arena slab size (tests use small slabs to exercise compaction); the store's default otherwise. */
+  readonly slabBytes?: number;
 }
 
 export interface CacheHooks {
@@ -40,119 +35,282 @@ export interface CacheHooks {
 /** fresh: within its TTL. stale: expired, within staleMaxAge. dead: past staleMaxAge (kept only when asked). */
 export type Freshness = 'fresh' | 'stale' | 'dead';
 
+/** A lookup by string key: a detached copy of the entry and its state (not the hit path; see `find`). */
 export interface Lookup {
   readonly entry: CacheEntry;
   readonly state: Freshness;
 }
 
+/** What prefetch decisions read and mark on an entry (resolve/prefetch.ts). */
+export interface RefreshMarks {
+  readonly hits: number;
+  readonly refreshAtMs: number;
+  refreshing: boolean;
+}
+
+export { NO_SLOT };
+
+const MAX_HITS = 0xffff;
+
 /**
  * The DNS rules on top of the store: what may be cached, for how long (RFC 1035 TTLs, RFC 2308 negative caching),
  * and whether an entry is still fresh at a given time.
+ *
+ * The hit path works by slot number, allocation-free (docs/performance.md §3): `find(q, now)` returns the slot of
+ * the query's key (or NO_SLOT), counting a use and demoting an expired entry; `isFresh`, `noteHit`, `refreshDue`
+ * and `render(slot, …)` read and write the slot's columns. A slot is valid until the next call that stores,
+ * deletes or sweeps: anything held across an await takes a detached copy with `entryAt(slot)`.
  */
 export class DnsCache {
-  private readonly store: Store<CacheEntry>;
+  private store: Store;
+  private cols = DnsCache.columns(0);
+  private c = this.cols.arrays;
+  /** Scratch for the key being looked up or stored. */
+  private readonly key = new Uint8Array(MAX_KEY_LENGTH);
+  private readonly marks = new SlotMarks(this);
 
   constructor(
     private opts: CacheOptions,
     private readonly hooks: CacheHooks,
   ) {
-    const onEvict = hooks.onEvict;
-    this.store = new Store<CacheEntry>({
-      maxEntries: opts.maxEntries,
-      maxBytes: opts.maxBytes,
-      onEvict: onEvict ? (_key, tier) => onEvict(tier) : undefined,
-    });
+    this.store = this.newStore(opts);
   }
 
-  /** New rules and bounds (a config reload). Entries are kept; TTL rules apply to what is stored from now on. */
-  reconfigure(opts: CacheOptions): void {
-    const resize = opts.maxEntries !== this.opts.maxEntries || opts.maxBytes !== this.opts.maxBytes;
-    this.opts = opts;
-    if (resize) this.store.resize(opts.maxEntries, opts.maxBytes);
+  private static columns(capacity: number) {
+    return new Columns(
+      {
+        storedAt: Float64Array,
+        ttl: Uint32Array,
+        refreshAfter: Uint32Array,
+        hits: Uint16Array,
+        flags: Uint8Array,
+        rcode: Uint16Array,
+        messageLength: Uint16Array,
+      },
+      capacity,
+    );
+  }
+
+  private newStore(opts: CacheOptions): Store {
+    const onEvict = this.hooks.onEvict;
+    const store = new Store({
+      maxEntries: opts.maxEntries,
+      maxBytes: opts.maxBytes,
+      slabBytes: opts.slabBytes,
+      onEvict: onEvict ? (_slot, tier) => onEvict(tier) : undefined,
+      onGrow: (capacity) => {
+        this.cols.grow(capacity);
+        this.c = this.cols.arrays;
+      },
+    });
+    this.cols = DnsCache.columns(store.capacity);
+    this.c = this.cols.arrays;
+    return store;
   }
 
   /**
-   * The entry for `key` and its state at `nowMs`. An expired entry is demoted to the store's secondary tier, so
-   * under memory pressure stale entries are evicted before fresh ones (docs/design.md §4).
+   * New rules and bounds (a config reload). Entries are kept, in their recency order; with tighter bounds the
+   * least recently used go (stale ones first). TTL rules apply to what is stored from now on.
    */
+  reconfigure(opts: CacheOptions): void {
+    const resize =
+      opts.maxEntries !== this.opts.maxEntries ||
+      opts.maxBytes !== this.opts.maxBytes ||
+      opts.slabBytes !== this.opts.slabBytes;
+    this.opts = opts;
+    if (!resize) return;
+    const old = this.store;
+    const oldCols = this.c;
+    this.store = this.newStore(opts);
+    for (const tier of ['secondary', 'primary'] as const) {
+      for (const s of old.slots(tier, true)) {
+        const slab = old.slab(s);
+        const keyAt = old.keyOffset(s);
+        const keyLength = old.keyLength(s);
+        const valueLength = old.valueLength(s);
+        this.key.set(slab.subarray(keyAt, keyAt + keyLength));
+        const slot = this.store.insert(this.key, keyLength, hashKey(this.key, keyLength), valueLength);
+        if (slot === NO_SLOT) continue;
+        const at = old.valueOffset(s);
+        this.store.slab(slot).set(slab.subarray(at, at + valueLength), this.store.valueOffset(slot));
+        for (const name of Object.keys(this.c) as (keyof typeof this.c)[]) this.c[name][slot] = oldCols[name][s];
+        if (tier === 'secondary') this.store.demote(slot);
+      }
+    }
+  }
+
+  // ---- the hit path, by slot ----
+
+  /**
+   * The slot holding the query's key, or NO_SLOT. Counts a use (recency); an expired entry is demoted to the
+   * store's secondary tier, so under memory pressure stale entries are evicted before fresh ones (docs/design.md §4).
+   */
+  find(q: Query, nowMs: number): number {
+    const n = keyOfQuery(q, this.key);
+    return this.use(this.store.find(this.key, n, hashKey(this.key, n)), nowMs);
+  }
+
+  private use(slot: number, nowMs: number): number {
+    if (slot === NO_SLOT) return NO_SLOT;
+    this.store.touch(slot);
+    if (nowMs >= this.expiresAt(slot)) this.store.demote(slot);
+    return slot;
+  }
+
+  private expiresAt(slot: number): number {
+    return this.c.storedAt[slot] + this.c.ttl[slot] * 1000;
+  }
+
+  isFresh(slot: number, nowMs: number): boolean {
+    return nowMs < this.expiresAt(slot);
+  }
+
+  freshness(slot: number, nowMs: number): Freshness {
+    const expires = this.expiresAt(slot);
+    if (nowMs < expires) return 'fresh';
+    return nowMs < expires + this.opts.staleMaxAgeSeconds * 1000 ? 'stale' : 'dead';
+  }
+
+  /** Counts a fresh hit: two or more make an entry eligible for a background refresh (CoreDNS prefetch). */
+  noteHit(slot: number): void {
+    if (this.c.hits[slot] < MAX_HITS) this.c.hits[slot]++;
+  }
+
+  /** Whether a fresh hit is due for its one background refresh (hot, past its jittered point, not yet started). */
+  refreshDue(slot: number, nowMs: number, minHits: number): boolean {
+    const c = this.c;
+    return c.hits[slot] >= minHits && nowMs >= c.storedAt[slot] + c.refreshAfter[slot] && !(c.flags[slot] & REFRESHING);
+  }
+
+  /** The slot's refresh marks as an object for resolve/prefetch.ts: one reused view, valid until the next call. */
+  refreshMarks(slot: number): RefreshMarks {
+    this.marks.slot = slot;
+    return this.marks;
+  }
+
+  rcodeOf(slot: number): number {
+    return this.c.rcode[slot];
+  }
+
+  /** The reply for one client (entry.ts renderAnswer), straight from the arena. */
+  render(slot: number, q: Query, nowMs: number, maxSize: number, udpSize: number, fixedTtl = NONE, ede = NONE): Buffer {
+    const c = this.c;
+    const length = c.messageLength[slot];
+    const ttlCount = (this.store.valueLength(slot) - length) / TTL_RECORD_SIZE;
+    const at = this.store.valueOffset(slot);
+    const { storedAt, rcode } = c;
+    return renderAnswer(
+      this.store.slab(slot),
+      at,
+      length,
+      ttlCount,
+      rcode[slot],
+      storedAt[slot],
+      q,
+      nowMs,
+      maxSize,
+      udpSize,
+      fixedTtl,
+      ede,
+    );
+  }
+
+  /** Room for `entries` entries now (a snapshot load), within maxEntries. */
+  reserve(entries: number): void {
+    this.store.reserve(entries);
+  }
+
+  /** A copy of the entry that outlives the slot (a stale answer held across an await). */
+  entryAt(slot: number): CacheEntry {
+    const c = this.c;
+    const at = this.store.valueOffset(slot);
+    const data = this.store.slab(slot).slice(at, at + this.store.valueLength(slot));
+    const entry = new CacheEntry(
+      data,
+      c.messageLength[slot],
+      c.ttl[slot],
+      c.storedAt[slot],
+      c.rcode[slot],
+      (c.flags[slot] & NEGATIVE) !== 0,
+    );
+    entry.hits = c.hits[slot];
+    entry.refreshAtMs = c.storedAt[slot] + c.refreshAfter[slot];
+    entry.refreshing = (c.flags[slot] & REFRESHING) !== 0;
+    return entry;
+  }
+
+  deleteSlot(slot: number): void {
+    this.store.delete(slot);
+  }
+
+  // ---- by string key (the request path's miss handling, sweeps, tests) ----
+
+  private slotOf(key: string): number {
+    const n = keyOfString(key, this.key);
+    return n < 0 ? NO_SLOT : this.store.find(this.key, n, hashKey(this.key, n));
+  }
+
+  /** The entry for `key` (a detached copy) and its state at `nowMs`; counts a use like `find`. */
   lookup(key: string, nowMs: number): Lookup | undefined {
-    const entry = this.store.get(key);
-    if (entry === undefined) return undefined;
-    if (nowMs < entry.expiresAtMs) return { entry, state: 'fresh' };
-    this.store.demote(key);
-    return { entry, state: nowMs < entry.expiresAtMs + this.opts.staleMaxAgeSeconds * 1000 ? 'stale' : 'dead' };
+    const slot = this.use(this.slotOf(key), nowMs);
+    return slot === NO_SLOT ? undefined : { entry: this.entryAt(slot), state: this.freshness(slot, nowMs) };
+  }
+
+  /** Whether anything, fresh, stale or dead, is held for `key`. */
+  has(key: string): boolean {
+    return this.slotOf(key) !== NO_SLOT;
+  }
+
+  delete(key: string): void {
+    const slot = this.slotOf(key);
+    if (slot !== NO_SLOT) this.store.delete(slot);
   }
 
   /**
    * Demotes every expired entry and drops every dead one unless `keepDead(key)` says otherwise (the option that keeps
-   * answers past staleMaxAge while their zone's upstreams are down). O(entries); run every few seconds.
+   * answers past staleMaxAge while their zone's upstreams are down). O(entries) over typed arrays; run every few
+   * seconds. Key strings are built only for dead entries.
    */
   sweep(nowMs: number, keepDead: (key: string) => boolean): { demoted: number; dropped: number } {
     let demoted = 0;
     let dropped = 0;
-    for (const [key, entry] of this.store.items('primary')) {
-      if (nowMs >= entry.expiresAtMs) {
-        this.store.demote(key);
+    for (const slot of this.store.slots('primary')) {
+      if (nowMs >= this.expiresAt(slot)) {
+        this.store.demote(slot);
         demoted++;
       }
     }
     const maxAgeMs = this.opts.staleMaxAgeSeconds * 1000;
-    for (const [key, entry] of this.store.items('secondary')) {
-      if (nowMs >= entry.expiresAtMs + maxAgeMs && !keepDead(key)) {
-        this.store.delete(key);
+    for (const slot of this.store.slots('secondary')) {
+      if (nowMs >= this.expiresAt(slot) + maxAgeMs && !keepDead(this.keyOf(slot))) {
+        this.store.delete(slot);
         dropped++;
       }
     }
     return { demoted, dropped };
   }
 
-  /** Every entry as a snapshot needs it, least recently used first (stale ones before fresh ones). */
-  *exportEntries(): IterableIterator<{ key: string; storedAtMs: number; bytes: Buffer }> {
-    for (const tier of ['secondary', 'primary'] as const) {
-      for (const [key, entry] of this.store.itemsOldestFirst(tier))
-        yield { key, storedAtMs: entry.storedAtMs, bytes: entry.bytes };
-    }
+  /** The string key of a slot. */
+  keyOf(slot: number): string {
+    return keyToString(this.store.slab(slot), this.store.keyOffset(slot), this.store.keyLength(slot));
   }
 
-  /**
-   * Restores one snapshot entry with its real age (so stale rules apply to it) and a fresh random refresh point.
-   * The message is scanned again and must carry the key's own question; anything else, and anything dead or from
-   * the future, is skipped. Returns whether the entry was kept.
-   */
-  restore(key: string, bytes: Buffer, storedAtMs: number, nowMs: number): boolean {
-    if (!(storedAtMs <= nowMs + 60_000)) return false;
-    let scan: ResponseScan;
-    try {
-      scan = scanResponse(bytes);
-    } catch (err) {
-      if (err instanceof MalformedMessageError) return false;
-      throw err;
-    }
-    if (scan.qdcount !== 1 || lowerName(bytes, HEADER_SIZE, scan.questionEnd - 4) !== qnameOfKey(key)) return false;
-    const [qtype, qclass] = key
-      .slice(qnameOfKey(key).length + 1)
-      .split('/')
-      .map(Number);
-    if (bytes.readUInt16BE(scan.questionEnd - 4) !== qtype || bytes.readUInt16BE(scan.questionEnd - 2) !== qclass)
-      return false;
-    const { entry, cached } = this.admit(key, bytes, scan, storedAtMs);
-    if (!cached) return false;
-    if (nowMs >= entry.expiresAtMs + this.opts.staleMaxAgeSeconds * 1000) {
-      this.store.delete(key);
-      return false;
-    }
-    return true;
+  /** Every entry as a snapshot needs it, least recently used first (stale ones before fresh ones); copies. */
+  exportEntries(): IterableIterator<{ key: string; storedAtMs: number; bytes: Buffer }> {
+    return exportEntries(this);
   }
 
   /** Up to `limit` cached names with their qtypes, most recently used first (for `ballast drill`). */
   sampleNames(limit: number): { name: string; type: number }[] {
     const out: { name: string; type: number }[] = [];
     for (const tier of ['primary', 'secondary'] as const) {
-      for (const [, entry] of this.store.items(tier)) {
+      for (const slot of this.store.slots(tier)) {
         if (out.length >= limit) return out;
-        const nameEnd = skipName(entry.bytes, HEADER_SIZE);
-        if (nameEnd === BAD_NAME) continue;
-        out.push({ name: nameToString(entry.bytes, HEADER_SIZE), type: entry.bytes.readUInt16BE(nameEnd) });
+        const slab = this.store.slab(slot);
+        const at = this.store.keyOffset(slot);
+        const n = this.store.keyLength(slot);
+        const name = Buffer.from(slab.buffer, slab.byteOffset + at, n);
+        out.push({ name: nameToString(name, 0), type: (slab[at + n - 5] << 8) | slab[at + n - 4] });
       }
     }
     return out;
@@ -163,14 +321,49 @@ export class DnsCache {
     return this.store.size('secondary');
   }
 
-  /** Whether anything, fresh, stale or dead, is held for `key`. */
-  has(key: string): boolean {
-    return this.store.peek(key) !== undefined;
+  get entries(): number {
+    return this.store.entries;
   }
 
-  delete(key: string): void {
-    this.store.delete(key);
+  /** Every byte the cache holds: arena slabs, the store's and the cache's columns, the index. Exact, not estimated. */
+  get bytes(): number {
+    return this.store.bytes + this.cols.bytes;
   }
+
+  /** The most `bytes` can ever be under the current bounds (docs/configuration.md, cache.maxBytes). */
+  get maxHeldBytes(): number {
+    return this.store.maxHeldBytes + this.cols.bytesPerSlot * this.opts.maxEntries;
+  }
+
+  /** Bytes of the arena slabs (what cache.maxBytes bounds). */
+  get arenaBytes(): number {
+    return this.store.arenaBytes;
+  }
+
+  /** The store under the rules, for the snapshot writer and restore (admission.ts). */
+  get storage(): Store {
+    return this.store;
+  }
+
+  get options(): CacheOptions {
+    return this.opts;
+  }
+
+  /** The columns of a slot, for admission.ts: read them again after any store call (growth replaces them). */
+  get columns() {
+    return this.c;
+  }
+
+  /** The scratch key buffer, for admission.ts. */
+  get scratchKey(): Uint8Array {
+    return this.key;
+  }
+
+  get random(): Random {
+    return this.hooks.random;
+  }
+
+  // ---- storing: admission.ts ----
 
   /**
    * Turns an upstream response into an entry and stores it when the DNS rules allow; returns the entry either way
@@ -182,52 +375,36 @@ export class DnsCache {
     upstreamScan: ResponseScan,
     nowMs: number,
   ): { entry: CacheEntry; cached: boolean } {
-    const { bytes, scan } = storedForm(upstreamBytes, upstreamScan);
-    const ttls = scan.ttls.slice();
-    const lifetime = this.lifetime(scan, ttls);
-    const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
-    if (lifetime <= 0) return { entry: CacheEntry.fromScan(bytes, scan, ttls, 0, nowMs, negative), cached: false };
-    // A message that is a view into a much larger buffer (several TCP frames read at once) is copied, so the entry
-    // does not keep the whole read alive.
-    const own = bytes.buffer.byteLength > 2 * bytes.length ? Buffer.from(bytes) : bytes;
-    const entry = CacheEntry.fromScan(own, scan, ttls, lifetime, nowMs, negative);
-    // A per-entry random refresh point, so entries stored together are not all refreshed together (docs/design.md §5).
-    const { refreshFrom, refreshTo } = this.opts;
-    const fraction = refreshFrom + (refreshTo - refreshFrom) * this.hooks.random.float();
-    entry.refreshAtMs = nowMs + Math.floor(lifetime * 1000 * fraction);
-    return { entry, cached: this.store.set(key, entry) };
+    return admitAnswer(this, key, upstreamBytes, upstreamScan, nowMs);
   }
 
   /**
-   * The entry lifetime in seconds, clamping `ttls` in place to what will be served; ≤ 0 means "do not cache".
-   * Positive answers live for their smallest record TTL. NXDOMAIN and NODATA live for min(SOA TTL, SOA MINIMUM)
-   * and are not cached without an SOA (RFC 2308 §5). Truncated answers and other rcodes are never cached.
+   * Restores one snapshot entry with its real age (so stale rules apply to it) and a fresh random refresh point.
+   * The message is scanned again and must carry the key's own question; anything else, and anything dead or from
+   * the future, is skipped. Returns whether the entry was kept.
    */
-  private lifetime(scan: ResponseScan, ttls: number[]): number {
-    if (scan.truncated) return 0;
-    const { minTtlSeconds, maxTtlSeconds, maxNegativeTtlSeconds } = this.opts;
-    if (scan.rcode === Rcode.NOERROR && scan.ancount > 0) {
-      let min = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < ttls.length; i++) {
-        ttls[i] = Math.min(Math.max(ttls[i], minTtlSeconds), maxTtlSeconds);
-        if (ttls[i] < min) min = ttls[i];
-      }
-      return min;
-    }
-    if (scan.rcode === Rcode.NXDOMAIN || scan.rcode === Rcode.NOERROR) {
-      if (scan.soaTtl < 0) return 0;
-      const negative = Math.min(scan.soaTtl, scan.soaMinimum, maxNegativeTtlSeconds, maxTtlSeconds);
-      for (let i = 0; i < ttls.length; i++) ttls[i] = Math.min(ttls[i], negative);
-      return negative;
-    }
-    return 0;
+  restore(key: string, bytes: Buffer, storedAtMs: number, nowMs: number): boolean {
+    const n = keyOfString(key, this.key);
+    return n >= 0 && restoreAnswer(this, n, bytes, storedAtMs, nowMs);
   }
+}
 
-  get entries(): number {
-    return this.store.entries;
+/** The reused RefreshMarks view of DnsCache.refreshMarks. */
+class SlotMarks implements RefreshMarks {
+  slot = NO_SLOT;
+  constructor(private readonly cache: DnsCache) {}
+  get hits(): number {
+    return this.cache.columns.hits[this.slot];
   }
-
-  get bytes(): number {
-    return this.store.bytes;
+  get refreshAtMs(): number {
+    const c = this.cache.columns;
+    return c.storedAt[this.slot] + c.refreshAfter[this.slot];
+  }
+  get refreshing(): boolean {
+    return (this.cache.columns.flags[this.slot] & REFRESHING) !== 0;
+  }
+  set refreshing(v: boolean) {
+    const f = this.cache.columns.flags;
+    f[this.slot] = v ? f[this.slot] | REFRESHING : f[this.slot] & ~REFRESHING;
   }
 }

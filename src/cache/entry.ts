@@ -4,18 +4,21 @@ import {
   HEADER_SIZE,
   OPT_HEADER_SIZE,
   type Query,
-  type ResponseScan,
   synthesize,
   writeEde,
   writeOptHeader,
 } from '../wire/index.js';
 
 /**
- * Heap and allocator memory of one entry beyond its message bytes (the entry, the buffer and its backing store, the
- * key, store bookkeeping), measured at about 1.1 KB (heap plus external memory per entry, 50,000 entries). The
- * process's RSS per entry is about twice what is counted, since V8 keeps headroom; docs/configuration.md says so.
+ * The stored form of one answer (docs/design.md §6), the same in the arena and in a detached entry:
+ *
+ *   message (stored form: no OPT, AA=0, RA=1) | TTL table: per record (OPT excluded) u16 TTL-field offset, u32
+ *   TTL clamped to the cache's bounds
+ *
+ * The message keeps the upstream's own TTLs (a snapshot writes it as it came); rendering copies it and patches the
+ * clamped, aged TTLs in. No record is decoded or re-encoded on a hit.
  */
-const ENTRY_OVERHEAD_BYTES = 1100;
+export const TTL_RECORD_SIZE = 6;
 
 /** How one client wants an entry rendered. */
 export interface RenderOptions {
@@ -29,27 +32,91 @@ export interface RenderOptions {
   readonly udpSize: number;
 }
 
+/** `fixedTtl` / `ede` of renderAnswer when there is none (positional arguments, so a hit allocates no options). */
+export const NONE = -1;
+
 /**
- * One cached upstream response (docs/design.md §6): the upstream's bytes in their stored form, the offset of every TTL field (OPT excluded)
- * and each record's TTL already clamped to the cache bounds. Rendering copies the bytes and patches them; no record
- * is decoded or re-encoded on a hit.
+ * The reply for one client at `nowMs` from a stored answer at `src[at …]`: its ID, its question bytes (so its case
+ * and 0x20 bits come back), its RD bit, aged TTLs, and — only if it sent one (RFC 6891 §7) — ballast's own OPT
+ * record: ballast's payload size, the client's DO bit, the extended rcode bits, and EDE when asked. The stored
+ * message carries no OPT, so the OPT goes at the end and no record moves. A reply larger than `maxSize` becomes
+ * header + question with TC=1 (RFC 1035 §4.2.1), so the client retries over TCP.
+ *
+ * Plain indexed stores and `set(subarray)` rather than writeUInt32BE and Buffer#copy: on Node 24 these are the
+ * cheapest per byte for 50–500-byte messages (docs/performance.md §3).
+ */
+export function renderAnswer(
+  src: Uint8Array,
+  at: number,
+  messageLength: number,
+  ttlCount: number,
+  rcode: number,
+  storedAtMs: number,
+  q: Query,
+  nowMs: number,
+  maxSize: number,
+  udpSize: number,
+  fixedTtl: number,
+  ede: number,
+): Buffer {
+  const edns = q.edns;
+  const withEde = edns && ede !== NONE;
+  const optLength = edns ? OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0) : 0;
+  const length = messageLength + optLength;
+  if (length > maxSize) return synthesize(q, rcode, { udpSize, extraFlags: Flag.TC });
+
+  const out = Buffer.allocUnsafe(length);
+  out.set(src.subarray(at, at + messageLength), 0);
+  const raw = q.raw;
+  if (edns) {
+    const end = writeOptHeader(out, messageLength, udpSize, rcode >> 4, q.dnssecOk, withEde ? EDE_OPTION_SIZE : 0);
+    if (withEde) writeEde(out, end, ede);
+    const arcount = ((out[10] << 8) | out[11]) + 1;
+    out[10] = arcount >> 8;
+    out[11] = arcount & 0xff;
+  }
+  // The client's ID and question bytes; its RD bit (RFC 1035 §4.1.1 copies RD into the response).
+  out[0] = raw[0];
+  out[1] = raw[1];
+  out.set(raw.subarray(HEADER_SIZE, q.questionEnd), HEADER_SIZE);
+  out[2] = (out[2] & ~(Flag.RD >> 8)) | (raw[2] & (Flag.RD >> 8));
+
+  // A wall clock that stepped back must not make a TTL grow past what the upstream gave.
+  const age = nowMs > storedAtMs ? Math.floor((nowMs - storedAtMs) / 1000) : 0;
+  let t = at + messageLength;
+  for (let i = 0; i < ttlCount; i++, t += TTL_RECORD_SIZE) {
+    const offset = (src[t] << 8) | src[t + 1];
+    let ttl = fixedTtl;
+    if (ttl === NONE) {
+      ttl = src[t + 2] * 0x1000000 + ((src[t + 3] << 16) | (src[t + 4] << 8) | src[t + 5]) - age;
+      if (ttl < 0) ttl = 0;
+    }
+    out[offset] = ttl >>> 24;
+    out[offset + 1] = (ttl >>> 16) & 0xff;
+    out[offset + 2] = (ttl >>> 8) & 0xff;
+    out[offset + 3] = ttl & 0xff;
+  }
+  return out;
+}
+
+/**
+ * One answer outside the cache (docs/design.md §6): what an upstream fetch resolves with — for every client that
+ * waited on it, whether or not the cache kept it — and a stale entry held across an await. It owns a copy of its
+ * bytes, so no eviction or compaction of the cache can change it. The hit path never makes one: it renders from
+ * the arena by slot (DnsCache.render).
  */
 export class CacheEntry {
-  /** Hits since this entry was stored: two or more make it eligible for a background refresh (CoreDNS prefetch). */
+  /** Hits since this entry was stored (for a detached entry: none; the cache counts hits by slot). */
   hits = 0;
-  /** When a hot entry is refreshed in the background: a per-entry random point in its lifetime (set by the cache). */
+  /** When a hot entry would be refreshed in the background (docs/design.md §5). */
   refreshAtMs = Number.POSITIVE_INFINITY;
-  /** Whether a background refresh was already started in this lifetime (at most one per entry). */
+  /** Whether a background refresh was already started in this lifetime. */
   refreshing = false;
 
   constructor(
-    readonly bytes: Buffer,
-    /**
-     * Each record's TTL field offset and its clamped TTL, interleaved: [offset, ttl, offset, ttl, …]. A plain array
-     * of small integers, not two typed arrays: an entry is usually 1–3 records, and each typed array would cost an
-     * object, an ArrayBuffer and a separate allocation — most of an entry's memory.
-     */
-    private readonly ttlData: number[],
+    /** Message then TTL table (TTL_RECORD_SIZE per record), as described above. */
+    private readonly data: Uint8Array,
+    private readonly messageLength: number,
     /** Lifetime in seconds: the smallest clamped record TTL, or the RFC 2308 negative TTL. */
     readonly ttlSeconds: number,
     readonly storedAtMs: number,
@@ -57,73 +124,33 @@ export class CacheEntry {
     readonly negative: boolean,
   ) {}
 
-  /** Builds an entry from a scanned response; `ttls` are the per-record TTLs after clamping. */
-  static fromScan(
-    bytes: Buffer,
-    scan: ResponseScan,
-    ttls: number[],
-    ttlSeconds: number,
-    nowMs: number,
-    negative: boolean,
-  ): CacheEntry {
-    return new CacheEntry(
-      bytes,
-      scan.ttlOffsets.flatMap((offset, i) => [offset, ttls[i]]),
-      ttlSeconds,
-      nowMs,
-      scan.rcode,
-      negative,
-    );
-  }
-
   get expiresAtMs(): number {
     return this.storedAtMs + this.ttlSeconds * 1000;
   }
 
-  /** Memory held by this entry, for the byte bound: the message, its TTL table and the objects around them. */
-  get size(): number {
-    return this.bytes.length + this.ttlData.length * 4 + ENTRY_OVERHEAD_BYTES;
+  /** The stored message (no OPT). */
+  get bytes(): Buffer {
+    return Buffer.from(this.data.buffer, this.data.byteOffset, this.messageLength);
   }
 
-  /**
-   * The reply for one client at `nowMs`: its ID, its question bytes (so its case and 0x20 bits come back), its RD
-   * bit, aged TTLs, and — only if it sent one (RFC 6891 §7) — ballast's own OPT record: ballast's payload size, the
-   * client's DO bit, the extended rcode bits, and EDE when asked. The stored bytes carry no OPT (storedForm), so the
-   * OPT goes at the end and no record moves. A UDP reply larger than `maxSize` becomes header + question with TC=1
-   * (RFC 1035 §4.2.1), so the client retries over TCP.
-   */
+  private get ttlCount(): number {
+    return (this.data.length - this.messageLength) / TTL_RECORD_SIZE;
+  }
+
   render(q: Query, nowMs: number, opts: RenderOptions): Buffer {
-    const src = this.bytes;
-    const withEde = q.edns && opts.ede !== undefined;
-    const optLength = q.edns ? OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0) : 0;
-    const length = src.length + optLength;
-    if (length > opts.maxSize) return synthesize(q, this.rcode, { udpSize: opts.udpSize, extraFlags: Flag.TC });
-
-    const out = Buffer.allocUnsafe(length);
-    src.copy(out, 0);
-    if (q.edns) {
-      const at = writeOptHeader(
-        out,
-        src.length,
-        opts.udpSize,
-        this.rcode >> 4,
-        q.dnssecOk,
-        withEde ? EDE_OPTION_SIZE : 0,
-      );
-      if (withEde) writeEde(out, at, opts.ede!);
-      out.writeUInt16BE(src.readUInt16BE(10) + 1, 10);
-    }
-    // The client's ID and question bytes; its RD bit (RFC 1035 §4.1.1 copies RD into the response).
-    q.raw.copy(out, 0, 0, 2);
-    q.raw.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
-    out[2] = (out[2] & ~(Flag.RD >> 8)) | (q.raw[2] & (Flag.RD >> 8));
-
-    const data = this.ttlData;
-    // A wall clock that stepped back must not make a TTL grow past what the upstream gave.
-    const age = Math.max(Math.floor((nowMs - this.storedAtMs) / 1000), 0);
-    for (let i = 0; i < data.length; i += 2) {
-      out.writeUInt32BE(opts.fixedTtl ?? Math.max(data[i + 1] - age, 0), data[i]);
-    }
-    return out;
+    return renderAnswer(
+      this.data,
+      0,
+      this.messageLength,
+      this.ttlCount,
+      this.rcode,
+      this.storedAtMs,
+      q,
+      nowMs,
+      opts.maxSize,
+      opts.udpSize,
+      opts.fixedTtl ?? NONE,
+      opts.ede ?? NONE,
+    );
   }
 }

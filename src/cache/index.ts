@@ -1,5 +1,6 @@
 export * from './cache.js';
 export * from './entry.js';
 export * from './metrics.js';
+export * from './records.js';
 export * from './refresh.js';
 export * from './store.js';

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../observe/prom.js';
 import type { Tier } from './store.js';
 
 /** What the cache gauges read when scraped. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
 import { BallastError } from '../errors.js';
+import { Gauge, type Registry } from '../observe/prom.js';
 import type { Clock, Timer } from '../util/clock.js';
 
 /**

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../observe/prom.js';
 
 export type ConfigMetrics = ReturnType<typeof createConfigMetrics>;
 

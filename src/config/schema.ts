@@ -151,10 +151,14 @@ export const configSchema = z
     cache: z
       .strictObject({
         maxEntries: int().min(1).max(10_000_000).default(100_000),
+        /**
+         * Arena slabs for keys and messages (src/cache/arena.ts): 32 MiB hold about 230,000 entries of the typical
+         * mix (bench/lib/mix.js), so 100,000 entries fill by count long before by bytes.
+         */
         maxBytes: int()
           .min(64 * 1024)
           .max(16 * 1024 ** 3)
-          .default(64 * 1024 * 1024),
+          .default(32 * 1024 * 1024),
         minTtlSeconds: int().min(0).max(86_400).default(0),
         /** RFC 8767 §4: cap any TTL at 7 days. */
         maxTtlSeconds: int().min(1).max(604_800).default(604_800),

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../observe/prom.js';
 
 /** The `kind` label of ballast_node_setup_errors_total: a fixed set. */
 export type NodeErrorKind = 'interface' | 'address' | 'iptables' | 'xtables_lock' | 'backend' | 'teardown' | 'lock';

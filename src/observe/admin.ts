@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -17,6 +18,13 @@ export interface AdminOptions {
   /** More routes (the chaos API); returns true when it answered. */
   readonly routes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
+
+/**
+ * node:http through require, not an ES import: importing a built-in module as ES evaluates every export, and
+ * node:http's WebSocket, CloseEvent and MessageEvent exports are getters that load undici, about 12 MiB of
+ * resident memory for a client ballast never uses (docs/performance.md §2).
+ */
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 /** HTTP admin endpoints: /metrics (Prometheus), /health (liveness), /ready (readiness). */
 export class AdminServer {

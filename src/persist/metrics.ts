@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../observe/prom.js';
 
 export type PersistMetrics = ReturnType<typeof createPersistMetrics>;
 

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { DnsCache } from '../cache/index.js';
 import type { Clock, Timer } from '../util/clock.js';
 import type { PersistMetrics } from './metrics.js';
-import { decodeSnapshot, encodeSnapshotAsync, readSnapshotFile, SnapshotError, writeFileAtomic } from './snapshot.js';
+import { loadSnapshot, readSnapshotFile, SnapshotError, writeSnapshot } from './snapshot.js';
 
 export interface PersistOptions {
   readonly path: string;
@@ -37,10 +37,9 @@ export class Persister {
   load(): number {
     const started = performance.now();
     try {
-      const { entries, writtenAtMs } = decodeSnapshot(readSnapshotFile(this.opts.path, this.opts.maxBytes));
       const now = this.clock.now();
-      let restored = 0;
-      for (const e of entries) if (this.cache.restore(e.key, e.bytes, e.storedAtMs, now)) restored++;
+      const data = readSnapshotFile(this.opts.path, this.opts.maxBytes);
+      const { restored, total, writtenAtMs } = loadSnapshot(this.cache, data, now);
       const seconds = (performance.now() - started) / 1000;
       this.metrics.loads.labels('success').inc();
       this.metrics.entries.set(restored);
@@ -49,7 +48,7 @@ export class Persister {
         {
           path: this.opts.path,
           restored,
-          skipped: entries.length - restored,
+          skipped: total - restored,
           ageSeconds: Math.round((now - writtenAtMs) / 1000),
           seconds,
         },
@@ -74,8 +73,9 @@ export class Persister {
   }
 
   /**
-   * Writes the snapshot now. Never rejects; resolves with whether it was written. Encoding yields to the event loop
-   * and the file I/O is asynchronous, so queries keep being answered while it runs. One write at a time.
+   * Writes the snapshot now. Never rejects; resolves with whether it was written. Entries stream from the arena to
+   * the file a slice at a time with asynchronous I/O in between, so queries keep being answered while it runs and
+   * the write holds one slice in memory, not a copy of the cache. One write at a time.
    */
   write(): Promise<boolean> {
     this.writing ??= this.writeOnce().finally(() => {
@@ -87,23 +87,23 @@ export class Persister {
   private async writeOnce(): Promise<boolean> {
     try {
       await mkdir(dirname(this.opts.path), { recursive: true });
-      const { data, count, complete } = await encodeSnapshotAsync(
-        this.cache.exportEntries(),
+      const { bytes, count, complete } = await writeSnapshot(
+        this.cache,
+        this.opts.path,
         this.clock.now(),
         this.opts.maxBytes,
       );
-      await writeFileAtomic(this.opts.path, data);
       this.metrics.writes.labels('success').inc();
       this.lastProblem = undefined;
       this.metrics.lastWrite.set(this.clock.now() / 1000);
-      this.metrics.size.set(data.length);
+      this.metrics.size.set(bytes);
       this.metrics.entries.set(count);
       if (!complete)
         this.log.warn(
           { path: this.opts.path, count, maxBytes: this.opts.maxBytes },
           'snapshot capped at persistence.maxBytes',
         );
-      this.log.debug({ path: this.opts.path, count, bytes: data.length }, 'snapshot written');
+      this.log.debug({ path: this.opts.path, count, bytes }, 'snapshot written');
       return true;
     } catch (err) {
       this.metrics.writes.labels('failure').inc();

@@ -1,24 +1,34 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { type FileHandle, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type DnsCache, recordLength, recordOrder, restoreRecord, stillHeld, writeRecord } from '../cache/index.js';
 import { BallastError } from '../errors.js';
 
 /**
- * The snapshot file (docs/design.md §7): every cache entry's key, fetch time and the upstream's bytes — nothing derived,
- * so loading re-scans each message and re-applies the current TTL rules, and a bug in an old version cannot smuggle
- * bad offsets into a new one.
+ * The snapshot file (docs/design.md §7): every cache entry's key, fetch time and the upstream's bytes — nothing
+ * derived, so loading re-scans each message and re-applies the current TTL rules, and a bug in an old version cannot
+ * smuggle bad offsets into a new one.
  *
- *   magic "BLSTSNAP" | u16 version | u16 reserved | f64 written-at ms | u32 entries
- *   entries: u16 key length | key (latin1) | f64 stored-at ms | u16 message length | message
- *   trailer: SHA-256 of everything before it
+ *   v2 (written): magic "BLSTSNAP" | u16 version 2 | u16 reserved | f64 written-at ms
+ *                 entries | u32 entry count | SHA-256 of everything before it
+ *   v1 (read):    magic "BLSTSNAP" | u16 version 1 | u16 reserved | f64 written-at ms | u32 entry count
+ *                 entries | SHA-256 of everything before it
+ *   entry:        u16 key length | key (latin1) | f64 stored-at ms | u16 message length | message
  *
- * Entries are written least recently used first, so loading them in order rebuilds the recency order.
+ * Entries are written least recently used first, so loading them in order rebuilds the recency order. Version 2
+ * only moves the count behind the entries: the writer streams entries from the cache's arena to the file a slice at
+ * a time and knows the count only at the end, so a write holds one slice in memory, not a copy of the cache
+ * (docs/performance.md §1). Version 1 files (ballast before 0.2) are still read.
  */
 export const SNAPSHOT_MAGIC = Buffer.from('BLSTSNAP', 'latin1');
-export const SNAPSHOT_VERSION = 1;
-const HEADER_SIZE = 8 + 2 + 2 + 8 + 4;
+export const SNAPSHOT_VERSION = 2;
+const V1_HEADER_SIZE = 8 + 2 + 2 + 8 + 4;
+const HEADER_SIZE = 8 + 2 + 2 + 8;
+const COUNT_SIZE = 4;
 const DIGEST_SIZE = 32;
+/** Bytes encoded between writes (and so between returns to the event loop). */
+const SLICE_BYTES = 256 * 1024;
 
 export interface SnapshotEntry {
   readonly key: string;
@@ -39,43 +49,89 @@ export class SnapshotError extends BallastError {
   }
 }
 
-/** Entries encoded between yields to the event loop, so a large snapshot never stalls serving for long. */
-const ENCODE_SLICE = 5000;
-
-/** encodeSnapshot, yielding to the event loop every ENCODE_SLICE entries (the serving path stays responsive). */
-export async function encodeSnapshotAsync(
-  entries: Iterable<SnapshotEntry>,
-  writtenAtMs: number,
-  maxBytes: number,
-): Promise<{ data: Buffer; count: number; complete: boolean }> {
-  const all = [...entries];
-  const slices: Buffer[] = [];
-  let count = 0;
-  let room = maxBytes;
-  let complete = true;
-  for (let i = 0; i < all.length; i += ENCODE_SLICE) {
-    const part = encodeSnapshot(all.slice(i, i + ENCODE_SLICE), writtenAtMs, room);
-    const body = part.data.subarray(HEADER_SIZE, part.data.length - DIGEST_SIZE);
-    slices.push(body);
-    count += part.count;
-    room -= body.length;
-    if (!part.complete) {
-      complete = false;
-      break;
-    }
-    await new Promise((r) => setImmediate(r));
-  }
-  return { data: seal(count, writtenAtMs, slices), count, complete };
+function header(writtenAtMs: number): Buffer {
+  const h = Buffer.alloc(HEADER_SIZE);
+  SNAPSHOT_MAGIC.copy(h, 0);
+  h.writeUInt16BE(SNAPSHOT_VERSION, 8);
+  h.writeDoubleBE(writtenAtMs, 12);
+  return h;
 }
 
-/** Encodes entries into one buffer; stops (and says so) before exceeding `maxBytes`. */
+function trailer(count: number, hash: Hash): Buffer {
+  const c = Buffer.alloc(COUNT_SIZE);
+  c.writeUInt32BE(count, 0);
+  hash.update(c);
+  return Buffer.concat([c, hash.digest()]);
+}
+
+/**
+ * Writes the cache's snapshot to `path` atomically (a temp file beside it, fsync, rename, fsync the directory),
+ * streaming from the arena: each slice of entries is encoded into one reused buffer and written before the next is
+ * encoded, and the event loop runs while the disk works. Entries evicted or replaced while the write is under way
+ * are left out (their slots' generations changed). Stops before exceeding `maxBytes` and says so.
+ */
+export async function writeSnapshot(
+  cache: DnsCache,
+  path: string,
+  writtenAtMs: number,
+  maxBytes: number,
+): Promise<{ bytes: number; count: number; complete: boolean }> {
+  const order = recordOrder(cache);
+  const hash = createHash('sha256');
+  const slice = Buffer.allocUnsafe(SLICE_BYTES);
+  return writeFileAtomic(path, async (file) => {
+    const head = header(writtenAtMs);
+    hash.update(head);
+    await file.write(head);
+    let size = HEADER_SIZE + COUNT_SIZE + DIGEST_SIZE;
+    let count = 0;
+    let complete = true;
+    let i = 0;
+    while (i < order.slots.length && complete) {
+      let used = 0;
+      for (; i < order.slots.length; i++) {
+        if (!stillHeld(cache, order, i)) continue;
+        const slot = order.slots[i];
+        const length = recordLength(cache, slot);
+        if (size + length > maxBytes) {
+          complete = false;
+          break;
+        }
+        // A record is at most 2 + 266 + 8 + 2 + 65535 bytes: one that does not fit an empty slice gets its own.
+        if (used + length > SLICE_BYTES) {
+          if (used > 0) break;
+          const own = Buffer.allocUnsafe(length);
+          writeRecord(cache, slot, own, 0);
+          hash.update(own);
+          await file.write(own);
+          size += length;
+          count++;
+          i++;
+          break;
+        }
+        used = writeRecord(cache, slot, slice, used);
+        size += length;
+        count++;
+      }
+      if (used > 0) {
+        const part = slice.subarray(0, used);
+        hash.update(part);
+        await file.write(part);
+      }
+    }
+    await file.write(trailer(count, hash));
+    return { bytes: size, count, complete };
+  });
+}
+
+/** Encodes entries into one buffer (v2); stops (and says so) before exceeding `maxBytes`. For tests and tools. */
 export function encodeSnapshot(
   entries: Iterable<SnapshotEntry>,
   writtenAtMs: number,
   maxBytes: number,
 ): { data: Buffer; count: number; complete: boolean } {
-  const parts: Buffer[] = [];
-  let size = HEADER_SIZE + DIGEST_SIZE;
+  const parts: Buffer[] = [header(writtenAtMs)];
+  let size = HEADER_SIZE + COUNT_SIZE + DIGEST_SIZE;
   let count = 0;
   let complete = true;
   for (const e of entries) {
@@ -95,26 +151,27 @@ export function encodeSnapshot(
     size += part.length;
     count++;
   }
-  return { data: seal(count, writtenAtMs, parts), count, complete };
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p);
+  parts.push(trailer(count, hash));
+  return { data: Buffer.concat(parts), count, complete };
 }
 
-/** Header, encoded entries, and the SHA-256 trailer over both. */
-function seal(count: number, writtenAtMs: number, entries: Buffer[]): Buffer {
-  const header = Buffer.alloc(HEADER_SIZE);
-  SNAPSHOT_MAGIC.copy(header, 0);
-  header.writeUInt16BE(SNAPSHOT_VERSION, 8);
-  header.writeDoubleBE(writtenAtMs, 12);
-  header.writeUInt32BE(count, 20);
-  const body = Buffer.concat([header, ...entries]);
-  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+/** A verified snapshot: where its entries are in `body`, and how many there are. */
+interface Verified {
+  readonly body: Buffer;
+  readonly start: number;
+  readonly end: number;
+  readonly count: number;
+  readonly writtenAtMs: number;
 }
 
-/** Decodes and verifies a snapshot; throws SnapshotError naming what is wrong. */
-export function decodeSnapshot(data: Buffer): { writtenAtMs: number; entries: SnapshotEntry[] } {
+/** Checks magic, version and checksum (v1 or v2); throws SnapshotError naming what is wrong. */
+function verify(data: Buffer): Verified {
   if (data.length < SNAPSHOT_MAGIC.length || !data.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
     throw new SnapshotError('foreign', 'not a ballast snapshot (bad magic)');
   }
-  if (data.length < HEADER_SIZE + DIGEST_SIZE) throw new SnapshotError('truncated', 'shorter than a header');
+  if (data.length < V1_HEADER_SIZE + DIGEST_SIZE) throw new SnapshotError('truncated', 'shorter than a header');
   const version = data.readUInt16BE(8);
   if (version > SNAPSHOT_VERSION) {
     throw new SnapshotError(
@@ -123,52 +180,87 @@ export function decodeSnapshot(data: Buffer): { writtenAtMs: number; entries: Sn
     );
   }
   const body = data.subarray(0, data.length - DIGEST_SIZE);
+  const v1 = version <= 1;
+  const start = v1 ? V1_HEADER_SIZE : HEADER_SIZE;
+  const end = v1 ? body.length : body.length - COUNT_SIZE;
+  const count = v1 ? data.readUInt32BE(20) : body.readUInt32BE(end);
   const digest = createHash('sha256').update(body).digest();
-  const count = data.readUInt32BE(20);
   if (!digest.equals(data.subarray(data.length - DIGEST_SIZE))) {
-    // A short file fails the checksum too; tell the two apart by whether the entries fit.
-    throw new SnapshotError(fits(body, count) ? 'corrupt' : 'truncated', 'checksum mismatch');
+    // A short file fails the checksum too; tell the two apart by whether the entries walk cleanly to the end.
+    throw new SnapshotError(walk(body, start, end, count) ? 'corrupt' : 'truncated', 'checksum mismatch');
   }
-  const entries: SnapshotEntry[] = [];
-  let at = HEADER_SIZE;
+  return { body, start, end, count, writtenAtMs: data.readDoubleBE(12) };
+}
+
+/**
+ * Calls `each(keyAt, keyLength, storedAtMs, messageAt, messageLength)` for the `count` entries in body[start, end);
+ * returns whether they fill it exactly. Without `each` it only checks (a cut-off file overruns its end).
+ */
+function walk(
+  body: Buffer,
+  start: number,
+  end: number,
+  count: number,
+  each?: (keyAt: number, keyLength: number, storedAtMs: number, at: number, length: number) => void,
+): boolean {
+  let at = start;
   for (let i = 0; i < count; i++) {
-    if (at + 2 > body.length) throw new SnapshotError('corrupt', `entry ${i} overruns the file`);
+    if (at + 2 > end) return false;
     const keyLength = body.readUInt16BE(at);
-    at += 2;
-    if (at + keyLength + 10 > body.length) throw new SnapshotError('corrupt', `entry ${i} overruns the file`);
-    const key = body.toString('latin1', at, at + keyLength);
-    at += keyLength;
+    const keyAt = at + 2;
+    at = keyAt + keyLength;
+    if (at + 10 > end) return false;
     const storedAtMs = body.readDoubleBE(at);
-    at += 8;
-    const length = body.readUInt16BE(at);
-    at += 2;
-    if (at + length > body.length) throw new SnapshotError('corrupt', `entry ${i} overruns the file`);
-    entries.push({ key, storedAtMs, bytes: Buffer.from(body.subarray(at, at + length)) });
+    const length = body.readUInt16BE(at + 8);
+    at += 10;
+    if (at + length > end) return false;
+    each?.(keyAt, keyLength, storedAtMs, at, length);
     at += length;
   }
-  if (at !== body.length) throw new SnapshotError('corrupt', 'trailing bytes after the last entry');
-  return { writtenAtMs: data.readDoubleBE(12), entries };
+  return at === end;
 }
 
-/** Whether `count` entries can be walked inside `body` (to tell a cut-off file from a damaged one). */
-function fits(body: Buffer, count: number): boolean {
-  let at = HEADER_SIZE;
-  for (let i = 0; i < count; i++) {
-    if (at + 2 > body.length) return false;
-    at += 2 + body.readUInt16BE(at) + 8;
-    if (at + 2 > body.length) return false;
-    at += 2 + body.readUInt16BE(at);
-  }
-  return at <= body.length;
+/** Decodes and verifies a snapshot into entries (copies; for tests and tools). */
+export function decodeSnapshot(data: Buffer): { writtenAtMs: number; entries: SnapshotEntry[] } {
+  const v = verify(data);
+  const entries: SnapshotEntry[] = [];
+  const ok = walk(v.body, v.start, v.end, v.count, (keyAt, keyLength, storedAtMs, at, length) => {
+    const key = v.body.toString('latin1', keyAt, keyAt + keyLength);
+    entries.push({ key, storedAtMs, bytes: Buffer.from(v.body.subarray(at, at + length)) });
+  });
+  if (!ok) throw new SnapshotError('corrupt', 'the entries do not fill the file');
+  return { writtenAtMs: v.writtenAtMs, entries };
 }
 
-/** Writes atomically: a temp file beside the target, fsync, rename, fsync the directory. Asynchronous I/O, so the
- * event loop keeps answering queries while the disk works. */
-export async function writeFileAtomic(path: string, data: Buffer): Promise<void> {
+/**
+ * Verifies a snapshot and restores its entries into `cache` straight from the file's bytes (no key string or entry
+ * object per entry). Returns how many were restored and how many were in the file.
+ */
+export function loadSnapshot(
+  cache: DnsCache,
+  data: Buffer,
+  nowMs: number,
+): { restored: number; total: number; writtenAtMs: number } {
+  const v = verify(data);
+  if (!walk(v.body, v.start, v.end, v.count)) throw new SnapshotError('corrupt', 'the entries do not fill the file');
+  let restored = 0;
+  cache.reserve(cache.entries + v.count);
+  walk(v.body, v.start, v.end, v.count, (keyAt, keyLength, storedAtMs, at, length) => {
+    if (restoreRecord(cache, v.body, keyAt, keyLength, v.body.subarray(at, at + length), storedAtMs, nowMs)) restored++;
+  });
+  return { restored, total: v.count, writtenAtMs: v.writtenAtMs };
+}
+
+/**
+ * Writes `path` atomically: `fill` writes a temp file beside it, which is synced and renamed over the old one, and
+ * the directory is synced, so a crash mid-write leaves the previous snapshot whole. Asynchronous I/O throughout.
+ */
+export async function writeFileAtomic<T>(path: string, fill: (file: FileHandle) => Promise<T>): Promise<T> {
   const tmp = `${path}.tmp-${process.pid}`;
   const file = await open(tmp, 'w', 0o600);
+  let result: T;
   try {
-    await file.writeFile(data);
+    result = await fill(file);
     await file.sync();
   } finally {
     await file.close();
@@ -180,6 +272,7 @@ export async function writeFileAtomic(path: string, data: Buffer): Promise<void>
   } finally {
     await dir.close();
   }
+  return result;
 }
 
 /** Reads a snapshot file, refusing one larger than `maxBytes` before reading it. */

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import type { CacheEntry, DnsCache, Lookup } from '../cache/index.js';
+import { type CacheEntry, type DnsCache, NO_SLOT } from '../cache/index.js';
 import type { ForwardDeps, Zone, ZoneTable } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
 import { isRejection, MAX_MESSAGE_SIZE, parseQuery, type Query } from '../wire/index.js';
@@ -109,29 +109,32 @@ export class RequestHandler {
     const maxSize = transport === 'udp' ? Math.min(q.udpSize, this.deps.udpSize) : MAX_MESSAGE_SIZE;
 
     // cache
+    // A slot number, not an entry object: the hit path renders from the cache's arena (docs/performance.md §3).
     const now = clock.now();
-    const hit = cache.lookup(q.key, now);
-    if (hit !== undefined && hit.state === 'fresh') {
-      hit.entry.hits++;
-      if (q.recursionDesired) this.maybePrefetch(q, hit.entry, now);
+    const slot = cache.find(q, now);
+    if (slot !== NO_SLOT && cache.isFresh(slot, now)) {
+      cache.noteHit(slot);
+      if (q.recursionDesired) this.maybePrefetch(q, slot, now);
       metrics.freshHit.inc();
-      return this.replies.answer(q, hit.entry, now, maxSize, 'cache');
+      return this.replies.cached(q, cache, slot, now, maxSize);
     }
     metrics.cacheMisses.inc();
     // RD=0 asks for what the cache holds and nothing more (RFC 1034 §4.3.1): never an upstream query.
     if (!q.recursionDesired) {
-      if (hit?.state === 'stale') return this.serveStale(q, maxSize, hit.entry, 'no_recursion', undefined);
+      if (slot !== NO_SLOT && cache.freshness(slot, now) === 'stale') {
+        return this.serveStale(q, maxSize, cache.entryAt(slot), 'no_recursion', undefined);
+      }
       return this.replies.notCached(q);
     }
-    return this.resolve(q, maxSize, client, hit, now);
+    return this.resolve(q, maxSize, client, slot, now);
   }
 
   /** A stale entry or none: admit, then coalesce → forward → store → reply. */
-  private resolve(q: Query, maxSize: number, client: string, hit: Lookup | undefined, now: number) {
+  private resolve(q: Query, maxSize: number, client: string, slot: number, now: number) {
     // A loop check of ours, back from an upstream that forwards to ballast: refused, so the loop ends here.
     if (this.deps.loops.isProbe(q.qname)) return this.replies.refuse(q, { reason: 'loop' });
     const view = this.zoneStates.view(this.deps.upstreams.zones.match(q.qname));
-    const stale = this.usableStale(q, hit, view);
+    const stale = this.usableStale(slot, now, view);
 
     // admit
     const joining = this.flights.has(q.key);
@@ -150,11 +153,17 @@ export class RequestHandler {
     return this.awaitOrStale(q, maxSize, stale, flight.promise, view, wait);
   }
 
-  /** The entry to fall back on: a stale one, or a dead one while its zone is down and the option keeps those. */
-  private usableStale(q: Query, hit: Lookup | undefined, view: ZoneView): CacheEntry | undefined {
-    if (hit === undefined) return undefined;
-    if (hit.state === 'stale' || (!view.healthy && this.deps.stale.keepPastMaxAgeWhileDown)) return hit.entry;
-    this.deps.cache.delete(q.key);
+  /**
+   * The entry to fall back on: a stale one, or a dead one while its zone is down and the option keeps those. A
+   * detached copy (entryAt), since it may be held across an await while the slot is evicted or reused.
+   */
+  private usableStale(slot: number, now: number, view: ZoneView): CacheEntry | undefined {
+    if (slot === NO_SLOT) return undefined;
+    const { cache } = this.deps;
+    if (cache.freshness(slot, now) === 'stale' || (!view.healthy && this.deps.stale.keepPastMaxAgeWhileDown)) {
+      return cache.entryAt(slot);
+    }
+    cache.deleteSlot(slot);
     return undefined;
   }
 
@@ -201,11 +210,15 @@ export class RequestHandler {
     return this.replies.stale(q, entry, this.deps.clock.now(), maxSize, reason);
   }
 
-  /** A hot entry past its jittered refresh point: one background refresh, within the zone's budget. */
-  private maybePrefetch(q: Query, entry: CacheEntry, now: number): void {
-    if (this.flights.has(q.key)) return;
+  /**
+   * A hot entry past its jittered refresh point: one background refresh, within the zone's budget. The cheap
+   * column check comes first, so a hit that is not due builds no key string and no closure.
+   */
+  private maybePrefetch(q: Query, slot: number, now: number): void {
+    const { cache } = this.deps;
+    if (!cache.refreshDue(slot, now, this.deps.refreshMinHits) || this.flights.has(q.key)) return;
     let view: ZoneView | undefined;
-    const decision = prefetchDecision(entry, now, this.deps.refreshMinHits, () => {
+    const decision = prefetchDecision(cache.refreshMarks(slot), now, this.deps.refreshMinHits, () => {
       view = this.zoneStates.view(this.deps.upstreams.zones.match(q.qname));
       return view;
     });

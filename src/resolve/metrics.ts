@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { type Tally, tallies, tally } from '../observe/counting.js';
+import { Counter, Gauge, type Registry } from '../observe/prom.js';
 import { qtypeLabel, rcodeLabel } from '../wire/index.js';
 
 export type ResolveMetrics = ReturnType<typeof createResolveMetrics>;
@@ -32,20 +33,21 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
     labelNames: ['state'] as const,
     registers,
   });
-  const requestChildren = new Map<number, { inc(): void }>();
-  const responseChildren = new Map<number, { inc(): void }>();
+  // Tallies, not prom-client children: an inc() on the hit path is a field increment (observe/counting.ts).
+  const requestChildren = new Map<number, Tally>();
+  const responseChildren = new Map<number, Tally>();
   return {
     requests,
     responses,
     cacheHits,
-    freshHit: cacheHits.labels('fresh'),
-    staleHit: cacheHits.labels('stale'),
+    freshHit: tally(cacheHits, 'fresh'),
+    staleHit: tally(cacheHits, 'stale'),
     /** Counts one query received. */
     request(transport: 'udp' | 'tcp', qtype: number): void {
       const k = (transport === 'udp' ? 0 : 0x10000) | qtype;
       let c = requestChildren.get(k);
       if (c === undefined) {
-        c = requests.labels(transport, qtypeLabel(qtype));
+        c = tally(requests, transport, qtypeLabel(qtype));
         requestChildren.set(k, c);
       }
       c.inc();
@@ -55,7 +57,7 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
       const k = (SOURCES.indexOf(source) << 16) | rcode;
       let c = responseChildren.get(k);
       if (c === undefined) {
-        c = responses.labels(rcodeLabel(rcode), source);
+        c = tally(responses, rcodeLabel(rcode), source);
         responseChildren.set(k, c);
       }
       c.inc();
@@ -66,19 +68,24 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
       labelNames: ['reason'] as const,
       registers,
     }),
-    cacheMisses: new Counter({
-      name: 'ballast_cache_misses_total',
-      help: 'Queries that found no fresh cache entry (no entry, or a stale one).',
-      registers,
-    }),
-    staleAnswers: new Counter({
-      name: 'ballast_stale_answers_total',
-      help:
-        'Stale answers served (RFC 8767), by reason: upstream_down, failure_cached, client_timeout, refresh_failed, ' +
-        'recovering, busy, no_recursion.',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
+    // Per query on the miss and stale paths too: tallies (observe/counting.ts).
+    cacheMisses: tally(
+      new Counter({
+        name: 'ballast_cache_misses_total',
+        help: 'Queries that found no fresh cache entry (no entry, or a stale one).',
+        registers,
+      }),
+    ),
+    staleAnswers: tallies(
+      new Counter({
+        name: 'ballast_stale_answers_total',
+        help:
+          'Stale answers served (RFC 8767), by reason: upstream_down, failure_cached, client_timeout, refresh_failed, ' +
+          'recovering, busy, no_recursion.',
+        labelNames: ['reason'] as const,
+        registers,
+      }),
+    ),
     coalesced: new Counter({
       name: 'ballast_coalesced_queries_total',
       help: 'Queries that waited on an upstream query already in flight for the same cache key.',

@@ -1,4 +1,4 @@
-import type { CacheEntry } from '../cache/index.js';
+import type { RefreshMarks } from '../cache/index.js';
 import type { ZoneView } from './zone-state.js';
 
 /** What to do about a fresh hit: nothing, or one background refresh (`go`), or note one that was skipped. */
@@ -11,7 +11,7 @@ export type PrefetchDecision = 'none' | 'go' | 'skipped';
  * be served stale) and draw from the zone's budget otherwise. Marks the entry when it decides.
  */
 export function prefetchDecision(
-  entry: CacheEntry,
+  entry: RefreshMarks,
   now: number,
   minHits: number,
   view: () => ZoneView,

@@ -1,4 +1,4 @@
-import type { CacheEntry } from '../cache/index.js';
+import type { CacheEntry, DnsCache } from '../cache/index.js';
 import { QueueFullError, UpstreamBusyError, UpstreamsDownError } from '../errors.js';
 import { Ede, type Query, type QueryRejection, Rcode, synthesize } from '../wire/index.js';
 import type { Refusal, StaleReason } from './admission.js';
@@ -30,6 +30,12 @@ export class Replies {
   answer(q: Query, entry: CacheEntry, now: number, maxSize: number, source: 'cache' | 'upstream'): Buffer {
     this.metrics.response(source, entry.rcode);
     return entry.render(q, now, { maxSize, udpSize: this.settings.udpSize });
+  }
+
+  /** A fresh hit, rendered by slot straight from the cache (no entry object, no options object). */
+  cached(q: Query, cache: DnsCache, slot: number, now: number, maxSize: number): Buffer {
+    this.metrics.response('cache', cache.rcodeOf(slot));
+    return cache.render(slot, q, now, maxSize, this.settings.udpSize);
   }
 
   /** RFC 8767 §4: the stale records with TTL staleTtlSeconds, and EDE 3 (19 for NXDOMAIN) for EDNS clients. */

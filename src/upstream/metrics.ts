@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from '../observe/prom.js';
 
 export type UpstreamMetrics = ReturnType<typeof createUpstreamMetrics>;
 

@@ -93,25 +93,57 @@ export function parseQuery(raw: Buffer): ParseResult {
 
   const qtype = raw.readUInt16BE(questionEnd - 4);
   const qclass = raw.readUInt16BE(questionEnd - 2);
-  const checkingDisabled = (flags & Flag.CD) !== 0;
-  const qname = lowerName(raw, HEADER_SIZE, questionEnd - 4);
-  const dnssecOk = extra.dnssecOk;
-  return {
+  return new ParsedQuery(
     raw,
-    id: raw.readUInt16BE(0),
     flags,
     qtype,
     qclass,
     questionEnd,
-    key: cacheKey(qname, qtype, qclass, dnssecOk, checkingDisabled),
-    qname,
     edns,
-    udpSize: extra.udpSize,
-    dnssecOk,
-    checkingDisabled,
-    recursionDesired: (flags & Flag.RD) !== 0,
-    signed: extra.signed,
-  };
+    extra.udpSize,
+    extra.dnssecOk,
+    (flags & Flag.CD) !== 0,
+    (flags & Flag.RD) !== 0,
+    extra.signed,
+  );
+}
+
+/**
+ * A parsed query. `qname` and `key` are strings, built on first use: a cache hit never reads them (the cache finds
+ * its entry by the question's bytes, docs/performance.md §3), so a hit builds no string at all; a miss builds each
+ * once. Every other field is read when parsing anyway.
+ */
+class ParsedQuery implements Query {
+  private name: string | undefined;
+  private cacheKeyString: string | undefined;
+
+  constructor(
+    readonly raw: Buffer,
+    readonly flags: number,
+    readonly qtype: number,
+    readonly qclass: number,
+    readonly questionEnd: number,
+    readonly edns: boolean,
+    readonly udpSize: number,
+    readonly dnssecOk: boolean,
+    readonly checkingDisabled: boolean,
+    readonly recursionDesired: boolean,
+    readonly signed: boolean,
+  ) {}
+
+  get id(): number {
+    return (this.raw[0] << 8) | this.raw[1];
+  }
+
+  get qname(): string {
+    this.name ??= lowerName(this.raw, HEADER_SIZE, this.questionEnd - 4);
+    return this.name;
+  }
+
+  get key(): string {
+    this.cacheKeyString ??= cacheKey(this.qname, this.qtype, this.qclass, this.dnssecOk, this.checkingDisabled);
+    return this.cacheKeyString;
+  }
 }
 
 interface Records {

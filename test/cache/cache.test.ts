@@ -3,7 +3,7 @@ import { DnsCache } from '../../src/cache/index.js';
 import { scanResponse } from '../../src/wire/index.js';
 import { lowerCase } from '../wire/bytes.js';
 import { fixture, RESPONSE_FACTS } from '../wire/fixtures.js';
-import { admit, expected, hooks, OPEN, query, T0 } from './helpers.js';
+import { admit, answerFor, expected, hooks, OPEN, query, T0 } from './helpers.js';
 
 const TCP = { maxSize: 65535, udpSize: 1232 };
 
@@ -43,7 +43,8 @@ describe('DnsCache.admit: positive answers', () => {
       expect(entry.rcode, name).toBe(0);
       expect(entry.storedAtMs, name).toBe(T0);
       expect(entry.expiresAtMs, name).toBe(T0 + ttl * 1000);
-      expect(cache.lookup(parsed.key, T0)?.entry, name).toBe(entry);
+      const found = cache.lookup(parsed.key, T0)?.entry;
+      expect([found?.bytes, found?.ttlSeconds, found?.storedAtMs], name).toEqual([entry.bytes, ttl, T0]);
       expect(cache.entries, name).toBe(1);
     }
   });
@@ -185,7 +186,7 @@ describe('DnsCache.lookup', () => {
     expect(cache.lookup(parsed.key, T0 + 5_000 + 86_400_000 - 1)?.state).toBe('stale');
     const late = cache.lookup(parsed.key, T0 + 5_000 + 86_400_000);
     expect(late?.state).toBe('dead');
-    expect(late?.entry).toBe(entry);
+    expect(late?.entry.bytes).toEqual(entry.bytes);
   });
 
   it('finds a mixed-case query under the same key, and nothing under other keys', () => {
@@ -200,7 +201,10 @@ describe('DnsCache.lookup', () => {
     const { cache, q: parsed } = admit(q, response);
     const again = cache.admit(parsed.key, response, scanResponse(response), T0 + 60_000);
     expect(cache.entries).toBe(1);
-    expect(cache.lookup(parsed.key, T0 + 60_000)).toEqual({ entry: again.entry, state: 'fresh' });
+    const found = cache.lookup(parsed.key, T0 + 60_000);
+    expect(found?.state).toBe('fresh');
+    expect(found?.entry.storedAtMs).toBe(T0 + 60_000);
+    expect(found?.entry.bytes).toEqual(again.entry.bytes);
     cache.delete(parsed.key);
     expect(cache.lookup(parsed.key, T0 + 60_000)).toBeUndefined();
     expect(cache.entries).toBe(0);
@@ -269,47 +273,63 @@ describe('DnsCache bounds', () => {
     expect(cache.has(mx)).toBe(true);
   });
 
-  it('holds at most maxBytes, evicting the least recently used', () => {
-    // What each entry costs, measured in an unbounded cache.
-    const probe = new DnsCache(OPEN, hooks());
-    load(probe, names.slice(0, 1));
-    const firstCost = probe.bytes;
-    load(probe, names.slice(1, 2));
-    const secondCost = probe.bytes - firstCost;
-    expect(firstCost).toBeGreaterThan(fixture('a-basic').response.length);
-    expect(secondCost).toBeGreaterThan(fixture('aaaa-basic').response.length);
-
-    const roomy = new DnsCache({ ...OPEN, maxBytes: firstCost + secondCost }, hooks());
-    const [a1, b1] = load(roomy, names.slice(0, 2));
-    expect(roomy.lookup(a1, T0)).toBeDefined();
-    expect(roomy.lookup(b1, T0)).toBeDefined();
-
+  it('holds at most maxBytes of arena, evicting the least recently used, and counts what it holds exactly', () => {
+    // Slabs of 4 KiB, two of them: each entry is its key, its message, its TTL table and an 8-byte block header.
     let evictions = 0;
-    const tight = new DnsCache(
-      { ...OPEN, maxBytes: firstCost + secondCost - 1 },
+    const cache = new DnsCache(
+      { ...OPEN, maxBytes: 8192, slabBytes: 4096 },
       hooks(() => evictions++),
     );
-    const [a2, b2] = load(tight, names.slice(0, 2));
-    expect(tight.lookup(a2, T0)).toBeUndefined();
-    expect(tight.lookup(b2, T0)).toBeDefined();
-    expect(tight.bytes).toBe(secondCost);
-    expect(tight.bytes).toBeLessThanOrEqual(firstCost + secondCost - 1);
-    expect(evictions).toBe(1);
+    const names = Array.from({ length: 400 }, (_, i) => answerFor(`n${i}.bounds.test`));
+    for (const { key, response } of names) {
+      cache.admit(key, response, scanResponse(response), T0);
+      expect(cache.arenaBytes).toBeLessThanOrEqual(8192);
+    }
+    expect(evictions).toBe(400 - cache.entries);
+    expect(cache.entries).toBeGreaterThan(80);
+    // The oldest went, the newest stayed.
+    expect(cache.has(names[0].key)).toBe(false);
+    expect(cache.lookup(names[399].key, T0)?.state).toBe('fresh');
+    // bytes is every typed array and slab the cache holds: more than the arena, by the per-slot columns.
+    expect(cache.bytes).toBeGreaterThan(cache.arenaBytes);
+    expect(cache.bytes - cache.arenaBytes).toBeLessThan(64 * 1024);
   });
 
-  it('stays within both bounds under a stream of distinct keys', () => {
-    const { response } = fixture('any-rfc8482'); // 1120 bytes each
-    const cache = new DnsCache({ ...OPEN, maxEntries: 1000, maxBytes: 20_000 }, hooks());
-    const scan = scanResponse(response);
-    for (let i = 0; i < 500; i++) {
-      cache.admit(`k${i}`, response, scan, T0);
-      expect(cache.bytes).toBeLessThanOrEqual(20_000);
+  it('stays within both bounds under a stream of distinct keys, larger answers included', () => {
+    const cache = new DnsCache({ ...OPEN, maxEntries: 1000, maxBytes: 64 * 1024, slabBytes: 16 * 1024 }, hooks());
+    for (let i = 0; i < 3000; i++) {
+      const { key, response } = answerFor(`k${i}.flood.test`, { records: i % 10 === 0 ? 60 : 1 });
+      expect(cache.admit(key, response, scanResponse(response), T0).cached).toBe(true);
+      expect(cache.arenaBytes).toBeLessThanOrEqual(64 * 1024);
+      expect(cache.entries).toBeLessThanOrEqual(1000);
     }
-    // As many whole entries as fit: each costs its message plus a fixed overhead.
-    const each = cache.bytes / cache.entries;
-    expect(cache.entries).toBe(Math.floor(20_000 / each));
-    expect(cache.entries).toBeGreaterThan(5);
-    expect(cache.lookup('k0', T0)).toBeUndefined();
-    expect(cache.lookup('k499', T0)).toBeDefined();
+    expect(cache.has(answerFor('k0.flood.test').key)).toBe(false);
+    expect(cache.lookup(answerFor('k2999.flood.test').key, T0)?.state).toBe('fresh');
+  });
+
+  it('keeps its entries, their order and their stale tier when the bounds change (a reload)', () => {
+    const cache = new DnsCache({ ...OPEN, maxEntries: 100 }, hooks());
+    const names = Array.from({ length: 10 }, (_, i) => answerFor(`r${i}.reload.test`, { ttl: 5 + i }));
+    for (const { key, response } of names) cache.admit(key, response, scanResponse(response), T0);
+    cache.sweep(T0 + 6_500, () => false); // r0, r1 (TTL 5, 6) expired: secondary tier
+    expect(cache.staleEntries).toBe(2);
+    cache.reconfigure({ ...OPEN, maxEntries: 5 });
+    // Five stay: the stale ones went first, then the least recently used fresh ones.
+    expect(cache.entries).toBe(5);
+    expect(names.map((n) => cache.has(n.key))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    const kept = cache.lookup(names[9].key, T0);
+    expect(kept?.entry.ttlSeconds).toBe(14);
+    expect(kept?.entry.bytes).toEqual(names[9].response);
   });
 });

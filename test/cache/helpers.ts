@@ -106,3 +106,29 @@ export function expected(
   body.writeUInt16BE(body.readUInt16BE(10) + 1, 10);
   return Buffer.concat([body, ownOpt(opts.udpSize ?? 1232, q.dnssecOk, opts.ede)]);
 }
+
+/** The wire form of a name. */
+export function wireName(name: string): Buffer {
+  const parts = name.split('.').filter(Boolean);
+  return Buffer.concat([
+    ...parts.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
+}
+
+/**
+ * A NOERROR answer for `name` A with `records` A records (TTL `ttl`), and its cache key: for tests that need many
+ * distinct names (the fixtures are one name each).
+ */
+export function answerFor(name: string, { records = 1, ttl = 300 } = {}): { key: string; response: Buffer } {
+  const qname = wireName(name);
+  const head = Buffer.from([0, 0, 0x81, 0x80, 0, 1, 0, records, 0, 0, 0, 0]);
+  const rrs = Array.from({ length: records }, (_, i) => {
+    const rr = Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 10, 0, 0, i & 0xff]);
+    rr.writeUInt32BE(ttl, 6);
+    return rr;
+  });
+  const response = Buffer.concat([head, qname, Buffer.from([0, 1, 0, 1]), ...rrs]);
+  const request = Buffer.concat([Buffer.from([0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), qname, Buffer.from([0, 1, 0, 1])]);
+  return { key: query(request).key, response };
+}

@@ -78,7 +78,7 @@ describe('defaults', () => {
       zones: [],
       cache: {
         maxEntries: 100_000,
-        maxBytes: 64 * 1024 * 1024,
+        maxBytes: 32 * 1024 * 1024,
         minTtlSeconds: 0,
         maxTtlSeconds: 604_800,
         maxNegativeTtlSeconds: 3600,
@@ -117,7 +117,7 @@ describe('defaults', () => {
     expect(c.upstream.tcp).toEqual({ maxConnections: 8, maxInflightPerConnection: 1000, idleTimeoutMs: 5000 });
     expect(c.upstream.deadlineMs).toBe(4000);
     expect(c.cache.maxEntries).toBe(5);
-    expect(c.cache.maxBytes).toBe(64 * 1024 * 1024);
+    expect(c.cache.maxBytes).toBe(32 * 1024 * 1024);
   });
 
   it('leaves a zone without protocol, policy or timeout to inherit them from upstream', () => {

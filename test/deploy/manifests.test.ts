@@ -264,6 +264,11 @@ describe('the DaemonSet keeps the node contract (docs/design.md §3)', () => {
     expect(container.image).toMatch(new RegExp(`:${version.replaceAll('.', '\\.')}$`));
   });
 
+  it("keeps the image's ENTRYPOINT, and with it V8's heap flags, which the memory limit was measured with", () => {
+    expect(container.command).toBeUndefined();
+    expect(container.env?.some((e) => e.name === 'NODE_OPTIONS')).not.toBe(true);
+  });
+
   it('takes its resources from bench/results/footprint.md', () => {
     const footprint = read('bench/results/footprint.md');
     const cited = Object.fromEntries(
@@ -548,7 +553,14 @@ describe('Dockerfile', () => {
     expect(dockerfile).toContain('npm ci --omit=dev --ignore-scripts');
     expect(dockerfile).toContain('tsc -p tsconfig.build.json');
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toContain('ENTRYPOINT ["node", "/app/bin/ballast.js"]');
+    const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]) as string[];
+    expect(entry[0]).toBe('node');
+    expect(entry.at(-1)).toBe('/app/bin/ballast.js');
+    // V8's heap limits for the pod (docs/performance.md §2); bench/lib/ballast.js runs ballast with the same flags.
+    expect(entry).toContain('--max-semi-space-size=1');
+    expect(entry.some((a) => /^--max-old-space-size=\d+$/.test(a))).toBe(true);
+    // One malloc arena (docs/performance.md §2); the bench runs ballast with the runtime stage's ENV lines too.
+    expect(dockerfile).toMatch(/^ENV MALLOC_ARENA_MAX=1$/m);
     expect(dockerfile).toContain(`ARG VERSION=${pkg.version}`);
     for (const label of ['title', 'description', 'version', 'revision', 'source', 'licenses']) {
       expect(dockerfile).toContain(`org.opencontainers.image.${label}=`);

@@ -24,7 +24,8 @@ async function startRelay(target: () => number) {
     relayed.count++;
     const out = createSocket('udp4');
     out.on('message', (answer) => {
-      socket.send(answer, from.port, from.address);
+      // The test may have ended and closed the relay while this answer was on its way.
+      if (relay === socket) socket.send(answer, from.port, from.address);
       out.close();
     });
     out.on('error', () => out.close());

@@ -1,4 +1,5 @@
 // Snapshots (docs/design.md §7): round trip with true ages, and every kind of bad file reported and ignored.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import {
   createPersistMetrics,
   decodeSnapshot,
   encodeSnapshot,
+  loadSnapshot,
   Persister,
   SnapshotError,
 } from '../../src/persist/index.js';
@@ -69,6 +71,37 @@ describe('snapshot format', () => {
     expect(back.writtenAtMs).toBe(T0 + 1000);
     expect(back.entries.map((e) => e.storedAtMs)).toEqual([T0, T0, T0]);
     expect(back.entries.map((e) => e.bytes)).toEqual([...cache.exportEntries()].map((e) => e.bytes));
+  });
+
+  it('still reads version 1 files (entry count in the header), as ballast before the compact cache wrote them', () => {
+    const { cache } = filledCache();
+    const entries = [...cache.exportEntries()];
+    // Version 1, built by hand: magic, u16 1, u16 0, f64 written-at, u32 count, entries, SHA-256 of all before it.
+    const header = Buffer.alloc(24);
+    Buffer.from('BLSTSNAP', 'latin1').copy(header, 0);
+    header.writeUInt16BE(1, 8);
+    header.writeDoubleBE(T0 + 5, 12);
+    header.writeUInt32BE(entries.length, 20);
+    const body = Buffer.concat([
+      header,
+      ...entries.map((e) => {
+        const key = Buffer.from(e.key, 'latin1');
+        const part = Buffer.alloc(2 + key.length + 8 + 2 + e.bytes.length);
+        let at = part.writeUInt16BE(key.length, 0);
+        at += key.copy(part, at);
+        at = part.writeDoubleBE(e.storedAtMs, at);
+        at = part.writeUInt16BE(e.bytes.length, at);
+        e.bytes.copy(part, at);
+        return part;
+      }),
+    ]);
+    const v1 = Buffer.concat([body, createHash('sha256').update(body).digest()]);
+    const back = decodeSnapshot(v1);
+    expect(back.writtenAtMs).toBe(T0 + 5);
+    expect(back.entries.map((e) => e.key)).toEqual(entries.map((e) => e.key));
+    const next = new DnsCache({ ...OPEN }, hooks());
+    expect(loadSnapshot(next, v1, T0).restored).toBe(entries.length);
+    for (const e of entries) expect(next.lookup(e.key, T0)?.entry.bytes).toEqual(e.bytes);
   });
 
   it('stops at maxBytes and says it is incomplete', () => {

@@ -1,0 +1,86 @@
+import { createRequire } from 'node:module';
+import type * as Prom from 'prom-client';
+
+/**
+ * prom-client's metric classes, loaded from the package's own modules instead of its index (docs/performance.md §2).
+ * The index also loads the Pushgateway client (http, https, and with them TLS), the cluster aggregator and every
+ * default metric, with OpenTelemetry for exemplars: about 15 MiB of resident memory in every ballast, for code
+ * ballast never runs. The classes are the same; only what is loaded differs. test/observe checks that these paths
+ * still resolve, so a prom-client upgrade that moves them fails the tests, not production.
+ */
+const require = createRequire(import.meta.url);
+
+export const Registry = require('prom-client/lib/registry') as typeof Prom.Registry;
+export type Registry = Prom.Registry;
+export const Counter = require('prom-client/lib/counter') as typeof Prom.Counter;
+export type Counter<T extends string = string> = Prom.Counter<T>;
+export const Gauge = require('prom-client/lib/gauge') as typeof Prom.Gauge;
+export type Gauge<T extends string = string> = Prom.Gauge<T>;
+export const Histogram = require('prom-client/lib/histogram') as typeof Prom.Histogram;
+export type Histogram<T extends string = string> = Prom.Histogram<T>;
+
+/** One of prom-client's default-metric modules: registers its metrics on `registry` under `prefix`. */
+type DefaultMetric = (
+  registry: Prom.Registry,
+  config: { prefix: string; eventLoopMonitoringPrecision?: number },
+) => void;
+
+/**
+ * The process and Node.js metrics ballast exports (docs/metrics.md): prom-client's own modules, one by one, minus
+ * the two that cost more than they tell — `process_cpu_seconds_total`'s module loads OpenTelemetry (about 5 MiB)
+ * for exemplars, so the three CPU counters are kept with a few lines below; `nodejs_gc_duration_seconds` observes
+ * every collection through a PerformanceObserver, an allocation and a histogram update per GC, and is left out.
+ */
+export function registerProcessMetrics(registry: Prom.Registry, prefix: string): void {
+  for (const name of [
+    'processStartTime',
+    'osMemoryHeap',
+    'processOpenFileDescriptors',
+    'processMaxFileDescriptors',
+    'eventLoopLag',
+    'processHandles',
+    'processRequests',
+    'heapSizeAndUsed',
+    'heapSpacesSizeAndUsed',
+    'version',
+  ]) {
+    (require(`prom-client/lib/metrics/${name}`) as DefaultMetric)(registry, {
+      prefix,
+      eventLoopMonitoringPrecision: 10,
+    });
+  }
+  cpuCounters(registry, prefix);
+}
+
+/** process_cpu_{user,system,}_seconds_total as prom-client names them, read from process.cpuUsage() when scraped. */
+function cpuCounters(registry: Prom.Registry, prefix: string): void {
+  let last = process.cpuUsage();
+  const registers = [registry];
+  // Registered after `user`, whose collect() fills all three (a registry collects in registration order).
+  let system: Prom.Counter | undefined;
+  let total: Prom.Counter | undefined;
+  new Counter({
+    name: `${prefix}process_cpu_user_seconds_total`,
+    help: 'Total user CPU time spent in seconds.',
+    registers,
+    collect() {
+      const now = process.cpuUsage();
+      const user = (now.user - last.user) / 1e6;
+      const sys = (now.system - last.system) / 1e6;
+      last = now;
+      this.inc(user);
+      system?.inc(sys);
+      total?.inc(user + sys);
+    },
+  });
+  system = new Counter({
+    name: `${prefix}process_cpu_system_seconds_total`,
+    help: 'Total system CPU time spent in seconds.',
+    registers,
+  });
+  total = new Counter({
+    name: `${prefix}process_cpu_seconds_total`,
+    help: 'Total user and system CPU time spent in seconds.',
+    registers,
+  });
+}

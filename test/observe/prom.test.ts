@@ -1,0 +1,50 @@
+// observe/prom.ts loads prom-client's classes and default-metric modules by path, not through its index (docs/
+// performance.md §2). These paths are not prom-client's public API, so a prom-client upgrade that moves them must
+// fail here, and the metrics ballast documents must still be exported under their names.
+import { describe, expect, it } from 'vitest';
+import { Counter, Gauge, Histogram, Registry, registerProcessMetrics } from '../../src/observe/prom.js';
+import { createRegistry } from '../../src/observe/registry.js';
+
+describe('observe/prom', () => {
+  it('gives working prom-client classes', async () => {
+    const registry = new Registry();
+    const c = new Counter({ name: 't_total', help: 'h', labelNames: ['k'], registers: [registry] });
+    c.labels('a').inc(2);
+    new Gauge({ name: 't_gauge', help: 'h', registers: [registry] }).set(3);
+    new Histogram({ name: 't_hist', help: 'h', buckets: [1], registers: [registry] }).observe(0.5);
+    const text = await registry.metrics();
+    expect(text).toContain('t_total{k="a"} 2');
+    expect(text).toContain('t_gauge 3');
+    expect(text).toContain('t_hist_bucket{le="1"} 1');
+  });
+
+  it('exports the process metrics docs/metrics.md and the dashboards use, CPU included', async () => {
+    const registry = createRegistry();
+    const names = (await registry.getMetricsAsJSON()).map((m) => m.name);
+    for (const name of [
+      'ballast_process_cpu_seconds_total',
+      'ballast_process_cpu_user_seconds_total',
+      'ballast_process_resident_memory_bytes',
+      'ballast_process_start_time_seconds',
+      'ballast_process_open_fds',
+      'ballast_process_max_fds',
+      'ballast_nodejs_eventloop_lag_p99_seconds',
+      'ballast_nodejs_heap_size_used_bytes',
+      'ballast_nodejs_active_handles_total',
+    ]) {
+      expect(names).toContain(name);
+    }
+    let spin = 0;
+    for (let i = 0; i < 2e6; i++) spin += i;
+    expect(spin).toBeGreaterThan(0);
+    const cpu = (await registry.getSingleMetric('ballast_process_cpu_seconds_total')!.get()).values[0].value;
+    expect(cpu).toBeGreaterThan(0);
+  });
+
+  it('registers into the given registry only', async () => {
+    const a = new Registry();
+    registerProcessMetrics(a, 'x_');
+    expect((await new Registry().getMetricsAsJSON()).length).toBe(0);
+    expect((await a.getMetricsAsJSON()).length).toBeGreaterThan(5);
+  });
+});
