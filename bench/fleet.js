@@ -95,7 +95,7 @@ async function main() {
       `runs ${c.replicas} replicas of ${Math.round(c.qps).toLocaleString('en-US')} q/s (the fleet's ` +
       `${c.fleetReplicas} × ${DEFAULTS.replicaQps.toLocaleString('en-US')} q/s, scaled by ` +
       `${opts.nodes}/${DEFAULTS.fleetNodes}), and every query rate shown is the sample's × ` +
-      `${DEFAULTS.fleetNodes / opts.nodes}.`,
+      `${+(DEFAULTS.fleetNodes / opts.nodes).toFixed(1)}.`,
   };
   const written = [
     writeReport(path.join(outDir, 'fleet.html'), html(results, meta)),

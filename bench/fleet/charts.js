@@ -44,9 +44,21 @@ const fmtAxis = (v) => {
 
 /**
  * A line chart. `lines`: [{ label, color, values }] (one value per bucket of `bucketS` seconds); `shade`: [from, to]
- * in seconds; `reference`: { label, values } drawn dashed; `unit` after the y values; `fixedMax` for shares.
+ * in seconds; `reference`: { label, values } drawn dashed; `unit` after the y values; `fixedMax` for shares; `log`
+ * for a logarithmic y axis (query rates that span a probe a second to CoreDNS's capacity).
  */
-export function lineChart({ title, lines, bucketS, shade, reference, unit = '', fixedMax, width = 720, height = 240 }) {
+export function lineChart({
+  title,
+  lines,
+  bucketS,
+  shade,
+  reference,
+  unit = '',
+  fixedMax,
+  log = false,
+  width = 720,
+  height = 240,
+}) {
   const items = [...lines, ...(reference ? [{ ...reference, color: '#444', dashed: true }] : [])];
   // The legend sits between the title and the plot, three entries a row.
   const pad = { l: 52, r: 12, t: 26 + Math.ceil(items.length / 3) * 14, b: 34 };
@@ -54,9 +66,13 @@ export function lineChart({ title, lines, bucketS, shade, reference, unit = '', 
   const h = height - pad.t - pad.b;
   const n = Math.max(...lines.map((l) => l.values.length));
   const all = [...lines.flatMap((l) => l.values), ...(reference?.values ?? [])];
-  const yMax = fixedMax ?? niceMax(Math.max(...all) * 1.05);
+  const top = Math.max(...all);
+  const yMax = log ? 10 ** Math.ceil(Math.log10(Math.max(top, 10))) : (fixedMax ?? niceMax(top * 1.05));
+  // A log axis spans five decades below its top; anything lower sits on the floor.
+  const yMin = log ? yMax / 1e5 : 0;
+  const frac = (v) => (log ? Math.log10(Math.max(v, yMin) / yMin) / Math.log10(yMax / yMin) : Math.min(v, yMax) / yMax);
   const x = (i) => pad.l + (w * i * bucketS) / (n * bucketS);
-  const y = (v) => pad.t + h - (h * Math.min(v, yMax)) / yMax;
+  const y = (v) => pad.t + h - h * Math.min(1, frac(v));
   const path = (values) =>
     values.map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i + 0.5).toFixed(1)},${y(v).toFixed(1)}`).join('');
   const minutes = (n * bucketS) / 60;
@@ -69,11 +85,13 @@ export function lineChart({ title, lines, bucketS, shade, reference, unit = '', 
         `<text x="${px.toFixed(1)}" y="${pad.t + h + 16}" text-anchor="middle">${m}</text>`,
     );
   }
-  const yTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const py = pad.t + h - h * f;
+  const tickValues = log ? [0, 1, 2, 3, 4, 5].map((d) => yMin * 10 ** d) : [0, 0.25, 0.5, 0.75, 1].map((f) => yMax * f);
+  const yTicks = tickValues.map((v) => {
+    const py = y(v);
+    const label = log && v === yMin ? `≤${fmtAxis(v)}` : fmtAxis(v);
     return (
       `<line x1="${pad.l}" y1="${py.toFixed(1)}" x2="${pad.l + w}" y2="${py.toFixed(1)}" stroke="#e6e6e6"/>` +
-      `<text x="${pad.l - 6}" y="${(py + 4).toFixed(1)}" text-anchor="end">${fmtAxis(yMax * f)}${unit}</text>`
+      `<text x="${pad.l - 6}" y="${(py + 4).toFixed(1)}" text-anchor="end">${label}${unit}</text>`
     );
   });
   const shadeRect = shade

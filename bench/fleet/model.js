@@ -5,7 +5,7 @@ export const DEFAULTS = {
   /** The fleet the results stand for. */
   fleetNodes: 5000,
   /** Nodes simulated; CoreDNS is scaled to match (scaleReplicas in coredns.js). */
-  nodes: 100,
+  nodes: 20,
   seed: 1,
   /** Events this close together share one step of the engine (engine.js). */
   quantumMs: 1,

@@ -145,7 +145,8 @@ export function encodeAnswer(query, questionEnd, name, qtype, rcode) {
   }
   const out = Buffer.allocUnsafe(12 + qlen + body);
   out.writeUInt16BE(query.readUInt16BE(0), 0);
-  out.writeUInt16BE(0x8000 | 0x0100 | 0x0080 | (name.cluster ? 0x0400 : 0) | rcode, 2);
+  const aa = name.cluster && body > 0 ? 0x0400 : 0; // CoreDNS is authoritative for what it answers of its zone
+  out.writeUInt16BE(0x8000 | 0x0100 | 0x0080 | aa | rcode, 2);
   out.writeUInt16BE(1, 4);
   const apexSoa = soa && name.isApex && qtype === SOA;
   out.writeUInt16BE(answer || apexSoa ? 1 : 0, 6);

@@ -36,7 +36,9 @@ export class NodeLocalNode {
     this.resolver = resolver;
     this.rng = rng;
     this.stats = stats;
+    /** Cached answers by name: A (and the health check's), and AAAA. */
     this.cache = new Map();
+    this.cache6 = new Map();
     this.checking = false;
     /** Failed health checks in a row; the upstream is down above MAX_FAILS. */
     this.fails = 0;
@@ -45,13 +47,14 @@ export class NodeLocalNode {
   /** A restart empties the cache (the DaemonSet's rolling update; the seconds without a listener are not modelled). */
   restart() {
     this.cache.clear();
+    this.cache6.clear();
   }
 
   /** One query from a pod: `done(outcome)` now (a cache hit) or later. Never marked stale: NodeLocal has no serve-stale. */
   ask(name, qtype, _client, done) {
-    const key = qtype === QTYPE.AAAA ? `${name.key}/28` : name.key;
+    const cache = qtype === QTYPE.AAAA ? this.cache6 : this.cache;
     const now = this.sim.t;
-    const hit = this.cache.get(key);
+    const hit = cache.get(name);
     if (hit !== undefined && hit.until > now) {
       done(hit.outcome);
       return;
@@ -59,7 +62,7 @@ export class NodeLocalNode {
     this.forward(name, qtype, now, 0, (rcode, fromUpstream) => {
       const outcome = outcomeOf(rcode, rcode === RCODE.NOERROR && qtype === QTYPE.A && name.exists ? 1 : 0);
       const ttl = this.ttlMs(name, qtype, rcode, fromUpstream);
-      if (ttl > 0) this.cache.set(key, { until: this.sim.t + ttl, outcome });
+      if (ttl > 0) cache.set(name, { until: this.sim.t + ttl, outcome });
       done(outcome);
     });
   }

@@ -7,9 +7,8 @@
 import { QTYPE } from './names.js';
 
 const O_ANSWER = 0;
+const O_NODATA = 1;
 const O_NXDOMAIN = 2;
-const O_SERVFAIL = 3;
-const O_REFUSED = 4;
 const STALE = 8;
 
 /** A Zipf(α) sampler over ranks 0..n-1 (rank 0 the most popular), by binary search of its CDF. */
@@ -89,7 +88,8 @@ export class Pods {
     let podNs;
     if (service && rng.float() < p.sameNamespaceShare) podNs = names.service(index).ns;
     else podNs = this.namespaces[Math.floor(rng.float() * this.namespaces.length)];
-    return { id: (service ? index : p.services + index) * p.namespaces + podNs, service, index, podNs };
+    const id = (service ? index : p.services + index) * p.namespaces + podNs;
+    return { id, service, index, podNs, candidates: undefined };
   }
 
   start() {
@@ -119,8 +119,8 @@ export class Pods {
     if (this.recordSeen) this.seen.add(entry.id);
     const seen = !this.recordSeen && this.seen.has(entry.id);
     const client = this.clients[Math.floor(rng.float() * this.clients.length)];
-    const candidates = names.candidates(entry.service ? 'service' : 'external', entry.index, entry.podNs);
-    new Lookup(this, candidates, client, seen).next(0);
+    entry.candidates ??= names.candidates(entry.service ? 'service' : 'external', entry.index, entry.podNs);
+    new Lookup(this, entry.candidates, client, seen).next(0);
   }
 }
 
@@ -131,7 +131,6 @@ class Lookup {
     this.candidates = candidates;
     this.client = client;
     this.seen = seen;
-    this.servfail = false;
     this.stale = false;
     this.startedAt = pods.sim.t;
   }
@@ -157,7 +156,7 @@ class Lookup {
       if (!open) return;
       open = false;
       timer?.cancel();
-      this.decide(i, attempt, got[0], got[1]);
+      this.decide(i, attempt, got[0]);
     };
     const reply = (slot) => (outcome) => {
       if (!open) return;
@@ -170,19 +169,18 @@ class Lookup {
     if (open) timer = pods.sim.after(timeoutMs, settle);
   }
 
-  /** What glibc does with one try's replies (-1: none within the timeout). */
-  decide(i, attempt, a, aaaa) {
-    const { attempts } = this.pods.w.p.glibc;
+  /**
+   * What glibc does with one try's replies (-1: none within the timeout). Only the A reply decides; AAAA only makes
+   * the try wait. NXDOMAIN or NODATA: the next candidate. SERVFAIL or REFUSED: the next try at once, and after the
+   * last one, the next candidate (res_search goes on and remembers). No reply: the next try, and after the last one
+   * the lookup has failed (TRY_AGAIN ends the search).
+   */
+  decide(i, attempt, a) {
     if (a === O_ANSWER) return this.finish(true);
-    if (a === O_NXDOMAIN || (a === 1 && aaaa !== -1 && aaaa <= O_NXDOMAIN)) return this.next(i + 1);
-    const failed = a === O_SERVFAIL || a === O_REFUSED || aaaa === O_SERVFAIL || aaaa === O_REFUSED;
-    if (attempt + 1 < attempts) return this.try(i, attempt + 1);
-    if (failed && a !== -1 && aaaa !== -1) {
-      // Every try answered SERVFAIL or REFUSED: res_search moves on to the next search domain, and remembers.
-      this.servfail = true;
-      return this.next(i + 1);
-    }
-    return this.finish(false); // a timeout ends the search (TRY_AGAIN)
+    if (a === O_NXDOMAIN || a === O_NODATA) return this.next(i + 1);
+    if (attempt + 1 < this.pods.w.p.glibc.attempts) return this.try(i, attempt + 1);
+    if (a !== -1) return this.next(i + 1);
+    return this.finish(false);
   }
 
   finish(ok) {

@@ -11,7 +11,7 @@ export interface FleetSummary {
   steadyPeakQps: number;
   faultPeakQps: number;
   recoveryPeakQps: number;
-  afterPeakQps: number;
+  afterMeanQps: number;
   capacityQps: number;
   refused: number;
   servfail: number;

@@ -25,7 +25,7 @@ export const SCENARIOS = {
     title: 'CoreDNS unreachable for 10 minutes',
     summary: 'Every packet between the nodes and CoreDNS is lost (a network partition, a bad NetworkPolicy).',
     phases: { warmS: 180, faultS: 600, recoverS: 300 },
-    policies: ['nodelocal', 'ballast', 'no-jitter', 'no-coalescing', 'no-stale'],
+    policies: ['nodelocal', 'ballast', 'no-stale'],
     setup({ sim, coredns, faultStart, faultEnd }) {
       sim.at(faultStart * 1000, () => (coredns.partitioned = true));
       sim.at(faultEnd * 1000, () => (coredns.partitioned = false));
@@ -37,7 +37,7 @@ export const SCENARIOS = {
       'CoreDNS can serve half the queries NodeLocal DNSCache sends it in steady state (replicas lost or ' +
       'CPU-starved); beyond max_concurrent it answers REFUSED, below it queries wait in line.',
     phases: { warmS: 180, faultS: 600, recoverS: 300 },
-    policies: ['nodelocal', 'ballast', 'no-jitter', 'no-coalescing', 'no-stale'],
+    policies: ['nodelocal', 'ballast', 'no-coalescing'],
     calibrate: true,
     setup({ sim, coredns, faultStart, faultEnd, calibratedQps }) {
       sim.at(faultStart * 1000, () => {

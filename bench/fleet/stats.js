@@ -94,7 +94,7 @@ export function summarize(stats, scenario, scale) {
     steadyPeakQps: max(s.offered, steadyFrom, faultStart) * scale,
     faultPeakQps: max(s.offered, faultStart, faultEnd) * scale,
     recoveryPeakQps: max(s.offered, faultEnd, recoveryTo) * scale,
-    afterPeakQps: max(s.offered, recoveryTo, n) * scale,
+    afterMeanQps: recoveryTo < n ? (sum(s.offered, recoveryTo, n) / (n - recoveryTo)) * scale : 0,
     capacityQps: (sum(s.capacity, steadyFrom, faultStart) / (faultStart - steadyFrom)) * scale,
     refused: sum(s.refused, 0, n) * scale,
     servfail: sum(s.servfail, 0, n) * scale,
