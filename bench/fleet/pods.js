@@ -132,7 +132,6 @@ class Lookup {
     this.client = client;
     this.seen = seen;
     this.stale = false;
-    this.startedAt = pods.sim.t;
   }
 
   /** Tries candidate `i`, or ends the lookup when there is none left. */
@@ -184,6 +183,6 @@ class Lookup {
   }
 
   finish(ok) {
-    this.pods.stats.lookup(this.startedAt, ok, this.stale, this.seen);
+    this.pods.stats.lookup(ok, this.stale, this.seen);
   }
 }

@@ -32,7 +32,7 @@ export class Stats {
   }
 
   /** One getaddrinfo() has ended; `seen`: its name was looked up on this node before the fault began. */
-  lookup(_startedAt, ok, stale, seen) {
+  lookup(ok, stale, seen) {
     const sec = this.second(this.sim.t);
     const s = this.series;
     s.lookups[sec]++;
