@@ -40,10 +40,20 @@ export function buildListeners(config: Config, handler: RequestHandler, ctx: Con
   });
 }
 
-/** The request path, reading the zone table through `routing` so a reload's new table is used at once. */
-export function buildHandler(config: Config, cache: DnsCache, routing: Routing, ctx: Context): RequestHandler {
+/**
+ * The request path, reading the zone table through `routing` so a reload's new table is used at once. `coalescing:
+ * false` is for the fleet simulation's ablation only (bench/fleet): ballast itself always coalesces.
+ */
+export function buildHandler(
+  config: Config,
+  cache: DnsCache,
+  routing: Routing,
+  ctx: Context,
+  opts: { coalescing?: boolean } = {},
+): RequestHandler {
   const handler: RequestHandler = new RequestHandler({
     cache,
+    coalescing: opts.coalescing,
     upstreams: routing,
     loops: new LoopDetector(ctx.clock, ctx.log.child({ component: 'loop' }), ctx.registry),
     clock: ctx.clock,

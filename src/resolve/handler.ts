@@ -44,6 +44,8 @@ export interface HandlerParts {
   readonly clock: Clock;
   readonly metrics: ResolveMetrics;
   readonly log: Logger;
+  /** Identical misses share one fetch (docs/design.md §2.2); false only in the fleet simulation's ablation. */
+  readonly coalescing?: boolean;
 }
 
 /** Settings a hot reload may replace (RequestHandler.configure). */
@@ -74,7 +76,7 @@ export type HandlerDeps = HandlerParts & HandlerSettings;
  * `handle` answers a fresh hit synchronously: no promise, no allocation beyond the reply.
  */
 export class RequestHandler {
-  private readonly flights = new Coalescer<CacheEntry>();
+  private readonly flights: Coalescer<CacheEntry>;
   /** One fair queue per zone table entry; a reload's new zones get new queues, the old ones drain. */
   private queues = new WeakMap<Zone, FairQueue>();
   private readonly zoneStates: ZoneStates;
@@ -83,6 +85,7 @@ export class RequestHandler {
 
   constructor(deps: HandlerDeps) {
     this.deps = deps;
+    this.flights = new Coalescer<CacheEntry>(deps.coalescing ?? true);
     this.zoneStates = new ZoneStates(deps.budget, deps.clock, deps.log);
     this.replies = new Replies(deps.metrics, replySettings(deps));
   }

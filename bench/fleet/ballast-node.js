@@ -1,0 +1,135 @@
+// One simulated node's ballast: the product's own parts, built from a validated Config the way src/ballast.ts builds
+// them (cache, routing, request handler, stale sweeper, snapshot), with no sockets. Its upstreams are reached through
+// an in-memory transport (the product's `transport` seam) onto the CoreDNS model and the node's resolver, on the
+// simulation's virtual clock, with a seeded random source per node.
+
+import { Registry } from 'prom-client';
+import { buildCache, buildHandler, buildPersister, createContext, Routing } from '../../dist/assemble/index.js';
+import { Sweeper } from '../../dist/cache/index.js';
+import { AbandonedError, UpstreamNetworkError, UpstreamTimeoutError } from '../../dist/errors.js';
+import { silentLogger } from '../../dist/observe/index.js';
+import { lowerName, qnameOfKey, scanResponse } from '../../dist/wire/index.js';
+import { decodeReply, encodeAnswer } from './names.js';
+
+/** The addresses in the simulated node's config; with the in-memory transport nothing is sent on a network. */
+export const COREDNS_ADDRESS = '10.96.0.10';
+export const RESOLVER_ADDRESS = '10.0.0.2';
+
+/**
+ * The transport factory for one node: each upstream's attempts go to the server model behind its address, and come
+ * back as a real DNS response (ID echoed, question copied), an UpstreamTimeoutError after the attempt's timeout, or an
+ * UpstreamNetworkError whose cause is ECONNREFUSED — what ballast's health and retransmission logic would see on a
+ * network. A cancelled attempt is abandoned at once, as the socket transport does.
+ */
+export function memoryTransport({ coredns, resolver, names, rng }) {
+  return (host, _port, events) => {
+    const server = host === COREDNS_ADDRESS ? coredns : resolver;
+    return {
+      exchange(req) {
+        return new Promise((resolve, reject) => {
+          if (req.signal?.cancelled) {
+            reject(new AbandonedError(`${host}: abandoned`));
+            return;
+          }
+          req.query.writeUInt16BE(rng.id16(), 0);
+          events.sent(req.protocol === 'tcp' ? 'tcp' : 'udp');
+          const end = req.questionEnd;
+          const name = names.byKey(lowerName(req.query, 12, end - 4));
+          const qtype = req.query.readUInt16BE(end - 4);
+          let off = () => {};
+          const timer = server.exchange(rng, name, qtype, req.timeoutMs, (r) => {
+            off();
+            if (r.error === 'timeout')
+              reject(new UpstreamTimeoutError(`no answer from ${host} within ${req.timeoutMs} ms`));
+            else if (r.error === 'refused') reject(new UpstreamNetworkError(`${host}: refused`, { cause: REFUSED }));
+            else {
+              const bytes = encodeAnswer(req.query, end, name, qtype, r.rcode);
+              resolve({ bytes, scan: scanResponse(bytes) });
+            }
+          });
+          off =
+            req.signal?.onCancel(() => {
+              timer.cancel();
+              reject(new AbandonedError(`${host}: abandoned`));
+            }) ?? off;
+        });
+      },
+      close() {},
+    };
+  };
+}
+
+const REFUSED = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+
+const noop = () => {};
+const SILENT_CHILD = { inc: noop, dec: noop, set: noop, observe: noop, reset: noop, startTimer: () => noop };
+
+/**
+ * A registry that keeps nothing and silences every metric registered with it. ballast writes its metrics but never
+ * reads them back to decide anything, so this changes no outcome; it saves the label hashing of thousands of nodes'
+ * counters, which is most of what metrics cost in a simulation (docs/fleet.md, "Cost").
+ */
+class SilentRegistry extends Registry {
+  registerMetric(metric) {
+    Object.assign(metric, SILENT_CHILD, { labels: () => SILENT_CHILD });
+  }
+}
+
+/** One ballast instance on one node. */
+class Instance {
+  constructor(sim, config, { transport, random, coalescing }) {
+    const ctx = createContext({
+      log: silentLogger(),
+      clock: sim.clock,
+      random,
+      registry: new SilentRegistry(),
+      transport,
+    });
+    this.config = config;
+    this.cache = buildCache(config, ctx);
+    this.routing = new Routing(config, ctx, () => undefined);
+    this.handler = buildHandler(config, this.cache, this.routing, ctx, { coalescing });
+    const keepDead = (key) => config.stale.keepPastMaxAgeWhileDown && !this.handler.zoneHealthy(qnameOfKey(key));
+    this.sweeper = new Sweeper(this.cache, sim.clock, keepDead);
+    this.persister = buildPersister(config, this.cache, ctx);
+    // As Ballast.start(): the snapshot is loaded before the first query. The periodic write is not started: a
+    // restart below writes the snapshot itself, at a fixed point of virtual time, so runs stay deterministic.
+    this.persister?.load();
+    this.sweeper.start();
+  }
+
+  close() {
+    this.sweeper.stop();
+    this.routing.close();
+  }
+}
+
+/** A node's ballast as the pods see it: one address that a rolling update moves from instance to instance. */
+export class BallastNode {
+  constructor(sim, config, deps) {
+    this.sim = sim;
+    this.config = config;
+    this.deps = deps;
+    this.instance = new Instance(sim, config, deps);
+  }
+
+  /** One query from a pod: `done(outcome | stale flag)` now (a fresh hit) or when the handler answers. */
+  ask(name, qtype, client, done) {
+    const reply = this.instance.handler.handle(name.queries[qtype], 'udp', client);
+    if (reply === null) return;
+    if (reply instanceof Promise) reply.then((b) => b !== null && done(decodeReply(b)));
+    else done(decodeReply(reply));
+  }
+
+  /**
+   * A rolling update with `maxSurge` (docs/design.md §7): the old instance's snapshot is written, the new one loads
+   * it before it serves, queries go to the new one from now on, and the old one stops once its drain period is over.
+   */
+  async restart() {
+    const old = this.instance;
+    await old.persister?.write();
+    this.instance = new Instance(this.sim, this.config, this.deps);
+    const { drainPeriodMs, drainTimeoutMs } = this.config.server;
+    this.sim.after(drainPeriodMs + drainTimeoutMs, () => old.close());
+  }
+}

@@ -1,0 +1,154 @@
+// The cluster's DNS as the fleet sees it: CoreDNS replicas behind the kube-dns-upstream Service, the API server their
+// informers watch, and the network between them and the nodes; plus the node's own resolver for everything outside
+// the cluster zone. Only these are modelled; the node caches in front are the real ballast (or the NodeLocal model).
+// Every number is a parameter documented in docs/fleet.md.
+
+import { QTYPE, RCODE } from './names.js';
+
+/**
+ * One replica: a FIFO server of `qps` queries per second (latency grows with its backlog), REFUSED beyond
+ * `maxConcurrent` queries in it (CoreDNS `max_concurrent`), a cache capped at 30 s, and an informer that is either
+ * synced or not (a replica started while the API server is down answers SERVFAIL for cluster names).
+ */
+class Replica {
+  constructor(qps, maxConcurrent) {
+    this.qps = qps;
+    this.maxConcurrent = maxConcurrent;
+    this.busyUntil = 0;
+    /** Expiry of each cached answer, by name, for A (and anything else) and AAAA. */
+    this.cache = new Map();
+    this.cache6 = new Map();
+    this.synced = true;
+    /** Until when the process is down (a restart): connections to it are refused. */
+    this.downUntil = -1;
+  }
+}
+
+export class CoreDns {
+  /**
+   * @param sim the simulation (virtual clock)
+   * @param p the model's parameters
+   * @param stats where offered load and answers are counted
+   */
+  constructor(sim, p, stats) {
+    this.sim = sim;
+    this.p = p;
+    this.stats = stats;
+    const { replicas, qps, maxConcurrent } = scaleReplicas(p);
+    this.replicas = Array.from({ length: replicas }, () => new Replica(qps, maxConcurrent));
+    this.apiUp = true;
+    this.partitioned = false;
+    this.capacityFactor = 1;
+  }
+
+  /** Total capacity now, queries per second, for the sample (a restarting replica has none). */
+  capacity(nowMs) {
+    let c = 0;
+    for (const r of this.replicas) if (nowMs >= r.downUntil) c += r.qps * this.capacityFactor;
+    return c;
+  }
+
+  /** The API server goes down: informers freeze (they keep what they had and go on answering from it). */
+  apiDown() {
+    this.apiUp = false;
+  }
+
+  /** The API server is back: replicas that restarted meanwhile list everything again, then answer. */
+  apiBack(syncMs) {
+    this.apiUp = true;
+    for (const r of this.replicas) {
+      if (!r.synced) this.sim.after(syncMs, () => this.apiUp && (r.synced = true));
+    }
+  }
+
+  /** Replica `i` restarts: down for `gapMs` (connections refused), its cache lost, unsynced unless the API is up. */
+  restart(i, gapMs, syncMs) {
+    const r = this.replicas[i];
+    r.downUntil = this.sim.t + gapMs;
+    r.cache.clear();
+    r.cache6.clear();
+    r.busyUntil = 0;
+    r.synced = false;
+    if (this.apiUp) this.sim.after(gapMs + syncMs, () => this.apiUp && (r.synced = true));
+  }
+
+  /**
+   * One query from a node to the Service: a random replica (kube-proxy's random backend choice), then `done(result)`
+   * at the virtual time the node would learn it — `{ rcode }`, `{ error: 'timeout' }` after `timeoutMs`, or
+   * `{ error: 'refused' }` one round trip later. Returns what cancels the delivery (the node gave up on it).
+   */
+  exchange(rng, name, qtype, timeoutMs, done) {
+    const now = this.sim.t;
+    const sec = this.stats.second(now);
+    const half = this.p.rttMs / 2;
+    const r = this.replicas[Math.floor(rng.float() * this.replicas.length)];
+    // A connection refused by a restarting replica's kernel is not a query CoreDNS sees; a query lost in a
+    // partition is, as far as the node can tell (it would have arrived).
+    if (now < r.downUntil && !this.partitioned) {
+      this.stats.add('connRefused', sec);
+      return this.deliver(this.p.rttMs, timeoutMs, { error: 'refused' }, done);
+    }
+    this.stats.add('offered', sec);
+    if (this.partitioned) return this.deliver(timeoutMs, timeoutMs, { error: 'timeout' }, done);
+    const arrive = now + half;
+    const serviceMs = 1000 / (r.qps * this.capacityFactor);
+    const backlog = Math.max(0, r.busyUntil - arrive) / serviceMs;
+    if (backlog >= r.maxConcurrent) {
+      this.stats.add('refused', sec);
+      return this.deliver(this.p.rttMs, timeoutMs, { rcode: RCODE.REFUSED }, done);
+    }
+    r.busyUntil = Math.max(arrive, r.busyUntil) + serviceMs;
+    const rcode = this.answer(r, name, qtype, arrive);
+    this.stats.add(rcode === RCODE.SERVFAIL ? 'servfail' : 'answered', sec);
+    return this.deliver(r.busyUntil + half - now, timeoutMs, { rcode }, done);
+  }
+
+  /** What a replica answers: SERVFAIL for the cluster zone while its informer has not synced; else from cache or data. */
+  answer(r, name, qtype, now) {
+    if (name === undefined) return RCODE.NOERROR; // the forward plugin's health check, ". IN NS"
+    if (name.cluster && !r.synced) return RCODE.SERVFAIL;
+    const cache = qtype === QTYPE.AAAA ? r.cache6 : r.cache;
+    const cached = cache.get(name);
+    if (cached !== undefined && cached > now) {
+      this.stats.add('corednsCacheHits', this.stats.second(now));
+    } else {
+      const ttl = name.exists && qtype !== QTYPE.AAAA ? name.ttl : name.negTtl;
+      cache.set(name, now + Math.min(ttl, this.p.corednsCacheCapSeconds) * 1000);
+    }
+    return name.exists || name.isApex ? RCODE.NOERROR : RCODE.NXDOMAIN;
+  }
+
+  deliver(delayMs, timeoutMs, result, done) {
+    const late = delayMs > timeoutMs;
+    const timer = this.sim.after(late ? timeoutMs : delayMs, () => done(late ? { error: 'timeout' } : result));
+    return timer;
+  }
+}
+
+/** The node's own resolver (the cloud's DNS, for names outside the cluster zone): always up, a fixed round trip. */
+export class NodeResolver {
+  constructor(sim, p) {
+    this.sim = sim;
+    this.p = p;
+  }
+
+  exchange(_rng, name, _qtype, timeoutMs, done) {
+    const rcode = name === undefined || name.exists || name.isApex ? RCODE.NOERROR : RCODE.NXDOMAIN;
+    return this.sim.after(Math.min(this.p.resolverRttMs, timeoutMs), () => done({ rcode }));
+  }
+}
+
+/**
+ * The sample's CoreDNS: the fleet's replica count from the DNS autoscaler's linear rule (one per `nodesPerReplica`
+ * nodes), scaled by sample/fleet; the total capacity is scaled exactly, so each sampled node meets the same share of
+ * CoreDNS as one of the whole fleet, and `max_concurrent` with it, so a full replica queues as long.
+ */
+export function scaleReplicas(p) {
+  const fleetReplicas = Math.ceil(p.fleetNodes / p.nodesPerReplica);
+  const share = p.nodes / p.fleetNodes;
+  const replicas = Math.max(2, Math.round(fleetReplicas * share));
+  const total = fleetReplicas * p.replicaQps * share;
+  const qps = total / replicas;
+  const maxConcurrent = Math.max(1, Math.round((p.maxConcurrent * qps) / p.replicaQps));
+  return { fleetReplicas, replicas, qps, maxConcurrent, total };
+}

@@ -1,0 +1,103 @@
+// Per-second counters of one run, and the figures the report is made of. Counts are of the sample; the report scales
+// query rates to the whole fleet (× fleetNodes / nodes) and keeps shares as they are.
+
+const FIELDS = [
+  'lookups',
+  'failed',
+  'stale',
+  'seenLookups',
+  'seenFailed',
+  'offered',
+  'answered',
+  'servfail',
+  'refused',
+  'connRefused',
+  'corednsCacheHits',
+  'capacity',
+];
+
+export class Stats {
+  constructor(sim, seconds) {
+    this.sim = sim;
+    this.seconds = seconds;
+    this.series = Object.fromEntries(FIELDS.map((f) => [f, new Float64Array(seconds)]));
+  }
+
+  second(ms) {
+    return Math.min(this.seconds - 1, Math.max(0, Math.floor(ms / 1000)));
+  }
+
+  add(field, sec, n = 1) {
+    this.series[field][sec] += n;
+  }
+
+  /** One getaddrinfo() has ended; `seen`: its name was looked up on this node before the fault began. */
+  lookup(ok, stale, seen) {
+    const sec = this.second(this.sim.t);
+    const s = this.series;
+    s.lookups[sec]++;
+    if (!ok) s.failed[sec]++;
+    else if (stale) s.stale[sec]++;
+    if (seen) {
+      s.seenLookups[sec]++;
+      if (!ok) s.seenFailed[sec]++;
+    }
+  }
+}
+
+const sum = (a, from, to) => {
+  let t = 0;
+  for (let i = from; i < to; i++) t += a[i];
+  return t;
+};
+
+/** Seconds in the steady window (before the fault) and in the recovery window (from its end): equal, so peaks compare. */
+export const WINDOW_S = 120;
+
+/**
+ * The figures of one run. "Steady" is the WINDOW_S seconds before the fault; "recovery" the WINDOW_S seconds from its
+ * end. Both peaks are busiest seconds over windows of the same length, so that noise alone does not make one exceed
+ * the other. A run has fully recovered at the first second after which no 10-second window has a failed lookup, a
+ * stale share above the steady window's plus 0.5 points, or a REFUSED/SERVFAIL from CoreDNS.
+ */
+export function summarize(stats, scenario, scale) {
+  const s = stats.series;
+  const n = stats.seconds;
+  const { faultStart, faultEnd } = scenario;
+  const steadyFrom = Math.max(0, faultStart - WINDOW_S);
+  const recoveryTo = Math.min(n, faultEnd + WINDOW_S);
+  const pct = (num, den) => (den === 0 ? 0 : (100 * num) / den);
+  const max = (a, from, to) => {
+    let m = 0;
+    for (let i = from; i < to; i++) m = Math.max(m, a[i]);
+    return m;
+  };
+  const steadyStale = pct(sum(s.stale, steadyFrom, faultStart), sum(s.lookups, steadyFrom, faultStart));
+  const bad = (i) => {
+    const to = Math.min(n, i + 10);
+    const stale = pct(sum(s.stale, i, to), sum(s.lookups, i, to));
+    return sum(s.failed, i, to) > 0 || stale > steadyStale + 0.5 || sum(s.refused, i, to) + sum(s.servfail, i, to) > 0;
+  };
+  let recovered = n;
+  for (let i = n - 10; i >= faultEnd; i--) {
+    if (bad(i)) break;
+    recovered = i;
+  }
+  return {
+    lookups: sum(s.lookups, 0, n),
+    failedPct: pct(sum(s.failed, faultStart, n), sum(s.lookups, faultStart, n)),
+    stalePct: pct(sum(s.stale, faultStart, n), sum(s.lookups, faultStart, n)),
+    seenLookups: sum(s.seenLookups, faultStart, n),
+    seenFailed: sum(s.seenFailed, faultStart, n),
+    seenFailedPct: pct(sum(s.seenFailed, faultStart, n), sum(s.seenLookups, faultStart, n)),
+    steadyQps: (sum(s.offered, steadyFrom, faultStart) / (faultStart - steadyFrom)) * scale,
+    steadyPeakQps: max(s.offered, steadyFrom, faultStart) * scale,
+    faultPeakQps: max(s.offered, faultStart, faultEnd) * scale,
+    recoveryPeakQps: max(s.offered, faultEnd, recoveryTo) * scale,
+    afterMeanQps: recoveryTo < n ? (sum(s.offered, recoveryTo, n) / (n - recoveryTo)) * scale : 0,
+    capacityQps: (sum(s.capacity, steadyFrom, faultStart) / (faultStart - steadyFrom)) * scale,
+    refused: sum(s.refused, 0, n) * scale,
+    servfail: sum(s.servfail, 0, n) * scale,
+    recoverySeconds: recovered >= n ? undefined : recovered - faultEnd,
+  };
+}

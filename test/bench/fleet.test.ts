@@ -1,0 +1,41 @@
+// The fleet simulation (bench/fleet.js, docs/fleet.md) drives ballast's own request path, built from the product's
+// config: a product setting changes what the simulated pods see. And it is deterministic: the same seed gives the same
+// run, second by second. A tiny fleet and a short outage, so it runs in a few seconds.
+import { describe, expect, it } from 'vitest';
+import { runFleet } from '../../bench/fleet/run.js';
+import { ensureBuilt } from '../helpers/cli.js';
+
+ensureBuilt();
+
+// December 2024, shortened: 40 s warm, the API server down for 90 s (CoreDNS's replicas answer SERVFAIL from 30 s to
+// 45 s in), 40 s after it returns.
+const base = {
+  scenario: 'dec-2024',
+  nodes: 4,
+  seed: 7,
+  phases: { warmS: 40, faultS: 90, recoverS: 40 },
+} as const;
+
+describe('fleet simulation', () => {
+  it('answers the names seen before the outage from ballast’s stale cache; without serve-stale they fail', async () => {
+    const withStale = await runFleet({ ...base, policy: 'ballast' });
+    expect(withStale.summary.seenLookups).toBeGreaterThan(200);
+    expect(withStale.summary.seenFailed).toBe(0);
+    expect(withStale.summary.stalePct).toBeGreaterThan(20);
+    // The product's own setting, through its own config validation: stale.maxAgeSeconds 0 turns serve-stale off.
+    const noStale = await runFleet({ ...base, policy: 'ballast', ballast: { stale: { maxAgeSeconds: 0 } } });
+    expect(noStale.summary.seenFailed).toBeGreaterThan(50);
+    expect(noStale.summary.stalePct).toBe(0);
+    // The pods ask exactly the same things whatever the cache does.
+    expect(noStale.summary.lookups).toBe(withStale.summary.lookups);
+  });
+
+  it('is deterministic for a seed: the same summary and the same series, second by second', async () => {
+    const a = await runFleet({ ...base, policy: 'ballast' });
+    const b = await runFleet({ ...base, policy: 'ballast' });
+    expect(b.summary).toEqual(a.summary);
+    expect(b.series).toEqual(a.series);
+    const other = await runFleet({ ...base, policy: 'ballast', seed: 8 });
+    expect(other.series.offered).not.toEqual(a.series.offered);
+  });
+});
