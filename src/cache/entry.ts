@@ -4,6 +4,7 @@ import {
   HEADER_SIZE,
   OPT_HEADER_SIZE,
   type Query,
+  Rcode,
   type ResponseScan,
   synthesize,
   writeEde,
@@ -97,6 +98,9 @@ export class CacheEntry {
     const withEde = q.edns && opts.ede !== undefined;
     const optLength = q.edns ? OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0) : 0;
     const length = src.length + optLength;
+    // An extended rcode (RFC 6891 §6.1.3: BADVERS, BADCOOKIE…) lives in the OPT record; a client that sent none can
+    // get no OPT (§7), and the four header bits alone would read as another rcode — 16 as NOERROR, an empty answer.
+    if (this.rcode > 0xf && !q.edns) return synthesize(q, Rcode.SERVFAIL, { udpSize: opts.udpSize });
     if (length > opts.maxSize) return synthesize(q, this.rcode, { udpSize: opts.udpSize, extraFlags: Flag.TC });
 
     const out = Buffer.allocUnsafe(length);

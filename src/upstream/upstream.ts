@@ -70,6 +70,9 @@ export class Upstream {
       id: m.rejected.labels(this.label, 'id'),
       question: m.rejected.labels(this.label, 'question'),
       malformed: m.rejected.labels(this.label, 'malformed'),
+      answer: m.rejected.labels(this.label, 'answer'),
+      oversize: m.rejected.labels(this.label, 'oversize'),
+      stalled: m.rejected.labels(this.label, 'stalled'),
     };
     this.children = {
       udp: m.queries.labels(this.label, 'udp'),

@@ -39,6 +39,38 @@ export function skipName(buf: Buffer, offset: number, end: number = buf.length):
 }
 
 /**
+ * skipName for a response that ballast will rewrite in place: no byte of a name reached through a pointer may be one
+ * that `fixed` marks — the header and each record's TYPE, CLASS, TTL and RDLENGTH. RFC 1035 §4.1.4 has a pointer
+ * refer to "a prior occurrence of the same name"; one that makes a name out of the ID, or out of a TTL, would make a
+ * name that changes from one client to the next, since ballast writes each client's ID and the aged TTLs into the
+ * bytes it serves (docs/design.md §6). No real server's pointer ever lands there.
+ */
+export function skipNameIn(buf: Buffer, offset: number, end: number, fixed: Uint8Array): number {
+  let pos = offset;
+  let after = -1;
+  let floor = offset;
+  let length = 1;
+  for (;;) {
+    if (pos >= end || (after !== -1 && fixed[pos] === 1)) return BAD_NAME;
+    const len = buf[pos];
+    if (len === 0) return after === -1 ? pos + 1 : after;
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 1 >= end || (after !== -1 && fixed[pos + 1] === 1)) return BAD_NAME;
+      const target = ((len & 0x3f) << 8) | buf[pos + 1];
+      if (target >= floor) return BAD_NAME;
+      if (after === -1) after = pos + 2;
+      floor = pos = target;
+      continue;
+    }
+    if (len > MAX_LABEL_LENGTH) return BAD_NAME;
+    length += len + 1;
+    if (length > MAX_NAME_LENGTH) return BAD_NAME;
+    if (after !== -1) for (let i = pos + 1; i <= pos + len; i++) if (fixed[i] === 1) return BAD_NAME;
+    pos += len + 1;
+  }
+}
+
+/**
  * Reads an uncompressed name (as in a query's question) and returns the offset past it, or BAD_NAME. A pointer in a
  * query's question can only point into the header, so any pointer here is malformed.
  */
@@ -116,4 +148,30 @@ export function encodeName(name: string): Buffer {
   const out = Buffer.concat(parts);
   if (out.length > MAX_NAME_LENGTH) throw new RangeError(`invalid DNS name ${JSON.stringify(name)}: over 255 bytes`);
   return out;
+}
+
+/**
+ * Reads a (possibly compressed) name at `offset` into the cache-key form — uncompressed wire labels as latin1, A–Z
+ * folded — or undefined when it cannot be read (the same rules as skipName). Used where names must be compared, not
+ * only skipped: an upstream's answer section against the question (docs/design.md §6).
+ */
+export function readName(buf: Buffer, offset: number, end: number = buf.length): string | undefined {
+  let pos = offset;
+  let floor = offset;
+  let out = '';
+  for (;;) {
+    if (pos >= end) return undefined;
+    const len = buf[pos];
+    if (len === 0) return `${out}\0`;
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 1 >= end) return undefined;
+      const target = ((len & 0x3f) << 8) | buf[pos + 1];
+      if (target >= floor) return undefined;
+      floor = pos = target;
+      continue;
+    }
+    if (len > MAX_LABEL_LENGTH || pos + 1 + len > end || out.length + len + 2 > MAX_NAME_LENGTH) return undefined;
+    out += lowerName(buf, pos, pos + 1 + len);
+    pos += len + 1;
+  }
 }
