@@ -48,11 +48,13 @@ function readName(buf: Buffer, at: number, limit: number): { name: string; end: 
   const labels: string[] = [];
   let pos = at;
   let end = -1;
-  // RFC 1035 §4.1.4: a pointer refers to a prior occurrence of a name, so it lands before the name being read.
+  // RFC 1035 §4.1.4: a pointer refers to a prior occurrence of a name, so it lands before the name being read, and
+  // the name it refers to lies wholly before the pointer.
   let floor = at;
+  let bound = limit;
   let total = 1;
   for (;;) {
-    if (pos >= (end === -1 ? limit : buf.length)) bad(`name at ${at} runs out`);
+    if (pos >= bound) bad(`name at ${at} runs out`);
     if (end !== -1 && fixed.has(pos)) bad(`name at ${at} reaches a fixed field`);
     const len = buf[pos];
     if (len === 0) {
@@ -60,11 +62,12 @@ function readName(buf: Buffer, at: number, limit: number): { name: string; end: 
       break;
     }
     if ((len & 0xc0) === 0xc0) {
-      if (pos + 1 >= (end === -1 ? limit : buf.length)) bad('pointer runs out');
+      if (pos + 1 >= bound) bad('pointer runs out');
       if (end !== -1 && fixed.has(pos + 1)) bad(`name at ${at} reaches a fixed field`);
       const target = ((len & 0x3f) << 8) | buf[pos + 1];
       if (target >= floor) bad(`pointer at ${pos} to ${target} is not to a prior name`);
       if (end === -1) end = pos + 2;
+      bound = pos;
       floor = target;
       pos = target;
       continue;
@@ -72,7 +75,7 @@ function readName(buf: Buffer, at: number, limit: number): { name: string; end: 
     if (len & 0xc0) bad(`label type ${len >> 6} at ${pos}`);
     total += len + 1;
     if (total > 255) bad('name over 255 octets');
-    if (pos + 1 + len > (end === -1 ? limit : buf.length)) bad('label runs out');
+    if (pos + 1 + len > bound) bad('label runs out');
     for (let i = pos + 1; end !== -1 && i <= pos + len; i++)
       if (fixed.has(i)) bad(`name at ${at} reaches a fixed field`);
     let label = '';
