@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import { createCacheMetrics, DnsCache } from '../cache/index.js';
 import type { Chaos } from '../chaos/index.js';
 import { type Config, parseEndpoint } from '../config/index.js';
@@ -65,8 +65,13 @@ export function buildPersister(config: Config, cache: DnsCache, ctx: Context): P
 
 /** The DNS listeners; a node-local IP that is not on the interface yet is retried after each node resync. */
 export function buildListeners(config: Config, handler: RequestHandler, ctx: Context): ListenerSet {
+  // The request path's drop counter (createResolveMetrics, registered by buildHandler): a client outside
+  // server.allowClients is one more reason a query gets no reply.
+  const dropped = ctx.registry.getSingleMetric('ballast_dropped_queries_total') as Counter<'reason'>;
+  const notAllowed = dropped.labels('not_allowed');
   return new ListenerSet(config.server, {
     handle: (raw, transport, client) => handler.handle(raw, transport, client),
+    denied: () => notAllowed.inc(),
     metrics: createServerMetrics(ctx.registry),
     log: ctx.log.child({ component: 'server' }),
     parse: (address) => parseEndpoint(address)!,

@@ -1,4 +1,5 @@
 export * from './answer.js';
+export * from './any.js';
 export * from './constants.js';
 export * from './edns.js';
 export * from './framing.js';
