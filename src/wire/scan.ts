@@ -23,6 +23,8 @@ export interface ResponseScan {
   readonly ttlOffsets: number[];
   /** The TTL at each offset, with RFC 2181 §8 applied (values with the top bit set count as 0). */
   readonly ttls: number[];
+  /** How many of those TTLs had the top bit set (a broken or hostile upstream: counted in a metric). */
+  readonly topBitTtls: number;
   /** TTL and MINIMUM of the first SOA in the authority section, or -1 (RFC 2308 §5). */
   readonly soaTtl: number;
   readonly soaMinimum: number;
@@ -84,6 +86,7 @@ function scanMarked(buf: Buffer, marked: number[]): ResponseScan {
   const questionEnd = pos;
   const ttlOffsets: number[] = [];
   const ttls: number[] = [];
+  let topBitTtls = 0;
   let soaTtl = -1;
   let soaMinimum = -1;
   let optStart = -1;
@@ -113,6 +116,7 @@ function scanMarked(buf: Buffer, marked: number[]): ResponseScan {
         fail(`record ${i}: RDATA does not fit its type, ${qtypeLabel(type)}`);
       ttlOffsets.push(pos + 4);
       ttls.push(readTtl(buf, pos + 4));
+      if (buf[pos + 4] & 0x80) topBitTtls++;
       if (type === RrType.SOA && soaTtl === -1 && i >= ancount && i < ancount + nscount) {
         // MINIMUM is the last field of the SOA RDATA (RFC 1035 §3.3.13), whose shape was checked above.
         soaTtl = readTtl(buf, pos + 4);
@@ -134,6 +138,7 @@ function scanMarked(buf: Buffer, marked: number[]): ResponseScan {
     questionEnd,
     ttlOffsets,
     ttls,
+    topBitTtls,
     soaTtl,
     soaMinimum,
     optStart,

@@ -42,6 +42,7 @@ function checkScan(buf: Buffer): void {
   if (s === undefined || m === undefined) return;
   same(s.ttlOffsets.join(), m.records.map((r) => r.ttlAt).join(), 'TTL offsets');
   same(s.ttls.join(), m.records.map((r) => (r.ttl > 0x7fffffff ? 0 : r.ttl)).join(), 'TTLs (RFC 2181 §8)');
+  same(s.topBitTtls, m.records.filter((r) => r.ttl > 0x7fffffff).length, 'TTLs with the top bit set');
   same(s.rcode, m.rcode, 'rcode');
   same(s.optStart !== -1, m.opt !== undefined, 'OPT');
 }

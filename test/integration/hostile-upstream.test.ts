@@ -136,12 +136,14 @@ describe('hostile upstream answers over UDP', () => {
     expect(up.queries.filter((q) => q.raw.includes(Buffer.from('\x05flood'))).length).toBe(1);
   });
 
-  it('reads a TTL with the top bit set as 0 (RFC 2181 §8): served as 0, and not cached', async () => {
+  it('reads a TTL with the top bit set as 0 (RFC 2181 §8): served as 0, not cached, and counted', async () => {
     up.onQuery = (q) => q.reply(answer(q, [aRecord('', '192.0.2.30', 0x80000001)]));
     const r = await query(b.port, 'highbit.test', T.A);
     expect(r.packet.answers[0]).toMatchObject({ address: '192.0.2.30', ttl: 0 });
+    expect(await b.metric('ballast_upstream_ttl_top_bit_total')).toBe(1);
     await query(b.port, 'highbit.test', T.A);
     expect(up.queries.filter((q) => q.raw.includes(Buffer.from('\x07highbit'))).length).toBe(2);
+    expect(await b.metric('ballast_upstream_ttl_top_bit_total')).toBe(2);
   });
 
   it('rejects an answer section holding a record for another name; that name is still asked upstream', async () => {
