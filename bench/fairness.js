@@ -51,7 +51,11 @@ function queryFor(name, id) {
 function upstream() {
   return startDnsServer((request, send) => {
     const response = Packet.createResponseFromRequest(request);
-    response.answers.push({ name: request.questions[0].name, type: 1, class: 1, ttl: 60, address: '192.0.2.1' });
+    // Only A queries get an A record: ballast rejects an answer section that does not answer the question (a probe
+    // asks an SOA).
+    if (request.questions[0].type === 1) {
+      response.answers.push({ name: request.questions[0].name, type: 1, class: 1, ttl: 60, address: '192.0.2.1' });
+    }
     setTimeout(() => send(response), opts.delay);
   });
 }

@@ -39,7 +39,8 @@ async function startFixedUpstream() {
     const response = Packet.createResponseFromRequest(request);
     response.header.ra = 1;
     const [q] = request.questions;
-    response.answers.push({ name: q.name, type: 1, class: 1, ttl: 300, address: '192.0.2.1' });
+    // Only A queries get an A record: ballast rejects an answer section that does not answer the question.
+    if (q.type === 1) response.answers.push({ name: q.name, type: 1, class: 1, ttl: 300, address: '192.0.2.1' });
     send(response);
   };
   return startDnsServer(handle);

@@ -1,6 +1,5 @@
 export type { BallastDeps, BoundAddresses } from './assemble/index.js';
 
-import type { Registry } from 'prom-client';
 import {
   type BallastDeps,
   type BoundAddresses,
@@ -22,6 +21,7 @@ import { Chaos } from './chaos/index.js';
 import { type Config, ConfigReport, changedSections } from './config/index.js';
 import type { NodeNetwork } from './node/index.js';
 import type { AdminServer } from './observe/index.js';
+import type { Registry } from './observe/prom.js';
 import type { Persister } from './persist/index.js';
 import type { RequestHandler } from './resolve/index.js';
 import { type Endpoint, formatEndpoint, type ListenerSet } from './server/index.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { createRegistry } from '../observe/index.js';
+import type { Registry } from '../observe/prom.js';
 import type { Endpoint } from '../server/index.js';
 import type { UpstreamDeps } from '../upstream/index.js';
 import { type Clock, systemClock } from '../util/clock.js';

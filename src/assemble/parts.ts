@@ -3,6 +3,7 @@ import type { Chaos } from '../chaos/index.js';
 import { type Config, parseEndpoint } from '../config/index.js';
 import { createNodeMetrics, isLocalAddress, NodeNetwork } from '../node/index.js';
 import { AdminServer } from '../observe/index.js';
+import type { Counter } from '../observe/prom.js';
 import { createPersistMetrics, Persister } from '../persist/index.js';
 import { createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
 import { createServerMetrics, ListenerSet } from '../server/index.js';
@@ -30,8 +31,13 @@ export function buildPersister(config: Config, cache: DnsCache, ctx: Context): P
 
 /** The DNS listeners; a node-local IP that is not on the interface yet is retried after each node resync. */
 export function buildListeners(config: Config, handler: RequestHandler, ctx: Context): ListenerSet {
+  // The request path's drop counter (createResolveMetrics, registered by buildHandler): a client outside
+  // server.allowClients is one more reason a query gets no reply.
+  const dropped = ctx.registry.getSingleMetric('ballast_dropped_queries_total') as Counter<'reason'>;
+  const notAllowed = dropped.labels('not_allowed');
   return new ListenerSet(config.server, {
     handle: (raw, transport, client) => handler.handle(raw, transport, client),
+    denied: () => notAllowed.inc(),
     metrics: createServerMetrics(ctx.registry),
     log: ctx.log.child({ component: 'server' }),
     parse: (address) => parseEndpoint(address)!,

@@ -4,6 +4,7 @@ import {
   HEADER_SIZE,
   OPT_HEADER_SIZE,
   type Query,
+  Rcode,
   synthesize,
   writeEde,
   writeOptHeader,
@@ -63,6 +64,9 @@ export function renderAnswer(
   const withEde = edns && ede !== NONE;
   const optLength = edns ? OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0) : 0;
   const length = messageLength + optLength;
+  // An extended rcode (RFC 6891 §6.1.3: BADVERS, BADCOOKIE…) lives in the OPT record; a client that sent none can
+  // get no OPT (§7), and the four header bits alone would read as another rcode — 16 as NOERROR, an empty answer.
+  if (rcode > 0xf && !edns) return synthesize(q, Rcode.SERVFAIL, { udpSize });
   if (length > maxSize) return synthesize(q, rcode, { udpSize, extraFlags: Flag.TC });
 
   const out = Buffer.allocUnsafe(length);

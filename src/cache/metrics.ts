@@ -6,6 +6,8 @@ export interface CacheStats {
   readonly entries: number;
   readonly staleEntries: number;
   readonly bytes: number;
+  /** The bound on `bytes`: the slabs cache.maxBytes allows plus the columns and index at cache.maxEntries. */
+  readonly maxHeldBytes: number;
 }
 
 export type CacheMetrics = ReturnType<typeof createCacheMetrics>;
@@ -37,7 +39,12 @@ export function createCacheMetrics(registry: Registry, stats: () => CacheStats) 
     'Entries past their TTL, kept to be served stale (as of the last lookup or sweep).',
     (s) => s.staleEntries,
   );
-  gauge('ballast_cache_bytes', 'Bytes held by the cache (messages plus per-entry overhead).', (s) => s.bytes);
+  gauge('ballast_cache_bytes', 'Bytes held by the cache: arena slabs, per-entry columns and index.', (s) => s.bytes);
+  gauge(
+    'ballast_cache_max_bytes',
+    'The bound on ballast_cache_bytes: cache.maxBytes of slabs plus the columns and index at cache.maxEntries.',
+    (s) => s.maxHeldBytes,
+  );
   const stale = evictions.labels('stale');
   const fresh = evictions.labels('fresh');
   return {

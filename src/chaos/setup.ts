@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Registry } from '../observe/prom.js';
 import type { TransportInterceptor } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';

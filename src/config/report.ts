@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Registry } from '../observe/prom.js';
 import { createConfigMetrics } from './metrics.js';
 
 /**

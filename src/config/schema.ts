@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkNodeConfig, nodeSchema } from '../node/config.js';
+import { parseCidr } from '../util/cidr.js';
 
 /** Every default in one place. docs/configuration.md lists the same values; a test keeps them equal. */
 export const DEFAULT_LISTEN = '127.0.0.1:5353';
@@ -251,6 +252,14 @@ export const configSchema = z
           .min(64 * 1024)
           .max(256 * 1024 * 1024)
           .default(4 * 1024 * 1024),
+        /** Client networks served (CIDRs, or single addresses); empty: everyone. Others are dropped unanswered. */
+        allowClients: z
+          .array(
+            z.string().refine((v) => parseCidr(v) !== undefined, {
+              message: 'expected a CIDR such as 10.0.0.0/8 or fd00::/8, or a single IP address',
+            }),
+          )
+          .default([]),
         tcp: z
           .strictObject({
             idleTimeoutMs: int().min(100).max(600_000).default(10_000),

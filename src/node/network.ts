@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import type { Registry } from '../observe/prom.js';
 import { type Clock, systemClock, type Timer } from '../util/clock.js';
 import type { NodeConfig } from './config.js';
 import { createExec, type Exec } from './exec.js';

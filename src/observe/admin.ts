@@ -2,8 +2,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { Endpoint } from '../server/index.js';
+import type { Registry } from './prom.js';
 
 export interface AdminOptions {
   readonly endpoint: Endpoint;

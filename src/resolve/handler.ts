@@ -5,6 +5,7 @@ import type { ForwardDeps, Zone, ZoneTable } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
 import { isRejection, MAX_MESSAGE_SIZE, parseQuery, type Query } from '../wire/index.js';
 import { admit, type StaleReason } from './admission.js';
+import { answerAny, isAny } from './any.js';
 import type { BudgetOptions } from './budget.js';
 import { Coalescer, type Flight } from './coalesce.js';
 import type { FailureCache } from './failures.js';
@@ -108,6 +109,8 @@ export class RequestHandler {
     const { metrics, clock, cache } = this.deps;
     metrics.request(transport, q.qtype);
     if (outOfScope(q)) return this.replies.notSupported(q);
+    // RFC 8482 §4.2: ANY is answered here, never forwarded (docs/design.md §6).
+    if (isAny(q)) return answerAny(q, this.deps.udpSize, metrics);
     // UDP answers fit the smaller of the client's payload size and ballast's own (RFC 6891 §6.2.5).
     const maxSize = transport === 'udp' ? Math.min(q.udpSize, this.deps.udpSize) : MAX_MESSAGE_SIZE;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from '../observe/prom.js';
 import type { Zone, ZoneTable } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
 import { encodeName, ownQuery, RrType } from '../wire/index.js';

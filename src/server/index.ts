@@ -1,3 +1,4 @@
+export * from './allow.js';
 export * from './listen.js';
 export * from './listeners.js';
 export * from './metrics.js';

@@ -1,14 +1,20 @@
 import type { Logger } from 'pino';
+import { ClientFilter } from './allow.js';
 import type { Endpoint, HandleQuery } from './listen.js';
 import type { ServerMetrics } from './metrics.js';
 import { bindPair } from './pair.js';
 import { TcpListener, type TcpOptions } from './tcp.js';
 import { UdpListener } from './udp.js';
 
-/** What new listeners are built with; a reload may change it (it applies to addresses bound from then on). */
+/**
+ * What new listeners are built with; a reload may change it. The socket settings apply to addresses bound from then
+ * on; the allowed client networks to every listener at once.
+ */
 export interface ListenerSettings {
   readonly udpReceiveBufferBytes: number;
   readonly tcp: TcpOptions;
+  /** Client networks served (CIDRs); empty or absent: everyone. */
+  readonly allowClients?: readonly string[];
 }
 
 export interface ListenerSetDeps {
@@ -21,6 +27,8 @@ export interface ListenerSetDeps {
    * interface yet. Such an address is kept as missing, and the set is not complete until it is bound.
    */
   readonly retryLater: (address: string, err: unknown) => boolean;
+  /** Counts a datagram or connection dropped because its client is outside `allowClients`. */
+  readonly denied: () => void;
 }
 
 /** One listen address: its UDP and TCP listeners on one port. */
@@ -36,11 +44,16 @@ export class ListenerSet {
   private readonly listeners: Listener[] = [];
   private readonly missing = new Set<string>();
   private closed = false;
+  private clients: ClientFilter;
+  /** What every listener asks about a client: the filter of the settings in force now. */
+  private readonly allows = (address: string | undefined) => this.clients.allows(address);
 
   constructor(
     private settings: ListenerSettings,
     private readonly deps: ListenerSetDeps,
-  ) {}
+  ) {
+    this.clients = new ClientFilter(settings.allowClients ?? [], deps.denied);
+  }
 
   /** Binds every address; one that may be retried later is kept as missing, any other failure throws. */
   async open(addresses: readonly string[]): Promise<void> {
@@ -84,6 +97,7 @@ export class ListenerSet {
       throw err;
     }
     this.settings = settings;
+    this.clients = new ClientFilter(settings.allowClients ?? [], this.deps.denied);
     const removed = this.listeners.filter((l) => !addresses.includes(l.address));
     const kept = this.listeners.filter((l) => addresses.includes(l.address));
     this.listeners.splice(0, this.listeners.length, ...kept, ...added);
@@ -97,12 +111,19 @@ export class ListenerSet {
     const { udp, tcp, port } = await bindPair(
       want.port,
       async (port) => {
-        const udp = new UdpListener({ ...want, port }, handle, metrics, log, settings.udpReceiveBufferBytes);
+        const udp = new UdpListener(
+          { ...want, port },
+          handle,
+          metrics,
+          log,
+          settings.udpReceiveBufferBytes,
+          this.allows,
+        );
         const bound = await udp.start();
         return { udp, port: bound.port, close: () => udp.close(0) };
       },
       async (port) => {
-        const tcp = new TcpListener({ ...want, port }, handle, settings.tcp, metrics, log);
+        const tcp = new TcpListener({ ...want, port }, handle, settings.tcp, metrics, log, this.allows);
         await tcp.start();
         return tcp;
       },

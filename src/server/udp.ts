@@ -20,6 +20,8 @@ export class UdpListener {
     private readonly metrics: ServerMetrics,
     private readonly log: Logger,
     private readonly receiveBufferBytes: number,
+    /** server.allowClients (allow.ts): false drops the datagram unread. */
+    private readonly allows: (address: string) => boolean = () => true,
   ) {}
 
   async start(): Promise<Endpoint> {
@@ -44,7 +46,7 @@ export class UdpListener {
   }
 
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
-    if (this.closing) return;
+    if (this.closing || !this.allows(rinfo.address)) return;
     let out: ReturnType<HandleQuery>;
     try {
       out = this.handle(msg, 'udp', rinfo.address);

@@ -24,6 +24,12 @@ export function createUpstreamMetrics(registry: Registry) {
       labelNames: ['upstream', 'reason'] as const,
       registers,
     }),
+    topBitTtls: new Counter({
+      name: 'ballast_upstream_ttl_top_bit_total',
+      help: 'Records in accepted upstream answers whose TTL had its top bit set, read as 0 (RFC 2181 §8).',
+      labelNames: ['upstream'] as const,
+      registers,
+    }),
     truncated: new Counter({
       name: 'ballast_upstream_truncated_total',
       help: 'UDP answers with TC=1 that were asked again over TCP.',

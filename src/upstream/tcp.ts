@@ -28,6 +28,8 @@ class Connection {
   readonly pending = new Map<number, Pending>();
   private readonly decoder = new FrameDecoder();
   private idle: Timer | undefined;
+  /** Runs while part of an answer is buffered (watchPartial). */
+  private partial: Timer | undefined;
   closed = false;
   /** Queries sent on this connection so far. */
   sent = 0;
@@ -42,8 +44,13 @@ class Connection {
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk) => {
-      if (!this.decoder.push(chunk, (msg) => this.onFrame(msg)))
-        this.destroy(new UpstreamNetworkError(`${label}: zero-length frame`));
+      let completed = false;
+      const ok = this.decoder.push(chunk, (msg) => {
+        completed = true;
+        this.onFrame(msg);
+      });
+      if (!ok) this.destroy(new UpstreamNetworkError(`${label}: zero-length frame`));
+      else this.watchPartial(completed);
     });
     socket.on('error', (err) => this.destroy(new UpstreamNetworkError(`tcp ${label}: ${err.message}`, { cause: err })));
     socket.on('close', () => this.destroy(new UpstreamNetworkError(`tcp ${label}: connection closed`)));
@@ -61,6 +68,23 @@ class Connection {
   forget(id: number): void {
     this.pending.delete(id);
     this.armIdle();
+  }
+
+  /**
+   * An answer begun must arrive whole within idleTimeoutMs of its first byte. An upstream that stops in the middle of
+   * one — or sends a length prefix and nothing after it — blocks every answer behind it, since a TCP stream is in
+   * order: the connection is closed, failing what waits on it, rather than kept for new queries to time out on.
+   */
+  private watchPartial(completed: boolean): void {
+    if (this.decoder.buffered === 0 || completed) {
+      this.partial?.cancel();
+      this.partial = undefined;
+    }
+    if (this.decoder.buffered === 0 || this.partial !== undefined || this.closed) return;
+    this.partial = this.clock.setTimer(() => {
+      this.onReject('stalled');
+      this.destroy(new UpstreamNetworkError(`tcp ${this.label}: stalled in the middle of a message`));
+    }, this.opts.idleTimeoutMs);
   }
 
   private onFrame(msg: Buffer): void {
@@ -87,6 +111,7 @@ class Connection {
     if (this.closed) return;
     this.closed = true;
     this.idle?.cancel();
+    this.partial?.cancel();
     this.socket.destroy();
     const failure = err ?? new UpstreamNetworkError(`tcp ${this.label}: connection closed`);
     for (const p of this.pending.values()) {

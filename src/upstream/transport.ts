@@ -89,6 +89,7 @@ export class SocketTransport implements Transport {
         this.deps.clock,
         reject,
         signal,
+        protocol === 'udp' ? 'ignore' : 'truncated',
       );
       if (udp.scan !== undefined) return { bytes: udp.bytes, scan: udp.scan };
       if (protocol === 'udp') return { bytes: udp.bytes, scan: this.scanTruncated(udp.bytes) };

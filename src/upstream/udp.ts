@@ -18,6 +18,11 @@ export interface UdpAnswer {
  * ICMP errors (port unreachable → ECONNREFUSED) that tell a dead upstream from a slow one. The ID was randomised by
  * the caller. Anything that is not the answer — wrong ID or question, or garbage — is counted through `onReject`
  * and ignored while the wait goes on (docs/design.md §6).
+ *
+ * An answer larger than the payload size the query advertised is counted as `oversize`: a server that honours EDNS
+ * never sends one, and one that big has most likely crossed the network in IP fragments, whose later fragments an
+ * off-path attacker can forge (RFC 9715 §3.2 lets a requestor drop it). With `oversize: 'truncated'` it is taken as a
+ * TC=1 answer, so the caller asks again over TCP; with 'ignore' (a UDP-only upstream) the wait goes on.
  */
 export function udpExchange(
   host: string,
@@ -28,6 +33,7 @@ export function udpExchange(
   clock: Clock,
   onReject: (reason: RejectReason) => void,
   signal?: Cancel,
+  oversize: 'truncated' | 'ignore' = 'truncated',
 ): Promise<UdpAnswer> {
   return new Promise((resolve, reject) => {
     if (signal?.cancelled) {
@@ -55,9 +61,13 @@ export function udpExchange(
     socket.on('error', (err) =>
       finish(new UpstreamNetworkError(`udp ${host}:${port}: ${err.message}`, { cause: err })),
     );
+    const limit = advertisedSize(query, questionEnd);
     socket.on('message', (msg) => {
       const verdict = checkResponse(msg, query, questionEnd);
-      if (verdict === TRUNCATED) finish(undefined, { bytes: msg, scan: undefined });
+      if ((verdict === TRUNCATED || isScan(verdict)) && msg.length > limit) {
+        onReject('oversize');
+        if (oversize === 'truncated') finish(undefined, { bytes: msg, scan: undefined });
+      } else if (verdict === TRUNCATED) finish(undefined, { bytes: msg, scan: undefined });
       else if (isScan(verdict)) finish(undefined, { bytes: msg, scan: verdict });
       else onReject(verdict);
     });
@@ -71,6 +81,12 @@ export function udpExchange(
 }
 
 const noop = () => {};
+
+/** The UDP payload size in the OPT record that follows the question of ballast's own query (RFC 6891 §6.2.5). */
+function advertisedSize(query: Buffer, questionEnd: number): number {
+  if (query.length < questionEnd + 11 || query.readUInt16BE(questionEnd + 1) !== 41) return 512;
+  return Math.max(query.readUInt16BE(questionEnd + 3), 512);
+}
 
 /** Whether an error says the upstream is unreachable (refused, no route, reset), not merely slow or busy. */
 export function isUnreachable(err: unknown): boolean {

@@ -67,6 +67,9 @@ export class Upstream {
       id: m.rejected.labels(this.label, 'id'),
       question: m.rejected.labels(this.label, 'question'),
       malformed: m.rejected.labels(this.label, 'malformed'),
+      answer: m.rejected.labels(this.label, 'answer'),
+      oversize: m.rejected.labels(this.label, 'oversize'),
+      stalled: m.rejected.labels(this.label, 'stalled'),
     };
     this.children = {
       udp: m.queries.labels(this.label, 'udp'),
@@ -75,6 +78,7 @@ export class Upstream {
       inflight: m.inflight.labels(this.label),
       limit: m.limit.labels(this.label),
       truncated: m.truncated.labels(this.label),
+      topBitTtls: m.topBitTtls.labels(this.label),
     };
     this.children.limit.set(this.limit.value);
     const events: TransportEvents = {
@@ -117,6 +121,7 @@ export class Upstream {
       const answer = await this.transport.exchange(req);
       const rttMs = this.clock.now() - started;
       this.children.duration.observe(rttMs / 1000);
+      if (answer.scan.topBitTtls > 0) this.children.topBitTtls.inc(answer.scan.topBitTtls);
       this.limit.observe(answer.scan.rcode === Rcode.REFUSED ? req.name : null, this.clock.now());
       this.children.limit.set(this.limit.value);
       return { ...answer, rttMs };

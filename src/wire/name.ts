@@ -8,24 +8,27 @@ export const BAD_NAME = -1;
  * message, or BAD_NAME.
  *
  * RFC 1035 §4.1.4: a pointer refers to a *prior* occurrence of a name. Requiring every pointer to land strictly
- * before the previous jump makes loops impossible without a hop counter. Label types 01 and 10 (RFC 6891 §5,
+ * before the previous jump makes loops impossible without a hop counter, and the name it refers to must end before
+ * the pointer itself. Label types 01 and 10 (RFC 6891 §5,
  * deprecated extended labels) are rejected, as are labels over 63 bytes and names over 255 bytes (§2.3.4).
  */
 export function skipName(buf: Buffer, offset: number, end: number = buf.length): number {
   let pos = offset;
   let after = -1; // offset past the first pointer: where the caller continues
   let floor = offset; // every pointer must land before this
+  let limit = end; // the name read must end before this: the message's end, then the last pointer followed
   let length = 1; // the root label's length byte
   for (;;) {
-    if (pos >= end) return BAD_NAME;
+    if (pos >= limit) return BAD_NAME;
     const len = buf[pos];
     if (len === 0) return after === -1 ? pos + 1 : after;
     const kind = len & 0xc0;
     if (kind === 0xc0) {
-      if (pos + 1 >= end) return BAD_NAME;
+      if (pos + 1 >= limit) return BAD_NAME;
       const target = ((len & 0x3f) << 8) | buf[pos + 1];
       if (target >= floor) return BAD_NAME;
       if (after === -1) after = pos + 2;
+      limit = pos;
       floor = target;
       pos = target;
       continue;
@@ -34,6 +37,46 @@ export function skipName(buf: Buffer, offset: number, end: number = buf.length):
     if (len > MAX_LABEL_LENGTH) return BAD_NAME;
     length += len + 1;
     if (length > MAX_NAME_LENGTH) return BAD_NAME;
+    if (after !== -1 && pos + len >= limit) return BAD_NAME;
+    pos += len + 1;
+  }
+}
+
+/**
+ * skipName for a response that ballast will rewrite in place. RFC 1035 §4.1.4 has a pointer refer to "a prior
+ * occurrence of the same name", so everything read through a pointer must lie before that pointer, and no byte of it
+ * may be one that `fixed` marks — the header and the TYPE, CLASS, TTL and RDLENGTH of the records before. A pointer
+ * that made a name out of the ID, or out of a TTL (its own record's included), would make a name that changes from
+ * one client to the next, since ballast writes each client's ID and the aged TTLs into the bytes it serves
+ * (docs/design.md §6). No real server's pointer ever does.
+ */
+export function skipNameIn(buf: Buffer, offset: number, end: number, fixed: Uint8Array): number {
+  let pos = offset;
+  let after = -1;
+  let floor = offset;
+  // Where the bytes of the name being read must end: the message's end, then each pointer followed.
+  let limit = end;
+  let length = 1;
+  for (;;) {
+    if (pos >= limit || (after !== -1 && fixed[pos] === 1)) return BAD_NAME;
+    const len = buf[pos];
+    if (len === 0) return after === -1 ? pos + 1 : after;
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 1 >= limit || (after !== -1 && fixed[pos + 1] === 1)) return BAD_NAME;
+      const target = ((len & 0x3f) << 8) | buf[pos + 1];
+      if (target >= floor) return BAD_NAME;
+      if (after === -1) after = pos + 2;
+      limit = pos;
+      floor = pos = target;
+      continue;
+    }
+    if (len > MAX_LABEL_LENGTH) return BAD_NAME;
+    length += len + 1;
+    if (length > MAX_NAME_LENGTH) return BAD_NAME;
+    if (after !== -1) {
+      if (pos + len >= limit) return BAD_NAME;
+      for (let i = pos + 1; i <= pos + len; i++) if (fixed[i] === 1) return BAD_NAME;
+    }
     pos += len + 1;
   }
 }
@@ -116,4 +159,30 @@ export function encodeName(name: string): Buffer {
   const out = Buffer.concat(parts);
   if (out.length > MAX_NAME_LENGTH) throw new RangeError(`invalid DNS name ${JSON.stringify(name)}: over 255 bytes`);
   return out;
+}
+
+/**
+ * Reads a (possibly compressed) name at `offset` into the cache-key form — uncompressed wire labels as latin1, A–Z
+ * folded — or undefined when it cannot be read (the same rules as skipName). Used where names must be compared, not
+ * only skipped: an upstream's answer section against the question (docs/design.md §6).
+ */
+export function readName(buf: Buffer, offset: number, end: number = buf.length): string | undefined {
+  let pos = offset;
+  let floor = offset;
+  let out = '';
+  for (;;) {
+    if (pos >= end) return undefined;
+    const len = buf[pos];
+    if (len === 0) return `${out}\0`;
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 1 >= end) return undefined;
+      const target = ((len & 0x3f) << 8) | buf[pos + 1];
+      if (target >= floor) return undefined;
+      floor = pos = target;
+      continue;
+    }
+    if (len > MAX_LABEL_LENGTH || pos + 1 + len > end || out.length + len + 2 > MAX_NAME_LENGTH) return undefined;
+    out += lowerName(buf, pos, pos + 1 + len);
+    pos += len + 1;
+  }
 }

@@ -1,6 +1,7 @@
 import { BallastError } from '../errors.js';
-import { Flag, HEADER_SIZE, RrType } from './constants.js';
-import { BAD_NAME, skipName } from './name.js';
+import { Flag, HEADER_SIZE, qtypeLabel, RrType } from './constants.js';
+import { BAD_NAME, skipNameIn } from './name.js';
+import { rdataShapeOk } from './rdata.js';
 
 /**
  * What one pass over an upstream response finds: enough to cache it and to serve it by patching
@@ -22,6 +23,8 @@ export interface ResponseScan {
   readonly ttlOffsets: number[];
   /** The TTL at each offset, with RFC 2181 §8 applied (values with the top bit set count as 0). */
   readonly ttls: number[];
+  /** How many of those TTLs had the top bit set (a broken or hostile upstream: counted in a metric). */
+  readonly topBitTtls: number;
   /** TTL and MINIMUM of the first SOA in the authority section, or -1 (RFC 2308 §5). */
   readonly soaTtl: number;
   readonly soaMinimum: number;
@@ -45,9 +48,30 @@ function readTtl(buf: Buffer, at: number): number {
   return ttl > 0x7fffffff ? 0 : ttl;
 }
 
-/** Scans a complete DNS response. Throws MalformedMessageError on anything out of bounds or malformed. */
+/**
+ * Scans a complete DNS response. Throws MalformedMessageError on anything out of bounds or malformed, including the
+ * RDATA of a well-known type that does not have that type's shape (rdata.ts).
+ */
 export function scanResponse(buf: Buffer): ResponseScan {
   if (buf.length < HEADER_SIZE) fail('shorter than a header');
+  // The bytes ballast rewrites or that are no name: the header and every record's fixed fields (skipNameIn). The
+  // map is shared between scans and wiped after each, so a scan allocates nothing for it.
+  const marked: number[] = [];
+  FIXED.fill(1, 0, HEADER_SIZE);
+  try {
+    return scanMarked(buf, marked);
+  } finally {
+    FIXED.fill(0, 0, HEADER_SIZE);
+    for (const at of marked) FIXED.fill(0, at, at + 10);
+  }
+}
+
+/** One byte per offset a message can have: 1 where a name reached through a pointer may not go (scanResponse). */
+const FIXED = new Uint8Array(65536 + 10);
+
+function scanMarked(buf: Buffer, marked: number[]): ResponseScan {
+  const fixed = FIXED;
+  const skipName = (at: number, end = buf.length) => skipNameIn(buf, at, end, fixed);
   const flags = buf.readUInt16BE(2);
   const qdcount = buf.readUInt16BE(4);
   const ancount = buf.readUInt16BE(6);
@@ -55,13 +79,14 @@ export function scanResponse(buf: Buffer): ResponseScan {
   const arcount = buf.readUInt16BE(10);
   let pos = HEADER_SIZE;
   for (let i = 0; i < qdcount; i++) {
-    pos = skipName(buf, pos);
+    pos = skipName(pos);
     if (pos === BAD_NAME || pos + 4 > buf.length) fail('bad question');
     pos += 4;
   }
   const questionEnd = pos;
   const ttlOffsets: number[] = [];
   const ttls: number[] = [];
+  let topBitTtls = 0;
   let soaTtl = -1;
   let soaMinimum = -1;
   let optStart = -1;
@@ -70,8 +95,10 @@ export function scanResponse(buf: Buffer): ResponseScan {
   const total = ancount + nscount + arcount;
   for (let i = 0; i < total; i++) {
     const start = pos;
-    pos = skipName(buf, pos);
+    pos = skipName(pos);
     if (pos === BAD_NAME || pos + 10 > buf.length) fail(`bad record ${i}`);
+    fixed.fill(1, pos, pos + 10);
+    marked.push(pos);
     const type = buf.readUInt16BE(pos);
     const rdlength = buf.readUInt16BE(pos + 8);
     const rdata = pos + 10;
@@ -85,15 +112,15 @@ export function scanResponse(buf: Buffer): ResponseScan {
       optEnd = next;
       extendedRcode = buf[pos + 4];
     } else {
+      if (!rdataShapeOk(buf, type, rdata, next, skipName))
+        fail(`record ${i}: RDATA does not fit its type, ${qtypeLabel(type)}`);
       ttlOffsets.push(pos + 4);
       ttls.push(readTtl(buf, pos + 4));
+      if (buf[pos + 4] & 0x80) topBitTtls++;
       if (type === RrType.SOA && soaTtl === -1 && i >= ancount && i < ancount + nscount) {
-        // SOA RDATA: MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 §3.3.13).
-        let p = skipName(buf, rdata, next);
-        if (p !== BAD_NAME) p = skipName(buf, p, next);
-        if (p === BAD_NAME || p + 20 !== next) fail('bad SOA rdata');
+        // MINIMUM is the last field of the SOA RDATA (RFC 1035 §3.3.13), whose shape was checked above.
         soaTtl = readTtl(buf, pos + 4);
-        soaMinimum = buf.readUInt32BE(p + 16);
+        soaMinimum = buf.readUInt32BE(next - 4);
       }
     }
     pos = next;
@@ -111,6 +138,7 @@ export function scanResponse(buf: Buffer): ResponseScan {
     questionEnd,
     ttlOffsets,
     ttls,
+    topBitTtls,
     soaTtl,
     soaMinimum,
     optStart,

@@ -1,13 +1,13 @@
 // The built CLI as an operator runs it: bad config and bad flags exit 2 before anything binds; --help and --version.
 // Every config here either fails validation or names 127.0.0.1 upstreams, so nothing is forwarded off the machine.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVE_FLAGS } from '../../src/config/index.js';
+import { ensureBuilt } from '../helpers/cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = join(root, 'node_modules/.bin/node');
@@ -34,12 +34,7 @@ function ballast(args: string[]): Promise<Run> {
 
 let dir: string;
 beforeAll(async () => {
-  // dist/ may be older than src/; build it so the CLI under test is the code under test. tsc emits even when
-  // another part of the tree has a type error (that is `npm run typecheck`'s job), so only a missing output fails.
-  const build = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], {
-    encoding: 'utf8',
-  });
-  if (!existsSync(join(root, 'dist/cli.js'))) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
+  ensureBuilt();
   dir = await mkdtemp(join(tmpdir(), 'ballast-cli-'));
 });
 afterAll(async () => {

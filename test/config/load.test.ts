@@ -103,6 +103,7 @@ describe('defaults', () => {
       server: {
         udpPayloadSize: 1232,
         udpReceiveBufferBytes: 4 * 1024 * 1024,
+        allowClients: [],
         tcp: { idleTimeoutMs: 10_000, maxConnections: 1000, maxInflightPerConnection: 100 },
         drainPeriodMs: 2000,
         drainTimeoutMs: 5000,
@@ -414,6 +415,13 @@ describe('bad values: the error names the key path, the value and what is allowe
       path: 'server.udpReceiveBufferBytes',
       value: '1024',
       allowed: '>=65536',
+    },
+    {
+      what: 'a client network that is not a CIDR',
+      input: { server: { allowClients: ['10.0.0.0/8', '10.0.0.0/33'] } },
+      path: 'server.allowClients.1',
+      value: '"10.0.0.0/33"',
+      allowed: 'expected a CIDR such as 10.0.0.0/8 or fd00::/8',
     },
     {
       what: 'unknown key in upstream.health',

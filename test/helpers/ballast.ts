@@ -1,4 +1,5 @@
-// Starts ballast in-process on loopback port 0 with a silent logger and explicit upstreams.
+// Starts ballast in-process on loopback port 0 with a silent logger (unless given one) and explicit upstreams.
+import type { Logger } from 'pino';
 import { Ballast } from '../../src/ballast.js';
 import { type ConfigInput, validate } from '../../src/config/index.js';
 import { silentLogger } from '../../src/observe/index.js';
@@ -17,7 +18,7 @@ export interface Running {
 
 export async function startBallast(
   config: ConfigInput & { upstream: { servers: string[] } },
-  deps: { clock?: Clock; random?: Random } = {},
+  deps: { clock?: Clock; random?: Random; log?: Logger } = {},
 ): Promise<Running> {
   const full = validate({
     listen: ['127.0.0.1:0'],

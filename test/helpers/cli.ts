@@ -1,24 +1,20 @@
 // Runs the built CLI (bin/ballast.js → dist/) as a child process, the way an operator would.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickFreePort } from './bind.js';
+import { distIsFresh } from './build.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const NODE = process.execPath;
 export const BIN = `${root}bin/ballast.js`;
 
-/** Builds dist/ when it is missing or older than any file in src/, so these tests never run stale output. */
+/** dist/ is built once per run by test/setup/build.ts; a test that finds it stale says so rather than rebuilding. */
 export function ensureBuilt(): void {
-  const built = `${root}dist/cli.js`;
-  const newest = (readdirSync(`${root}src`, { recursive: true }) as string[])
-    .map((f) => statSync(`${root}src/${f}`).mtimeMs)
-    .reduce((a, b) => Math.max(a, b), 0);
-  if (!existsSync(built) || statSync(built).mtimeMs < newest) {
-    execFileSync(`${root}node_modules/.bin/tsc`, ['-p', `${root}tsconfig.build.json`]);
-  }
+  if (!distIsFresh())
+    throw new Error('dist/ is older than src/: run the tests with vitest (test/setup/build.ts builds it)');
 }
 
 export interface CliProcess {

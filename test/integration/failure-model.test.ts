@@ -18,17 +18,26 @@ afterEach(async () => {
   b = upstream = undefined;
 });
 
-/** A fake upstream answering `name` A with 192.0.2.1 for every name it is asked, unless `opts.respond` says otherwise. */
+/**
+ * A fake upstream answering `name` A with 192.0.2.1 for every name it is asked, unless `opts.respond` says otherwise.
+ * Either way only records of the type asked are sent: a health probe asks an SOA, and an answer section that does not
+ * answer the question is rejected (docs/design.md §6), as no real server would send one.
+ */
 async function start(opts: FakeUpstreamOptions = {}, config: Partial<ConfigInput> = {}) {
+  const respond: NonNullable<FakeUpstreamOptions['respond']> =
+    opts.respond ??
+    ((req) => {
+      const res = Packet.createResponseFromRequest(req);
+      res.answers.push(a(req.questions[0].name, '192.0.2.1', 60) as never);
+      return res;
+    });
   upstream = await startFakeUpstream({
     ...opts,
-    respond:
-      opts.respond ??
-      ((req) => {
-        const res = Packet.createResponseFromRequest(req);
-        res.answers.push(a(req.questions[0].name, '192.0.2.1', 60) as never);
-        return res;
-      }),
+    respond: (req, transport, rinfo) => {
+      const res = respond(req, transport, rinfo);
+      if (res instanceof Packet) res.answers = res.answers.filter((r) => r.type === req.questions[0].type);
+      return res;
+    },
   });
   b = await startBallast({
     ...config,

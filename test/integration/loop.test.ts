@@ -9,9 +9,13 @@ import { startFakeUpstream } from '../helpers/upstream.js';
 import { until } from '../helpers/wait.js';
 
 let relay: Socket | undefined;
+/** The relay's sockets towards ballast, still open: closed with the relay, so no late answer is relayed after it. */
+const outs = new Set<Socket>();
+const closeOut = (out: Socket) => outs.delete(out) && out.close();
 let b: Running | undefined;
 afterEach(async () => {
   await b?.close();
+  for (const out of [...outs]) closeOut(out);
   relay?.close();
   b = relay = undefined;
 });
@@ -23,18 +27,14 @@ async function startRelay(target: () => number) {
   socket.on('message', (msg, from) => {
     relayed.count++;
     const out = createSocket('udp4');
+    outs.add(out);
     out.on('message', (answer) => {
-      // The test may have ended and closed the relay while this answer was on its way.
-      if (relay === socket) socket.send(answer, from.port, from.address);
-      out.close();
+      socket.send(answer, from.port, from.address);
+      closeOut(out);
     });
-    out.on('error', () => out.close());
+    out.on('error', () => closeOut(out));
     out.send(msg, target(), '127.0.0.1');
-    setTimeout(() => {
-      try {
-        out.close();
-      } catch {}
-    }, 5000).unref();
+    setTimeout(() => closeOut(out), 5000).unref();
   });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
   relay = socket;
