@@ -24,7 +24,8 @@ import type { AdminServer } from './observe/index.js';
 import type { Registry } from './observe/prom.js';
 import type { Persister } from './persist/index.js';
 import type { RequestHandler } from './resolve/index.js';
-import { type Endpoint, formatEndpoint, type ListenerSet } from './server/index.js';
+import type { ListenerSet } from './server/index.js';
+import { type Endpoint, formatEndpoint } from './util/endpoint.js';
 import { qnameOfKey } from './wire/index.js';
 
 /**

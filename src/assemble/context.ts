@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { createRegistry } from '../observe/index.js';
 import type { Registry } from '../observe/prom.js';
-import type { Endpoint } from '../server/index.js';
 import type { UpstreamDeps } from '../upstream/index.js';
 import { type Clock, systemClock } from '../util/clock.js';
+import type { Endpoint } from '../util/endpoint.js';
 import { type Random, systemRandom } from '../util/random.js';
 
 export interface BallastDeps {

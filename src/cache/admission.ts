@@ -6,14 +6,10 @@ import {
   scanResponse,
   storedForm,
 } from '../wire/index.js';
-import type { CacheOptions, DnsCache } from './cache.js';
 import { CacheEntry, TTL_RECORD_SIZE } from './entry.js';
 import { hashKey, keyOfString } from './key.js';
+import { type CacheOptions, type CacheState, NEGATIVE } from './state.js';
 import { NO_SLOT } from './store.js';
-
-/** Bits of the cache's `flags` column. */
-export const REFRESHING = 1;
-export const NEGATIVE = 2;
 
 /** A restored entry may claim to be this far in the future (clock skew between the writer and us). */
 const FUTURE_SLACK_MS = 60_000;
@@ -25,7 +21,7 @@ const FUTURE_SLACK_MS = 60_000;
  * checks it; this checks it again, since a wrong answer stored here would be served to everyone).
  */
 export function admitAnswer(
-  cache: DnsCache,
+  cache: CacheState,
   key: string,
   upstreamBytes: Buffer,
   upstreamScan: ResponseScan,
@@ -55,7 +51,7 @@ export function admitAnswer(
  * question, is not cacheable under today's rules, comes from the future or is dead is skipped.
  */
 export function restoreAnswer(
-  cache: DnsCache,
+  cache: CacheState,
   keyLength: number,
   message: Buffer,
   storedAtMs: number,
@@ -89,7 +85,7 @@ export function restoreAnswer(
  * and the TTL table when `data` holds it); the new slot, or NO_SLOT.
  */
 function put(
-  cache: DnsCache,
+  cache: CacheState,
   keyLength: number,
   data: Uint8Array,
   valueLength: number,

@@ -1,30 +1,21 @@
 import type { Random } from '../util/random.js';
 import { nameToString, type Query, type ResponseScan } from '../wire/index.js';
-import { admitAnswer, NEGATIVE, REFRESHING, restoreAnswer } from './admission.js';
-import { Columns } from './columns.js';
+import { admitAnswer, restoreAnswer } from './admission.js';
 import { CacheEntry, NONE, renderAnswer, TTL_RECORD_SIZE } from './entry.js';
 import { hashKey, keyOfQuery, keyOfString, keyToString, MAX_KEY_LENGTH } from './key.js';
 import { exportEntries } from './records.js';
+import {
+  type CacheOptions,
+  type CacheState,
+  entryColumns,
+  NEGATIVE,
+  REFRESHING,
+  type RefreshMarks,
+  SlotMarks,
+} from './state.js';
 import { NO_SLOT, Store, type Tier } from './store.js';
 
-export interface CacheOptions {
-  readonly maxEntries: number;
-  /** Bound of the arena slabs that hold keys and messages (docs/configuration.md, cache.maxBytes). */
-  readonly maxBytes: number;
-  /** Floor for positive TTLs. */
-  readonly minTtlSeconds: number;
-  /** Cap for any TTL (RFC 8767 §4 suggests 7 days). */
-  readonly maxTtlSeconds: number;
-  /** Cap for negative TTLs (RFC 2308 §5). */
-  readonly maxNegativeTtlSeconds: number;
-  /** How long an entry is kept past its expiry to be served stale (RFC 8767 §5 suggests 1–3 days). */
-  readonly staleMaxAgeSeconds: number;
-  /** The background refresh point, as fractions of the TTL: uniform between these, per entry. */
-  readonly refreshFrom: number;
-  readonly refreshTo: number;
-  /** Arena slab size (tests use small slabs to exercise compaction); the store's default otherwise. */
-  readonly slabBytes?: number;
-}
+export type { CacheOptions, RefreshMarks };
 
 export interface CacheHooks {
   onEvict?: (tier: Tier) => void;
@@ -41,13 +32,6 @@ export interface Lookup {
   readonly state: Freshness;
 }
 
-/** What prefetch decisions read and mark on an entry (resolve/prefetch.ts). */
-export interface RefreshMarks {
-  readonly hits: number;
-  readonly refreshAtMs: number;
-  refreshing: boolean;
-}
-
 export { NO_SLOT };
 
 const MAX_HITS = 0xffff;
@@ -61,9 +45,9 @@ const MAX_HITS = 0xffff;
  * and `render(slot, …)` read and write the slot's columns. A slot is valid until the next call that stores,
  * deletes or sweeps: anything held across an await takes a detached copy with `entryAt(slot)`.
  */
-export class DnsCache {
+export class DnsCache implements CacheState {
   private store: Store;
-  private cols = DnsCache.columns(0);
+  private cols = entryColumns(0);
   private c = this.cols.arrays;
   /** Scratch for the key being looked up or stored. */
   private readonly key = new Uint8Array(MAX_KEY_LENGTH);
@@ -74,21 +58,6 @@ export class DnsCache {
     private readonly hooks: CacheHooks,
   ) {
     this.store = this.newStore(opts);
-  }
-
-  private static columns(capacity: number) {
-    return new Columns(
-      {
-        storedAt: Float64Array,
-        ttl: Uint32Array,
-        refreshAfter: Uint32Array,
-        hits: Uint16Array,
-        flags: Uint8Array,
-        rcode: Uint16Array,
-        messageLength: Uint16Array,
-      },
-      capacity,
-    );
   }
 
   private newStore(opts: CacheOptions): Store {
@@ -103,7 +72,7 @@ export class DnsCache {
         this.c = this.cols.arrays;
       },
     });
-    this.cols = DnsCache.columns(store.capacity);
+    this.cols = entryColumns(store.capacity);
     this.c = this.cols.arrays;
     return store;
   }
@@ -386,25 +355,5 @@ export class DnsCache {
   restore(key: string, bytes: Buffer, storedAtMs: number, nowMs: number): boolean {
     const n = keyOfString(key, this.key);
     return n >= 0 && restoreAnswer(this, n, bytes, storedAtMs, nowMs);
-  }
-}
-
-/** The reused RefreshMarks view of DnsCache.refreshMarks. */
-class SlotMarks implements RefreshMarks {
-  slot = NO_SLOT;
-  constructor(private readonly cache: DnsCache) {}
-  get hits(): number {
-    return this.cache.columns.hits[this.slot];
-  }
-  get refreshAtMs(): number {
-    const c = this.cache.columns;
-    return c.storedAt[this.slot] + c.refreshAfter[this.slot];
-  }
-  get refreshing(): boolean {
-    return (this.cache.columns.flags[this.slot] & REFRESHING) !== 0;
-  }
-  set refreshing(v: boolean) {
-    const f = this.cache.columns.flags;
-    f[this.slot] = v ? f[this.slot] | REFRESHING : f[this.slot] & ~REFRESHING;
   }
 }

@@ -1,6 +1,6 @@
 import { restoreAnswer } from './admission.js';
-import type { DnsCache } from './cache.js';
 import { keyClass, keyStringLength, keyToString, keyType, writeKeyString } from './key.js';
+import type { CacheState } from './state.js';
 
 /**
  * The cache's entries as snapshot records (persist/snapshot.ts, docs/design.md §7), read from and written to the
@@ -17,7 +17,7 @@ export interface RecordOrder {
   readonly generations: Uint32Array;
 }
 
-export function recordOrder(cache: DnsCache): RecordOrder {
+export function recordOrder(cache: CacheState): RecordOrder {
   const store = cache.storage;
   const stale = store.slots('secondary', true);
   const fresh = store.slots('primary', true);
@@ -30,13 +30,13 @@ export function recordOrder(cache: DnsCache): RecordOrder {
 }
 
 /** Whether the slot still holds the entry the order saw. */
-export function stillHeld(cache: DnsCache, order: RecordOrder, i: number): boolean {
+export function stillHeld(cache: CacheState, order: RecordOrder, i: number): boolean {
   const slot = order.slots[i];
   return cache.storage.tierOf(slot) !== undefined && cache.storage.generation(slot) === order.generations[i];
 }
 
 /** Bytes of the slot's snapshot record. */
-export function recordLength(cache: DnsCache, slot: number): number {
+export function recordLength(cache: CacheState, slot: number): number {
   const store = cache.storage;
   const slab = store.slab(slot);
   const at = store.keyOffset(slot);
@@ -47,7 +47,7 @@ export function recordLength(cache: DnsCache, slot: number): number {
 }
 
 /** Writes the slot's record at `out[pos]` (room for recordLength bytes); returns the position after it. */
-export function writeRecord(cache: DnsCache, slot: number, out: Buffer, pos: number): number {
+export function writeRecord(cache: CacheState, slot: number, out: Buffer, pos: number): number {
   const store = cache.storage;
   const slab = store.slab(slot);
   const keyAt = store.keyOffset(slot);
@@ -64,7 +64,9 @@ export function writeRecord(cache: DnsCache, slot: number, out: Buffer, pos: num
 }
 
 /** Every entry as {key, storedAtMs, bytes} (copies), in snapshot order; for tests and the JSON baseline. */
-export function* exportEntries(cache: DnsCache): IterableIterator<{ key: string; storedAtMs: number; bytes: Buffer }> {
+export function* exportEntries(
+  cache: CacheState,
+): IterableIterator<{ key: string; storedAtMs: number; bytes: Buffer }> {
   const order = recordOrder(cache);
   const store = cache.storage;
   for (let i = 0; i < order.slots.length; i++) {
@@ -85,7 +87,7 @@ export function* exportEntries(cache: DnsCache): IterableIterator<{ key: string;
  * real age. Returns whether the entry was kept (admission.ts restoreAnswer says when it is not).
  */
 export function restoreRecord(
-  cache: DnsCache,
+  cache: CacheState,
   data: Uint8Array,
   keyAt: number,
   keyLength: number,

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Endpoint } from '../server/index.js';
+import type { Endpoint } from '../util/endpoint.js';
 import type { Registry } from './prom.js';
 
 export interface AdminOptions {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import type { Endpoint } from '../util/endpoint.js';
 import { ClientFilter } from './allow.js';
-import type { Endpoint, HandleQuery } from './listen.js';
+import type { HandleQuery } from './listen.js';
 import type { ServerMetrics } from './metrics.js';
 import { bindPair } from './pair.js';
 import { TcpListener, type TcpOptions } from './tcp.js';

@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { Endpoint } from '../util/endpoint.js';
 import { FrameDecoder, frame } from '../wire/index.js';
-import type { Endpoint, HandleQuery } from './listen.js';
+import type { HandleQuery } from './listen.js';
 import type { ServerMetrics } from './metrics.js';
 
 export interface TcpOptions {

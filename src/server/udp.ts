@@ -1,7 +1,8 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
-import type { Endpoint, HandleQuery } from './listen.js';
+import type { Endpoint } from '../util/endpoint.js';
+import type { HandleQuery } from './listen.js';
 import type { ServerMetrics } from './metrics.js';
 
 /**
