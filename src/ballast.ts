@@ -126,7 +126,7 @@ export class Ballast {
       });
       installRouting();
       const previous = { config: this.config, settings: this.handler.settings };
-      this.handler.configure(handlerSettings(next, previous));
+      this.handler.configure(handlerSettings(next, this.ctx.random, previous));
       this.cache.reconfigure(cacheOptions(next));
       this.persister?.configure(persistOptions(next));
       this.ctx.log.level = next.log.level;

@@ -65,7 +65,7 @@ export function buildHandler(
     clock: ctx.clock,
     metrics: createResolveMetrics(ctx.registry, { failureCacheEntries: () => handler.settings.failures.size }),
     log: ctx.log.child({ component: 'resolve' }),
-    ...handlerSettings(config),
+    ...handlerSettings(config, ctx.random),
   });
   return handler;
 }

@@ -2,6 +2,7 @@ import type { CacheOptions } from '../cache/index.js';
 import { type Config, samePart } from '../config/index.js';
 import type { PersistOptions } from '../persist/index.js';
 import { FailureCache, type HandlerSettings } from '../resolve/index.js';
+import type { Random } from '../util/random.js';
 
 export function persistOptions(config: Config): PersistOptions {
   const p = config.persistence;
@@ -20,6 +21,7 @@ export function cacheOptions(config: Config): CacheOptions {
 /** The request path's settings; the failure cache is kept when its own settings are equal. */
 export function handlerSettings(
   config: Config,
+  random: Random,
   previous?: { config: Config; settings: HandlerSettings },
 ): HandlerSettings {
   const same = (pick: (c: Config) => unknown) => samePart(previous?.config, config, pick);
@@ -31,6 +33,7 @@ export function handlerSettings(
           maxMs: config.failureCache.maxSeconds * 1000,
           staleRecheckMs: config.stale.recheckSeconds * 1000,
           maxEntries: config.failureCache.maxEntries,
+          random,
         });
   return {
     udpSize: config.server.udpPayloadSize,

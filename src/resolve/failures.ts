@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { Random } from '../util/random.js';
 import { Rcode } from '../wire/index.js';
 
 export interface FailureCacheOptions {
@@ -10,7 +11,18 @@ export interface FailureCacheOptions {
   readonly staleRecheckMs: number;
   /** Keys remembered at most; the least recently failed are forgotten first. */
   readonly maxEntries: number;
+  /** Spreads each hold (HOLD_JITTER); injected so tests are deterministic. */
+  readonly random: Random;
 }
+
+/**
+ * Each hold is its nominal length times a uniform factor in [1 − HOLD_JITTER, 1 + HOLD_JITTER), never under 1 s
+ * (RFC 9520 §3.2) and, when backing off, never over the cap. Names that failed together — every name a busy
+ * upstream refused in the same second, on every node — then come back spread over half a hold rather than at one
+ * instant, so the recheck does not arrive as a wave (docs/resilience.md).
+ */
+export const HOLD_JITTER = 0.25;
+const MIN_HOLD_MS = 1000;
 
 /** How a query failed, so that the same failure is answered again while it is held (the same rcode, the same EDE). */
 export interface FailedAnswer {
@@ -61,8 +73,10 @@ export class FailureCache {
     const refused = answer.rcode === Rcode.REFUSED;
     const backoffMs =
       previous === undefined || refused ? this.opts.initialMs : Math.min(previous.backoffMs * 2, this.opts.maxMs);
-    const hold = hasStale ? Math.max(this.opts.staleRecheckMs, backoffMs) : backoffMs;
-    this.failures.set(key, { until: nowMs + hold, backoffMs, answer });
+    const nominal = hasStale ? Math.max(this.opts.staleRecheckMs, backoffMs) : backoffMs;
+    let hold = Math.round(nominal * (1 - HOLD_JITTER + 2 * HOLD_JITTER * this.opts.random.float()));
+    if (!hasStale) hold = Math.min(hold, this.opts.maxMs);
+    this.failures.set(key, { until: nowMs + Math.max(hold, MIN_HOLD_MS), backoffMs, answer });
   }
 
   /** A good answer ends the backoff for `key`. */

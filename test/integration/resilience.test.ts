@@ -3,6 +3,7 @@
 // the test advances the clock.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../src/config/index.js';
+import { HOLD_JITTER } from '../../src/resolve/failures.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { systemRandom } from '../../src/util/random.js';
 import { type Running, startBallast } from '../helpers/ballast.js';
@@ -23,6 +24,8 @@ describe('resilience timelines (docs/design.md §4)', () => {
   let clock: ManualClock;
   // float() near 1: refresh points and probe delays land at the top of their ranges, so timelines are exact.
   const random = { float: () => 0.999, id16: systemRandom.id16 };
+  /** A failure hold of nominal length `ms` under that random source: at the top of its ±25 % (resolve/failures.ts). */
+  const hold = (ms: number) => Math.round(ms * (1 - HOLD_JITTER + 2 * HOLD_JITTER * 0.999));
 
   async function start(extra: Partial<ConfigInput> = {}) {
     clock = new ManualClock();
@@ -133,7 +136,7 @@ describe('resilience timelines (docs/design.md §4)', () => {
       expect(first.packet.answers[0]).toMatchObject({ address: '192.0.2.6', ttl: 30 });
       expect(await b.metric('ballast_stale_answers_total', { reason: 'refresh_failed' })).toBe(1);
       expect(upstream.count('n5.test')).toBe(2);
-      clock.advance(29_000);
+      clock.advance(hold(30_000) - 1_000);
       const held = await query(b.port, 'n5.test', A, EDNS);
       expect(held.packet.answers[0].address).toBe('192.0.2.6');
       expect(upstream.count('n5.test')).toBe(2); // not asked within the recheck time
@@ -255,13 +258,13 @@ describe('resilience timelines (docs/design.md §4)', () => {
       upstream.mode = 'servfail';
       expect(header((await query(b.port, 'fc.test', A)).raw).rcode).toBe(2);
       expect(upstream.count('fc.test')).toBe(1);
-      clock.advance(4_999);
+      clock.advance(hold(5_000) - 1);
       expect(header((await query(b.port, 'fc.test', A, EDNS)).raw).rcode).toBe(2);
       expect(upstream.count('fc.test')).toBe(1);
       clock.advance(1);
       await query(b.port, 'fc.test', A); // asked again: fails again → hold doubles to 10 s
       expect(upstream.count('fc.test')).toBe(2);
-      clock.advance(9_999);
+      clock.advance(hold(10_000) - 1);
       await query(b.port, 'fc.test', A);
       expect(upstream.count('fc.test')).toBe(2);
       upstream.mode = 'answer';

@@ -13,7 +13,13 @@ import { ManualClock } from '../../src/util/clock.js';
 
 function setup() {
   const clock = new ManualClock();
-  const failures = new FailureCache({ initialMs: 5000, maxMs: 300_000, staleRecheckMs: 30_000, maxEntries: 100 });
+  const failures = new FailureCache({
+    initialMs: 5000,
+    maxMs: 300_000,
+    staleRecheckMs: 30_000,
+    maxEntries: 100,
+    random: { float: () => 0.5, id16: () => 0 },
+  });
   const metrics = createResolveMetrics(createRegistry(false), { failureCacheEntries: () => failures.size });
   const budget = new ZoneBudget({ refreshPerSecond: 10, recoveryMinPerSecond: 1 }, clock);
   const view = (over: Partial<ZoneView> = {}): ZoneView =>

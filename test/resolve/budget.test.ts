@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ZoneBudget } from '../../src/resolve/budget.js';
 import { FailureCache } from '../../src/resolve/failures.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { seededRandom } from '../../src/util/random.js';
 import { TokenBucket } from '../../src/util/token-bucket.js';
 
 describe('TokenBucket', () => {
@@ -28,7 +29,9 @@ describe('TokenBucket', () => {
 });
 
 describe('FailureCache (RFC 9520)', () => {
-  const opts = { initialMs: 5000, maxMs: 300_000, staleRecheckMs: 30_000, maxEntries: 3 };
+  // A random source at the middle of its range: every hold is exactly its nominal length.
+  const middle = { float: () => 0.5, id16: () => 0 };
+  const opts = { initialMs: 5000, maxMs: 300_000, staleRecheckMs: 30_000, maxEntries: 3, random: middle };
 
   it('holds a key 5 s, doubling per consecutive failure up to 5 min, and forgets it on success', () => {
     const clock = new ManualClock();
@@ -52,6 +55,30 @@ describe('FailureCache (RFC 9520)', () => {
     f.record('k', 0, true);
     expect(f.heldUntil('k', 29_999)).toBe(30_000);
     expect(f.heldUntil('k', 30_000)).toBeUndefined();
+  });
+
+  it('spreads each hold uniformly over ±25 % of its length, never under 1 s, never past the backoff cap', () => {
+    const random = seededRandom(7);
+    const f = new FailureCache({ ...opts, maxEntries: 10_000, random });
+    const holds = Array.from({ length: 2000 }, (_, i) => {
+      f.record(`k${i}`, 0, false);
+      return f.heldUntil(`k${i}`, 0)!;
+    });
+    expect(Math.min(...holds)).toBeGreaterThanOrEqual(3750);
+    expect(Math.max(...holds)).toBeLessThan(6250);
+    // Spread, not clustered: each quarter of the range holds about a quarter of the keys.
+    const quarters = [0, 0, 0, 0];
+    for (const h of holds) quarters[Math.floor((h - 3750) / 625)]++;
+    for (const q of quarters) expect(q).toBeGreaterThan(400);
+
+    const low = new FailureCache({ ...opts, initialMs: 1000, random: { float: () => 0, id16: () => 0 } });
+    low.record('k', 0, false);
+    expect(low.heldUntil('k', 0)).toBe(1000); // 750 ms would be under RFC 9520 §3.2's 1 s
+    const high = new FailureCache({ ...opts, initialMs: 300_000, random: { float: () => 0.999, id16: () => 0 } });
+    high.record('k', 0, false);
+    expect(high.heldUntil('k', 0)).toBe(300_000); // never past failureCache.maxSeconds
+    high.record('s', 0, true);
+    expect(high.heldUntil('s', 0)).toBeGreaterThan(300_000); // a key with a stale answer is not backing off
   });
 
   it('is bounded: the least recently failed key is forgotten', () => {
