@@ -109,6 +109,7 @@ function measuredTable(rows) {
     ['RSS mean (MiB)', 'right'],
     ['RSS max (MiB)', 'right'],
     ['peak RSS so far (MiB)', 'right'],
+    ['at the end: anonymous / file-backed (MiB)', 'right'],
     ['JS heap used (MiB)', 'right'],
     ['CPU', 'right'],
   ];
@@ -126,6 +127,7 @@ function measuredTable(rows) {
       fmtMi(r.rssMean),
       fmtMi(r.rssMax),
       fmtMi(r.hwm),
+      r.anon === undefined ? '—' : `${fmtMi(r.anon)} / ${fmtMi(r.file)}`,
       opt(r.heapUsed, fmtMi),
       fmtMilli(r.cores),
     ]),
@@ -176,7 +178,10 @@ export async function report(result, opts, ctx) {
       `CPU 1 with bench/upstream.js, fixed rates with \`-Q\`, ${opts.duration} s per phase.`,
   );
   L.push(
-    '- Sampling: VmRSS from `/proc/PID/status` every 250 ms (mean and max); VmHWM (peak RSS since start); CPU from ' +
+    '- Sampling: VmRSS from `/proc/PID/status` every 250 ms (mean and max); VmHWM (peak RSS since start); at the ' +
+      "end of each phase, RssAnon and RssFile, VmRSS's two parts: memory the process holds, and the node executable's " +
+      'pages it has touched (clean, shared by every container of the image on a node, dropped first under pressure); ' +
+      'CPU from ' +
       '`/proc/PID/stat` utime + stime over the phase, all threads, in millicores (1000m = one core busy); ' +
       '`ballast_cache_bytes` at the end of each phase, and every second during the flood (a scrape costs CPU: ' +
       'the other phases are scraped once, as Prometheus would every 15–30 s).',

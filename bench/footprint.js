@@ -108,8 +108,11 @@ async function measure(pid, load, sampleGauges) {
   const wall = (performance.now() - t0) / 1000;
   const cpuSeconds = processCpuSeconds(pid) - cpu0;
   sample();
+  const end = processMemory(pid);
   return {
     cores: cpuSeconds / wall,
+    anon: end.anon,
+    file: end.file,
     cpuSeconds,
     rssMean: samples.reduce((a, b) => a + b, 0) / samples.length,
     rssMax: Math.max(...samples),

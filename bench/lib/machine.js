@@ -64,11 +64,20 @@ export function processCpuSeconds(pid) {
   }
 }
 
-/** A process's resident memory now (VmRSS) and at its peak so far (VmHWM), in bytes. */
+/**
+ * A process's resident memory now (VmRSS) and at its peak so far (VmHWM), in bytes, and the two parts of VmRSS:
+ * anonymous memory (heap, malloc, buffers: what the process itself holds) and file-backed pages (mostly the node
+ * executable's code and built-in snapshot, clean pages the kernel can drop and re-read).
+ */
 export function processMemory(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-  return { rss: kib('VmRSS') * 1024, hwm: kib('VmHWM') * 1024 };
+  return {
+    rss: kib('VmRSS') * 1024,
+    hwm: kib('VmHWM') * 1024,
+    anon: kib('RssAnon') * 1024,
+    file: kib('RssFile') * 1024,
+  };
 }
 
 /**
