@@ -41,7 +41,16 @@ export class UdpListener {
         resolve();
       });
     });
-    socket.on('error', (err) => this.log.error({ err }, 'udp socket error'));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      // Replies on the hit path are sent without a callback, so their failures arrive here. Counted, not logged at
+      // error level: a full socket buffer under a flood would otherwise log once per dropped reply.
+      if (err.syscall === 'send') {
+        this.metrics.sendErrors.labels('udp').inc();
+        this.log.debug({ err }, 'udp send failed');
+        return;
+      }
+      this.log.error({ err }, 'udp socket error');
+    });
     const a = socket.address();
     return { host: a.address, port: a.port };
   }
@@ -58,7 +67,9 @@ export class UdpListener {
     }
     if (out === null) return;
     if (!(out instanceof Promise)) {
-      this.send(out, rinfo);
+      // No completion callback on the hit path: Node.js would allocate and schedule one per reply. A failed send
+      // comes back as the socket's 'error' event, counted there.
+      this.socket?.send(out, rinfo.port, rinfo.address);
       return;
     }
     this.inflight++;
@@ -74,15 +85,15 @@ export class UdpListener {
     );
   }
 
-  private send(reply: Buffer, rinfo: RemoteInfo, sent?: () => void): void {
+  private send(reply: Buffer, rinfo: RemoteInfo, sent: () => void): void {
     const socket = this.socket;
     if (socket === undefined) {
-      sent?.();
+      sent();
       return;
     }
     socket.send(reply, rinfo.port, rinfo.address, (err) => {
       if (err) this.metrics.sendErrors.labels('udp').inc();
-      sent?.();
+      sent();
     });
   }
 
