@@ -9,6 +9,7 @@ import {
   buildListeners,
   buildNode,
   buildPersister,
+  buildSweeper,
   type Context,
   cacheOptions,
   createContext,
@@ -16,7 +17,7 @@ import {
   persistOptions,
   Routing,
 } from './assemble/index.js';
-import { type DnsCache, Sweeper } from './cache/index.js';
+import type { DnsCache, Sweeper } from './cache/index.js';
 import { Chaos } from './chaos/index.js';
 import { type Config, ConfigReport, changedSections } from './config/index.js';
 import type { NodeNetwork } from './node/index.js';
@@ -26,7 +27,6 @@ import type { Persister } from './persist/index.js';
 import type { RequestHandler } from './resolve/index.js';
 import type { ListenerSet } from './server/index.js';
 import { type Endpoint, formatEndpoint } from './util/endpoint.js';
-import { qnameOfKey } from './wire/index.js';
 
 /**
  * One running ballast: config → components → listeners. The lifecycle, as undici's dispatchers have it:
@@ -70,9 +70,7 @@ export class Ballast {
     this.chaos = new Chaos({ ...ctx, log: deps.log.child({ component: 'chaos' }) }, config.chaos);
     this.routing = new Routing(config, ctx, (c) => this.chaos.interceptor(c.chaos));
     this.handler = buildHandler(config, this.cache, this.routing, ctx);
-    const keepDead = (key: string) =>
-      this.config.stale.keepPastMaxAgeWhileDown && !this.handler.zoneHealthy(qnameOfKey(key));
-    this.sweeper = new Sweeper(this.cache, ctx.clock, keepDead);
+    this.sweeper = buildSweeper(this.cache, this.handler, () => this.config, ctx);
     this.persister = buildPersister(config, this.cache, ctx);
     this.listeners = buildListeners(config, this.handler, ctx);
     this.admin = this.createAdmin(config);

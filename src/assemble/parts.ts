@@ -1,4 +1,4 @@
-import { createCacheMetrics, DnsCache } from '../cache/index.js';
+import { createCacheMetrics, DnsCache, Sweeper } from '../cache/index.js';
 import type { Chaos } from '../chaos/index.js';
 import { type Config, parseEndpoint } from '../config/index.js';
 import { createNodeMetrics, isLocalAddress, NodeNetwork } from '../node/index.js';
@@ -7,6 +7,7 @@ import type { Counter } from '../observe/prom.js';
 import { createPersistMetrics, Persister } from '../persist/index.js';
 import { createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
 import { createServerMetrics, ListenerSet } from '../server/index.js';
+import { qnameOfKey } from '../wire/index.js';
 import type { Context } from './context.js';
 import type { Routing } from './routing.js';
 import { cacheOptions, handlerSettings, persistOptions } from './settings.js';
@@ -21,6 +22,15 @@ export function buildCache(config: Config, ctx: Context): DnsCache {
   const metrics = createCacheMetrics(ctx.registry, () => cache!);
   cache = new DnsCache(cacheOptions(config), { onEvict: (tier) => metrics.evicted(tier), random: ctx.random });
   return cache;
+}
+
+/**
+ * The stale sweep. While stale.keepPastMaxAgeWhileDown is set (read live, so a reload applies) an entry past its
+ * stale window stays while its zone is down, trading RFC 8767's bound on staleness for answers in a long outage.
+ */
+export function buildSweeper(cache: DnsCache, handler: RequestHandler, config: () => Config, ctx: Context): Sweeper {
+  const keepDead = (key: string) => config().stale.keepPastMaxAgeWhileDown && !handler.zoneHealthy(qnameOfKey(key));
+  return new Sweeper(cache, ctx.clock, keepDead);
 }
 
 export function buildPersister(config: Config, cache: DnsCache, ctx: Context): Persister | undefined {
