@@ -48,7 +48,9 @@ export class FailureCache {
   private readonly failures: LRUCache<string, Failure>;
 
   constructor(private readonly opts: FailureCacheOptions) {
-    this.failures = new LRUCache<string, Failure>({ max: opts.maxEntries });
+    // Bounded by count through maxSize, not max: with max, lru-cache preallocates its arrays for every key up front
+    // (about 2.7 MiB for the default 100,000), held for the life of a process that mostly holds no failures at all.
+    this.failures = new LRUCache<string, Failure>({ maxSize: opts.maxEntries, sizeCalculation: () => 1 });
   }
 
   /** How `key` failed, if it is held at `nowMs`. */

@@ -128,7 +128,7 @@ export class RequestHandler {
     // RD=0 asks for what the cache holds and nothing more (RFC 1034 §4.3.1): never an upstream query.
     if (!q.recursionDesired) {
       if (slot !== NO_SLOT && cache.freshness(slot, now) === 'stale') {
-        return this.serveStale(q, maxSize, cache.entryAt(slot), 'no_recursion', undefined);
+        return this.serveStale(q, maxSize, slot, 'no_recursion', undefined);
       }
       return this.replies.notCached(q);
     }
@@ -140,37 +140,40 @@ export class RequestHandler {
     // A loop check of ours, back from an upstream that forwards to ballast: refused, so the loop ends here.
     if (this.deps.loops.isProbe(q.qname)) return this.replies.refuse(q, { reason: 'loop' });
     const view = this.zoneStates.view(this.deps.upstreams.zones.match(q.qname));
-    const stale = this.usableStale(slot, now, view);
+    const hasStale = this.usableStale(slot, now, view);
 
     // admit
     const joining = this.flights.has(q.key);
-    const refusal = admit({ key: q.key, view, joining, hasStale: stale !== undefined, now }, this.deps);
+    const refusal = admit({ key: q.key, view, joining, hasStale, now }, this.deps);
     if (refusal !== undefined) {
-      if (stale === undefined) return this.replies.refuse(q, refusal);
-      return this.serveStale(q, maxSize, stale, refusal.reason, view);
+      if (!hasStale) return this.replies.refuse(q, refusal);
+      // Nothing since the lookup stored or evicted, so the slot is still this entry: rendered in place, no copy.
+      return this.serveStale(q, maxSize, slot, refusal.reason, view);
     }
 
     // coalesce → queue → forward → store
+    // The stale entry may be needed after an await, when its slot may have been evicted or reused: a detached copy.
+    const stale = hasStale ? this.deps.cache.entryAt(slot) : undefined;
     const flight = this.fetch(q, view, stale !== undefined ? 'stale' : undefined, client);
 
     // reply
     if (stale === undefined) return this.awaitAnswer(q, maxSize, flight.promise);
     const wait = remainingWait(this.deps.stale.clientTimeoutMs, flight.startedAt, now);
-    return this.awaitOrStale(q, maxSize, stale, flight.promise, view, wait);
+    return this.awaitOrStale(q, maxSize, stale, flight.promise, wait);
   }
 
   /**
-   * The entry to fall back on: a stale one, or a dead one while its zone is down and the option keeps those. A
-   * detached copy (entryAt), since it may be held across an await while the slot is evicted or reused.
+   * Whether the slot holds an entry to fall back on: a stale one, or a dead one while its zone is down and the
+   * option keeps those. A dead entry that may not be served is deleted here.
    */
-  private usableStale(slot: number, now: number, view: ZoneView): CacheEntry | undefined {
-    if (slot === NO_SLOT) return undefined;
+  private usableStale(slot: number, now: number, view: ZoneView): boolean {
+    if (slot === NO_SLOT) return false;
     const { cache } = this.deps;
     if (cache.freshness(slot, now) === 'stale' || (!view.healthy && this.deps.stale.keepPastMaxAgeWhileDown)) {
-      return cache.entryAt(slot);
+      return true;
     }
     cache.deleteSlot(slot);
-    return undefined;
+    return false;
   }
 
   /** No stale entry: the client waits for the upstream (coalesced with any other asker of the same key). */
@@ -194,7 +197,6 @@ export class RequestHandler {
     maxSize: number,
     stale: CacheEntry,
     flight: Promise<CacheEntry>,
-    view: ZoneView,
     waitMs: number,
   ): Promise<Buffer> {
     const { metrics, clock } = this.deps;
@@ -202,18 +204,14 @@ export class RequestHandler {
     const result = await raceStale(flight, waitMs, clock);
     metrics.inflight.dec();
     if (result.kind === 'answer') return this.replies.answer(q, result.value, clock.now(), maxSize, 'upstream');
-    return this.serveStale(q, maxSize, stale, result.kind === 'timeout' ? 'client_timeout' : 'refresh_failed', view);
+    const reason = result.kind === 'timeout' ? 'client_timeout' : 'refresh_failed';
+    return this.replies.stale(q, stale, clock.now(), maxSize, reason);
   }
 
-  private serveStale(
-    q: Query,
-    maxSize: number,
-    entry: CacheEntry,
-    reason: StaleReason,
-    view: ZoneView | undefined,
-  ): Buffer {
+  /** A stale answer straight from its slot, at once (the refusal and RD=0 paths: no await since the lookup). */
+  private serveStale(q: Query, maxSize: number, slot: number, reason: StaleReason, view: ZoneView | undefined): Buffer {
     if (reason === 'upstream_down' && view !== undefined) this.zoneStates.servedStaleWhileDown(view.zone);
-    return this.replies.stale(q, entry, this.deps.clock.now(), maxSize, reason);
+    return this.replies.staleSlot(q, this.deps.cache, slot, this.deps.clock.now(), maxSize, reason);
   }
 
   /**

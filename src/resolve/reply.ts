@@ -40,15 +40,27 @@ export class Replies {
 
   /** RFC 8767 §4: the stale records with TTL staleTtlSeconds, and EDE 3 (19 for NXDOMAIN) for EDNS clients. */
   stale(q: Query, entry: CacheEntry, now: number, maxSize: number, reason: StaleReason): Buffer {
-    this.metrics.staleAnswers.labels(reason).inc();
-    this.metrics.staleHit.inc();
-    this.metrics.response('stale', entry.rcode);
+    this.countStale(reason, entry.rcode);
     return entry.render(q, now, {
       maxSize,
       udpSize: this.settings.udpSize,
       fixedTtl: this.settings.staleTtlSeconds,
-      ede: entry.rcode === Rcode.NXDOMAIN ? Ede.STALE_NXDOMAIN : Ede.STALE_ANSWER,
+      ede: staleEde(entry.rcode),
     });
+  }
+
+  /** The same, rendered by slot straight from the cache, for a stale answer sent before any await. */
+  staleSlot(q: Query, cache: DnsCache, slot: number, now: number, maxSize: number, reason: StaleReason): Buffer {
+    const rcode = cache.rcodeOf(slot);
+    this.countStale(reason, rcode);
+    const { udpSize, staleTtlSeconds } = this.settings;
+    return cache.render(slot, q, now, maxSize, udpSize, staleTtlSeconds, staleEde(rcode));
+  }
+
+  private countStale(reason: StaleReason, rcode: number): void {
+    this.metrics.staleAnswers.labels(reason).inc();
+    this.metrics.staleHit.inc();
+    this.metrics.response('stale', rcode);
   }
 
   /**
@@ -103,4 +115,9 @@ export class Replies {
     this.metrics.response('synthesized' satisfies Source, rcode);
     return synthesize(q, rcode, { udpSize: this.settings.udpSize, ede, edeText });
   }
+}
+
+/** RFC 8914: EDE 3 (Stale Answer), or 19 (Stale NXDOMAIN Answer) for a stale NXDOMAIN. */
+function staleEde(rcode: number): number {
+  return rcode === Rcode.NXDOMAIN ? Ede.STALE_NXDOMAIN : Ede.STALE_ANSWER;
 }
