@@ -9,20 +9,30 @@
 // other run writes bench/out/fairness.md unless --out says otherwise. Short check: --flood 2000 --seconds 3.
 // The flood comes from 127.0.0.2 and the steady client from 127.0.0.3 (two client addresses, as two pods); all
 // traffic is on 127.0.0.1/8, every load is bounded in count and time, and only processes started here are stopped.
+// ballast runs on CPU 0; the fake upstream, the flood and the steady client are three processes on CPU 1, so the
+// steady client's clock never waits on the flood's own sending and receiving, nor on the upstream's work.
 
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import dns2 from 'dns2';
 import {
   ballastCommand,
   displayCommand,
   freePort,
   helpText,
+  LOADGEN_CPU,
   mdTable,
+  NODE,
   parseOptionsOrExit,
+  pinned,
   RESULTS_DIR,
+  readJsonLine,
   reportPath,
   runMain,
+  SERVER_CPU,
   spawnBallast,
   startDnsServer,
+  startProcess,
   stopProcess,
   udpBulk,
   writeReport,
@@ -60,23 +70,60 @@ function upstream() {
   });
 }
 
+/** udpBulk's results, compact: each query's rcode (null: no answer) and latency in ms (null: no answer). */
+const compact = (results) => results.map((r) => [r.answer === null ? null : r.answer.readUInt16BE(2) & 0xf, r.ms]);
+
 /** RATE names per second for SECONDS from 127.0.0.3: rcodes and latencies. */
 async function steady(port, tag) {
   const n = opts.rate * opts.seconds;
   const msgs = Array.from({ length: n }, (_, i) => queryFor(`${tag}${i}.steady.test`, i));
   const schedule = msgs.map((_, i) => (i * 1000) / opts.rate);
-  return udpBulk(port, msgs, { from: '127.0.0.3', schedule, waitMs: 5000 });
+  return compact(await udpBulk(port, msgs, { from: '127.0.0.3', schedule, waitMs: 5000 }));
+}
+
+/** FLOOD new names at once from 127.0.0.2, in a process of its own (role `flood`). */
+async function flood(port) {
+  const msgs = Array.from({ length: opts.flood }, (_, i) => queryFor(`flood${i}.flood.test`, i & 0xffff));
+  return compact(await udpBulk(port, msgs, { from: '127.0.0.2', waitMs: 10_000 }));
 }
 
 function summarize(results) {
-  const rcode = (r) => (r.answer === null ? 'none' : r.answer.readUInt16BE(2) & 0xf);
-  const count = (want) => results.filter((r) => rcode(r) === want).length;
+  const count = (want) => results.filter(([rcode]) => rcode === want).length;
   const ms = results
-    .filter((r) => r.ms !== null)
-    .map((r) => r.ms)
+    .filter(([, ms]) => ms !== null)
+    .map(([, ms]) => ms)
     .sort((a, b) => a - b);
   const at = (p) => (ms.length === 0 ? NaN : ms[Math.min(ms.length - 1, Math.ceil((p / 100) * ms.length) - 1)]);
-  return { sent: results.length, noerror: count(0), servfail: count(2), refused: count(5), none: count('none'), at };
+  return { sent: results.length, noerror: count(0), servfail: count(2), refused: count(5), none: count(null), at };
+}
+
+/**
+ * This script again as a child on the load generator's CPU, in `role`: `upstream` prints {"port"} and serves until
+ * stopped; `flood` prints {"sending":true}, sends the flood to `port` and prints its compact results as a last line.
+ */
+function startRole(role, port = 0) {
+  const script = fileURLToPath(import.meta.url);
+  const argv = ['env', `FAIRNESS_ROLE=${role}`, `FAIRNESS_PORT=${port}`, NODE, script, ...process.argv.slice(2)];
+  const child = startProcess(role, pinned(LOADGEN_CPU, argv), { stderr: 'inherit' });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const lastLine = child.exited.then(() => JSON.parse(out.trim().split('\n').at(-1)));
+  return { child, first: readJsonLine(child), lastLine };
+}
+
+async function runRole(role, port) {
+  if (role === 'upstream') {
+    const up = await upstream();
+    process.stdout.write(`${JSON.stringify({ port: up.port })}\n`);
+    // Stopped by the parent's SIGTERM: quietly, without runMain's message.
+    process.removeAllListeners('SIGTERM');
+    await new Promise((resolve) => process.once('SIGTERM', resolve));
+    await up.close();
+    return 0;
+  }
+  process.stdout.write(`${JSON.stringify({ sending: true })}\n`);
+  process.stdout.write(`${JSON.stringify(await flood(port))}\n`);
+  return 0;
 }
 
 async function main() {
@@ -84,20 +131,25 @@ async function main() {
     process.stdout.write(helpText(import.meta.url));
     return 0;
   }
-  const up = await upstream();
+  const role = process.env.FAIRNESS_ROLE;
+  if (role) return runRole(role, Number(process.env.FAIRNESS_PORT));
+  // This process is the steady client: it measures on the load generator's CPU too.
+  spawnSync('taskset', ['-a', '-pc', LOADGEN_CPU, String(process.pid)], { stdio: 'ignore' });
+  const up = startRole('upstream');
+  const upstreamPort = (await up.first).port;
   const port = await freePort();
   const adminPort = await freePort();
   const config = `upstream: { maxInflight: ${opts.inflight} }`;
-  const argv = ballastCommand({ port, upstreamPort: up.port, adminPort, config, logLevel: 'info' });
+  const argv = pinned(SERVER_CPU, ballastCommand({ port, upstreamPort, adminPort, config, logLevel: 'info' }));
   const ballast = spawnBallast(argv);
   try {
     await ballast.started();
     process.stderr.write(`${displayCommand(argv)}\n`);
     const alone = summarize(await steady(port, 'alone'));
-    const floodMsgs = Array.from({ length: opts.flood }, (_, i) => queryFor(`flood${i}.flood.test`, i & 0xffff));
-    const flood = udpBulk(port, floodMsgs, { from: '127.0.0.2', waitMs: 10_000 });
+    const flooder = startRole('flood', port);
+    await flooder.first;
     const during = summarize(await steady(port, 'during'));
-    const flooded = summarize(await flood);
+    const flooded = summarize(await flooder.lastLine);
     const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : '—');
     const pct = (s, n) => ((100 * n) / s.sent).toFixed(2);
     const right = (h) => [h, 'right'];
@@ -130,12 +182,14 @@ async function main() {
       '',
       `- Date: ${new Date().toISOString()}`,
       `- ballast: \`${displayCommand(argv)}\` (config: \`${config}\`).`,
-      `- Upstream: an in-process dns2 server whose answers take ${opts.delay} ms; with ${opts.inflight} queries in ` +
+      `- Upstream: a dns2 server whose answers take ${opts.delay} ms; with ${opts.inflight} queries in ` +
         `flight at most, ballast can get about ${Math.round((opts.inflight * 1000) / Math.max(opts.delay, 1))} ` +
         'answers per second from it.',
       `- Steady client (127.0.0.3): ${opts.rate} new names per second for ${opts.seconds} s, first alone, then while ` +
         `the flood client (127.0.0.2) sends ${opts.flood.toLocaleString('en-US')} new names at once. Latency is per ` +
         'query, from sending to its answer; a query unanswered after 5 s (10 s for the flood) counts as no answer.',
+      '- Processes: ballast alone on CPU 0; the upstream, the flood and the steady client are three processes on ' +
+        'CPU 1, so no client waits on another one’s event loop.',
       '',
       table,
       '',
@@ -149,7 +203,7 @@ async function main() {
     return during.noerror === during.sent ? 0 : 1;
   } finally {
     await stopProcess(ballast.child);
-    await up.close();
+    await stopProcess(up.child);
   }
 }
 

@@ -128,9 +128,11 @@ function otherBenchmarks() {
     '- [results/drill-matrix.md](results/drill-matrix.md): `npm run drill -- --matrix`. Every fault kind in turn,',
     '  one table of the fault phases (answered %, SERVFAIL %, p99, upstream q/s); reproduced below.',
     '- [results/fairness.md](results/fairness.md): `node bench/fairness.js`. One client floods 10,000 new names while',
-    '  another asks 50 new names/s: how the second one fares (answered, p50/p99), next to the same client alone.',
+    '  another asks 50 new names/s: how the second one fares (answered, p50/p99), next to the same client alone;',
+    '  reproduced below.',
     '- [results/soak.md](results/soak.md): `node bench/soak.js`. Ten minutes of mixed load with a flapping upstream',
-    '  and a lossy one: answered % for known names, RSS, heap and file descriptors over time with their slope.',
+    '  and a lossy one: answered % for known names, RSS, heap and file descriptors over time with their slope;',
+    '  reproduced below with its chart.',
   ];
   const headlines = [];
   const load = /^\| load at start \| ([^|]+) \| ([^|]+) \|/m.exec(read('snapshot.md'));
@@ -145,16 +147,49 @@ function otherBenchmarks() {
   const footprint = read('footprint.md');
   const targets = footprint.split('## Targets (issue 11)')[1]?.split('\n## ')[0];
   if (targets)
-    headlines.push('- Memory and CPU targets, from results/footprint.md (`node bench/footprint.js`):', targets.trim());
+    headlines.push(
+      '- Memory and CPU targets, from results/footprint.md (`node bench/footprint.js`):',
+      '',
+      targets.trim(),
+      '',
+    );
   const hand = [...read('handover.md').matchAll(/^\| (udp|tcp) \| (\d+) \| (\d+) \| (\d+) \|/gm)];
   if (hand.length) {
     const per = hand.map((m) => `${m[1].toUpperCase()} ${m[2]} lookups, ${m[3]} failed, ${m[4]} first attempts lost`);
     headlines.push(`- Handover: ${per.join('; ')}, from results/handover.md (\`node bench/handover.js\`).`);
   }
   if (headlines.length) lines.push('', 'Headline figures from those reports, as of their last run:', '', ...headlines);
-  // The drill matrix's table, as its script wrote it (npm run drill -- --matrix).
-  const matrix = /^\| fault [\s\S]*?(?=\n\n|\n?$)/m.exec(read('drill-matrix.md'))?.[0];
+  // Tables as their scripts wrote them, each under the command that produced it.
+  const table = (name, header) => {
+    const rows = read(name).split('\n');
+    const start = rows.findIndex((row) => row.startsWith(`| ${header} `));
+    if (start === -1) return undefined;
+    const end = rows.findIndex((row, i) => i > start && !row.startsWith('|'));
+    return rows.slice(start, end === -1 ? undefined : end).join('\n');
+  };
+  const matrix = table('drill-matrix.md', 'fault');
   if (matrix) lines.push('', '### Drill matrix (`npm run drill -- --matrix`)', '', matrix);
+  const fairness = table('fairness.md', 'client');
+  if (fairness) {
+    const setup = 'One client floods 10,000 new names at once while another asks 50 new names/s (results/fairness.md).';
+    lines.push('', '### Fair queuing (`node bench/fairness.js`)', '', setup, '', fairness);
+  }
+  const soak = table('soak.md', 'figure');
+  if (soak) {
+    const setup =
+      'Ten minutes of mixed load, cluster.local’s upstream down 30 s / up 30 s, the root zone’s losing 20 % of ' +
+      'datagrams (results/soak.md).';
+    lines.push(
+      '',
+      '### Soak (`node bench/soak.js`)',
+      '',
+      setup,
+      '',
+      soak,
+      '',
+      '![soak: memory and file descriptors over time](results/soak.svg)',
+    );
+  }
   return lines;
 }
 

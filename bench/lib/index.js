@@ -7,7 +7,7 @@
 //   dns-exchange.js  one DNS exchange over UDP or TCP, bytes in and out (also the tests' client, test/helpers)
 //   dns2-listen.js   listenDns(): a dns2 server's bind error as a rejection (also the tests' fake upstream)
 //   fixtures.js   fake upstreams (bench/upstream.js, dns2), the baseline responder, a pinned system under test
-//   ballast.js    the `ballast serve` command line, its temporary folder, the client-limit config
+//   ballast.js    the `ballast serve` command line and its temporary folder (snapshot, config)
 //   dnsperf.js    running dnsperf and parsing its output, latency passes
 //   machine.js    machine and process load from /proc (machineBusy, CPU share of a pass, RSS)
 //   report.js     markdown tables and number formats

@@ -2,6 +2,6 @@
 export type HandleQuery = (
   raw: Buffer,
   transport: 'udp' | 'tcp',
-  /** The client's address, for per-client limits. */
+  /** The client's address: its flow in fair queuing. */
   client: string,
 ) => Buffer | null | Promise<Buffer | null>;

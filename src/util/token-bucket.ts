@@ -1,8 +1,8 @@
 import type { Clock } from './clock.js';
 
 /**
- * A token bucket on an injected clock: `rate` tokens per second up to `burst`. Used for the refresh budget, the retry
- * budget and per-client limits. A rate of 0 means unlimited.
+ * A token bucket on an injected clock: `rate` tokens per second up to `burst`. Used for the refresh budget, the
+ * recovery pacing after an outage and the retry budget. A rate of 0 means unlimited.
  */
 export class TokenBucket {
   private tokens: number;
