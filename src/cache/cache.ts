@@ -1,9 +1,9 @@
 import type { Random } from '../util/random.js';
-import { nameToString, type Query, type ResponseScan } from '../wire/index.js';
+import type { Query, ResponseScan } from '../wire/index.js';
 import { admitAnswer, restoreAnswer } from './admission.js';
 import { CacheEntry, NONE, renderAnswer, TTL_RECORD_SIZE } from './entry.js';
-import { hashKey, keyOfQuery, keyOfString, keyToString, MAX_KEY_LENGTH } from './key.js';
-import { exportEntries } from './records.js';
+import { hashKey, keyOfQuery, keyOfString, MAX_KEY_LENGTH } from './key.js';
+import { exportEntries, sampleNames } from './records.js';
 import {
   type CacheOptions,
   type CacheState,
@@ -14,6 +14,7 @@ import {
   SlotMarks,
 } from './state.js';
 import { NO_SLOT, Store, type Tier } from './store.js';
+import { sweepSlots } from './sweep.js';
 
 export type { CacheOptions, RefreshMarks };
 
@@ -236,32 +237,11 @@ export class DnsCache implements CacheState {
   }
 
   /**
-   * Demotes every expired entry and drops every dead one unless `keepDead(key)` says otherwise (the option that keeps
-   * answers past staleMaxAge while their zone's upstreams are down). O(entries) over typed arrays; run every few
-   * seconds. Key strings are built only for dead entries.
+   * Demotes every expired entry and drops every dead one unless `keepDead(key)` says otherwise (sweep.ts); run every
+   * few seconds by the Sweeper (refresh.ts).
    */
   sweep(nowMs: number, keepDead: (key: string) => boolean): { demoted: number; dropped: number } {
-    let demoted = 0;
-    let dropped = 0;
-    for (const slot of this.store.slots('primary')) {
-      if (nowMs >= this.expiresAt(slot)) {
-        this.store.demote(slot);
-        demoted++;
-      }
-    }
-    const maxAgeMs = this.opts.staleMaxAgeSeconds * 1000;
-    for (const slot of this.store.slots('secondary')) {
-      if (nowMs >= this.expiresAt(slot) + maxAgeMs && !keepDead(this.keyOf(slot))) {
-        this.store.delete(slot);
-        dropped++;
-      }
-    }
-    return { demoted, dropped };
-  }
-
-  /** The string key of a slot. */
-  keyOf(slot: number): string {
-    return keyToString(this.store.slab(slot), this.store.keyOffset(slot), this.store.keyLength(slot));
+    return sweepSlots(this, nowMs, keepDead);
   }
 
   /** Every entry as a snapshot needs it, least recently used first (stale ones before fresh ones); copies. */
@@ -269,20 +249,9 @@ export class DnsCache implements CacheState {
     return exportEntries(this);
   }
 
-  /** Up to `limit` cached names with their qtypes, most recently used first (for `ballast drill`). */
+  /** Up to `limit` cached names with their qtypes, most recently used first (for `ballast drill`, records.ts). */
   sampleNames(limit: number): { name: string; type: number }[] {
-    const out: { name: string; type: number }[] = [];
-    for (const tier of ['primary', 'secondary'] as const) {
-      for (const slot of this.store.slots(tier)) {
-        if (out.length >= limit) return out;
-        const slab = this.store.slab(slot);
-        const at = this.store.keyOffset(slot);
-        const n = this.store.keyLength(slot);
-        const name = Buffer.from(slab.buffer, slab.byteOffset + at, n);
-        out.push({ name: nameToString(name, 0), type: (slab[at + n - 5] << 8) | slab[at + n - 4] });
-      }
-    }
-    return out;
+    return sampleNames(this, limit);
   }
 
   /** Stale entries held now (the secondary tier, as of the last lookup or sweep). */

@@ -1,3 +1,4 @@
+import { nameToString } from '../wire/index.js';
 import { restoreAnswer } from './admission.js';
 import { keyClass, keyStringLength, keyToString, keyType, writeKeyString } from './key.js';
 import type { CacheState } from './state.js';
@@ -138,4 +139,21 @@ function decimal(data: Uint8Array, from: number, to: number): number {
     v = v * 10 + d;
   }
   return v <= 0xffff ? v : -1;
+}
+
+/** Up to `limit` cached names with their qtypes, most recently used first (for `ballast drill`): read from the keys. */
+export function sampleNames(cache: CacheState, limit: number): { name: string; type: number }[] {
+  const store = cache.storage;
+  const out: { name: string; type: number }[] = [];
+  for (const tier of ['primary', 'secondary'] as const) {
+    for (const slot of store.slots(tier)) {
+      if (out.length >= limit) return out;
+      const slab = store.slab(slot);
+      const at = store.keyOffset(slot);
+      const n = store.keyLength(slot);
+      const name = Buffer.from(slab.buffer, slab.byteOffset + at, n);
+      out.push({ name: nameToString(name, 0), type: (slab[at + n - 5] << 8) | slab[at + n - 4] });
+    }
+  }
+  return out;
 }

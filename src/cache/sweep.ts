@@ -1,0 +1,34 @@
+import { keyToString } from './key.js';
+import type { CacheState } from './state.js';
+
+/**
+ * The sweep over every slot (docs/design.md §4): demotes each expired entry to the stale tier, so stale ones are
+ * evicted before fresh ones, and drops each one past stale.maxAgeSeconds unless `keepDead(key)` keeps it (the
+ * option that holds answers while their zone's upstreams are down). O(entries) over typed arrays; key strings are
+ * built only for dead entries.
+ */
+export function sweepSlots(
+  cache: CacheState,
+  nowMs: number,
+  keepDead: (key: string) => boolean,
+): { demoted: number; dropped: number } {
+  const store = cache.storage;
+  const { storedAt, ttl } = cache.columns;
+  const expiresAt = (slot: number) => storedAt[slot] + ttl[slot] * 1000;
+  let demoted = 0;
+  let dropped = 0;
+  for (const slot of store.slots('primary')) {
+    if (nowMs >= expiresAt(slot)) {
+      store.demote(slot);
+      demoted++;
+    }
+  }
+  const maxAgeMs = cache.options.staleMaxAgeSeconds * 1000;
+  for (const slot of store.slots('secondary')) {
+    if (nowMs < expiresAt(slot) + maxAgeMs) continue;
+    if (keepDead(keyToString(store.slab(slot), store.keyOffset(slot), store.keyLength(slot)))) continue;
+    store.delete(slot);
+    dropped++;
+  }
+  return { demoted, dropped };
+}
