@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, isIPv6, type Socket } from 'node:net';
-import { encodeName } from '../wire/index.js';
+import { encodeName, FrameDecoder, frame, ownQuery } from '../wire/index.js';
 import { html, PHASES, type Phase, type Second, summarize, table } from './report.js';
 
 /**
@@ -111,20 +111,14 @@ async function upstreamTotal(opts: DrillOptions): Promise<number | undefined> {
   }
 }
 
-/** Encodes one query with EDNS (so stale answers carry their EDE) and RD. */
+/** The EDNS payload size the drill advertises (DNS Flag Day 2020). */
+const DRILL_UDP_SIZE = 1232;
+
+/** One query with RD and EDNS (so stale answers carry their EDE), built by the wire codec. */
 function encodeQuery(id: number, n: Name): Buffer {
-  const out = Buffer.alloc(12 + n.wire.length + 4 + 11);
-  out.writeUInt16BE(id, 0);
-  out.writeUInt16BE(0x0100, 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(1, 10);
-  n.wire.copy(out, 12);
-  out.writeUInt16BE(n.type, 12 + n.wire.length);
-  out.writeUInt16BE(1, 14 + n.wire.length);
-  const opt = 16 + n.wire.length;
-  out.writeUInt16BE(41, opt + 1);
-  out.writeUInt16BE(1232, opt + 3);
-  return out;
+  const { query } = ownQuery(n.wire, n.type, DRILL_UDP_SIZE);
+  query.writeUInt16BE(id, 0);
+  return query;
 }
 
 const EDE_STALE = Buffer.from([0, 15, 0, 2, 0, 3]);
@@ -148,22 +142,17 @@ function udpTransport(opts: DrillOptions, onAnswer: (msg: Buffer) => void): Tran
 
 function tcpTransport(opts: DrillOptions, onAnswer: (msg: Buffer) => void): Transport {
   let sock: Socket | undefined;
-  let buf = Buffer.alloc(0);
   let closed = false;
   const open = () => {
     const s = connect({ host: opts.target.host, port: opts.target.port });
+    const frames = new FrameDecoder();
     s.setNoDelay(true);
     s.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        onAnswer(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-      }
+      if (!frames.push(d, onAnswer)) s.destroy();
     });
     s.on('error', () => {});
     s.on('close', () => {
       if (sock === s) sock = undefined;
-      buf = Buffer.alloc(0);
     });
     return s;
   };
@@ -171,10 +160,7 @@ function tcpTransport(opts: DrillOptions, onAnswer: (msg: Buffer) => void): Tran
     send(msg) {
       if (closed) return;
       sock ??= open();
-      const framed = Buffer.alloc(msg.length + 2);
-      framed.writeUInt16BE(msg.length, 0);
-      msg.copy(framed, 2);
-      sock.write(framed);
+      sock.write(frame(msg));
     },
     close() {
       closed = true;

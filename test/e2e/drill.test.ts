@@ -117,6 +117,33 @@ describe('ballast drill', () => {
     expect(r.stdout).toMatch(/^fault\s+\d+\s+\d+\.\d+/m);
   });
 
+  it('--protocol tcp: the queries go over TCP, each answer read back from its frame', async () => {
+    // External mode with nobody breaking anything: every phase answered, over one pipelined TCP connection.
+    const { names } = await setup('');
+    const r = await drill([
+      '--target',
+      `127.0.0.1:${target!.port}`,
+      '--external',
+      '--protocol',
+      'tcp',
+      ...timeline(names),
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { phases: { phase: string; sent: number; answeredPct: number }[] };
+    for (const phase of result.phases) expect(phase.answeredPct, phase.phase).toBe(100);
+    const sent = result.phases.reduce((n, p) => n + p.sent, 0);
+    expect(sent).toBeGreaterThan(500);
+    // ballast saw them all on TCP, none on UDP.
+    const metrics = await (await fetch(`http://127.0.0.1:${target!.adminPort}/metrics`)).text();
+    const count = (protocol: string) =>
+      Number(
+        new RegExp(`^ballast_requests_total\\{protocol="${protocol}",qtype="A"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0,
+      );
+    expect(count('tcp')).toBe(sent);
+    expect(count('udp')).toBe(0);
+  });
+
   it('--help and docs/drills.md list every flag the drill parser accepts', async () => {
     const flags = DRILL_FLAGS.map((f) => f.name);
     expect(flags).toEqual(
