@@ -1,6 +1,6 @@
 // The docs are part of the product: every metric and every setting ballast has must be in them, with the right
 // names, types and defaults. These tests fail when code and docs drift apart, in either direction.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -223,6 +223,19 @@ describe('docs/configuration.md and the config schema', () => {
       expect(`ballast: ${message}\n`).toBe(output);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bench/README.md', () => {
+  it('names every file of bench/: a script with its command, or a module', async () => {
+    const readme = await readFile(new URL('bench/README.md', root), 'utf8');
+    const [scriptsPart, modulesPart] = readme.split('\n## Modules\n');
+    const files = (await readdir(new URL('bench/', root))).filter((f) => f.endsWith('.js'));
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) {
+      const listed = scriptsPart.includes(`**\`${file}\`**`) || modulesPart.includes(`- \`${file}\``);
+      expect(listed, `${file} is not in bench/README.md's Scripts or Modules`).toBe(true);
     }
   });
 });
