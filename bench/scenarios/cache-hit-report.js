@@ -1,5 +1,6 @@
 // The cache-hit scenario's section of RESULTS.md and its console lines (the measuring is in cache-hit.js).
 import { fmtInt, fmtMs, formatCpuShare, LOADGEN_CPU, mdTable, pct, SERVER_CPU } from '../lib/index.js';
+import { toJson } from './systems.js';
 
 /** Warn when other processes took more than this % of the server CPU during a pass ... */
 const OTHER_CPU_WARN = 10;
@@ -101,8 +102,9 @@ function upstreamLine(r, names) {
 }
 
 /**
- * The section of a UDP scenario (cache-hit, stale, mixed): `setup` replaces the cache-hit setup line, and
- * `upstreamNote(result)` the line about the upstream's queries during the measured passes.
+ * The result of a UDP scenario (cache-hit, stale, mixed): its report section, summary lines, warnings, failures and
+ * JSON. `setup` replaces the cache-hit setup line, and `upstreamNote(result)` the line about the upstream's queries
+ * during the measured passes.
  */
 export function renderCacheHit(results, { opts, latency, failures, setup, upstreamNote }) {
   const clients = opts.clients > 1 ? ` -c ${opts.clients}` : '';
@@ -158,5 +160,11 @@ export function renderCacheHit(results, { opts, latency, failures, setup, upstre
         `${r.upstreamAfterWarm} during the pre-warm (${opts.names} distinct names)`,
     );
   }
-  return { markdown: L.join('\n'), summary, warnings: warned };
+  return {
+    markdown: L.join('\n'),
+    summary,
+    warnings: warned,
+    failures,
+    json: { latencyQps: latency.qps, latencyQpsSource: latency.source, systems: results.map(toJson) },
+  };
 }

@@ -12,15 +12,7 @@
 // between means a measured query was not a cache hit, and the scenario fails.
 import { benchAddress, isBuilt, queryA, runsFor, UsageError, writeQueryFile } from '../lib/index.js';
 import { renderCacheHit } from './cache-hit-report.js';
-import {
-  jitWarm,
-  latencyPasses,
-  ratioToBaseline,
-  startWarm,
-  stopAllSystems,
-  throughputPass,
-  toJson,
-} from './systems.js';
+import { jitWarm, latencyPasses, ratioToBaseline, startWarm, stopAllSystems, throughputPass } from './systems.js';
 
 const SYSTEMS = {
   baseline: { label: 'baseline (bench/responder.js)' },
@@ -49,7 +41,7 @@ async function startAndWarm(key, opts, queryFile, log) {
   return sut;
 }
 
-async function run({ opts, log, busyBefore }) {
+async function run({ opts, log }) {
   if (opts.systems.includes('ballast') && !isBuilt()) {
     throw new UsageError('dist/cli.js is missing; run `npm run build` (or use `npm run bench`)');
   }
@@ -88,14 +80,7 @@ async function run({ opts, log, busyBefore }) {
         `${r.key}: the upstream answered ${r.upstreamDuringMeasured} queries during the measured passes, so not ` +
         'every measured query was a cache hit (it must be 0; see bench/out/cache-hit.*)',
     );
-  const rendered = renderCacheHit(results, { opts, latency, busyBefore, failures });
-  return {
-    markdown: rendered.markdown,
-    summary: rendered.summary,
-    warnings: rendered.warnings,
-    failures,
-    json: { latencyQps: latency.qps, latencyQpsSource: latency.source, systems: results.map(toJson) },
-  };
+  return renderCacheHit(results, { opts, latency, failures });
 }
 
 export default {

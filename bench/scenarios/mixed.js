@@ -9,15 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ensureOutDir, fmtInt, isBuilt, UsageError } from '../lib/index.js';
 import { renderCacheHit } from './cache-hit-report.js';
-import {
-  jitWarm,
-  latencyPasses,
-  ratioToBaseline,
-  startWarm,
-  stopAllSystems,
-  throughputPass,
-  toJson,
-} from './systems.js';
+import { jitWarm, latencyPasses, ratioToBaseline, startWarm, stopAllSystems, throughputPass } from './systems.js';
 
 const SYSTEMS = {
   baseline: { label: 'baseline (bench/responder.js)' },
@@ -93,14 +85,7 @@ async function run({ opts, log }) {
     `Upstream (bench/upstream.js) queries during the measured passes: ${fmtInt(r.upstreamDuringMeasured)}, for about ` +
     `${fmtInt(misses.sent)} misses sent (${((100 * r.upstreamDuringMeasured) / Math.max(1, r.measuredSent)).toFixed(1)} % ` +
     `of the ${fmtInt(r.measuredSent)} measured queries).`;
-  const rendered = renderCacheHit(results, { opts, latency, failures: [], setup, upstreamNote });
-  return {
-    markdown: rendered.markdown,
-    summary: rendered.summary,
-    warnings: rendered.warnings,
-    failures: [],
-    json: { latencyQps: latency.qps, latencyQpsSource: latency.source, systems: results.map(toJson) },
-  };
+  return renderCacheHit(results, { opts, latency, failures: [], setup, upstreamNote });
 }
 
 export default {
