@@ -6,13 +6,16 @@
 //   npm run build && node bench/modules.js [--rounds 3] [--out PATH]
 //
 // With the default options the report replaces bench/results/modules.md. Each round is a fresh process; the table
-// shows the median per step. docs/performance.md §2 cites it.
+// shows the median per step. A second table compares validating the default config in the main thread with doing it
+// in a worker thread that then ends (a way to keep zod and yaml out of the serving isolate), in the image's
+// environment (MALLOC_ARENA_MAX). docs/performance.md §2 and §7 cite it.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   helpText,
+  imageEnv,
   median,
   NODE,
   nodeFlags,
@@ -85,7 +88,44 @@ function round() {
   return JSON.parse(r.stdout);
 }
 
+/** Node's built-ins and pino (what every variant loads), then the default config validated `where`; RSS after. */
+const VALIDATE_PROBE = `
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+await import('node:dgram'); await import('node:net'); await import('node:http'); await import('node:crypto');
+await import('pino');
+const config = ${JSON.stringify(`file://${ROOT}/dist/config/index.js`)};
+const where = process.argv[2];
+if (where === 'main') (await import(config)).validate({});
+if (where === 'worker') {
+  const code = 'import(' + JSON.stringify(config) + ').then((m) => m.validate({}))';
+  await new Promise((resolve, reject) => {
+    const w = new Worker(code, { eval: true });
+    w.once('error', reject);
+    w.once('exit', resolve);
+  });
+}
+await new Promise((r) => setTimeout(r, 2000));
+const status = fs.readFileSync('/proc/self/status', 'utf8');
+const kib = (k) => Number(status.split('\\n').find((l) => l.startsWith(k + ':')).split(/\\s+/)[1]) * 1024;
+process.stdout.write(JSON.stringify({ rss: kib('VmRSS'), anon: kib('RssAnon') }));
+`;
+const VALIDATE_VARIANTS = [
+  ['none', 'built-ins and pino only'],
+  ['main', 'the default config validated in the main thread (as ballast does)'],
+  ['worker', 'the default config validated in a worker thread, which then ended'],
+];
+
+function validateRound(where) {
+  const probe = path.join(ROOT, 'bench/out/modules-validate-probe.mjs');
+  fs.writeFileSync(probe, VALIDATE_PROBE);
+  const r = spawnSync('env', [...imageEnv(), NODE, ...nodeFlags(), probe, where], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
 const rounds = Array.from({ length: opts.rounds }, round);
+const validated = VALIDATE_VARIANTS.map(([where]) => Array.from({ length: opts.rounds }, () => validateRound(where)));
 const mib = (b) => (b / 2 ** 20).toFixed(1);
 const at = (i, k) => median(rounds.map((r) => r[i][k]));
 const lines = [
@@ -103,6 +143,20 @@ STEPS.forEach(([step, why], i) => {
   lines.push(
     `| \`${step.replace('require:', '')}\` | ${why} | ${mib(at(i + 1, 'rss'))} | ${mib(added)} | ${mib(bin)} |`,
   );
+});
+lines.push(
+  '',
+  '## Validating the config in a worker thread',
+  '',
+  `Each row a fresh process in the image's environment (\`${imageEnv().join(' ')}\`, the same V8 flags), RSS 2 s after the step; median of ${opts.rounds}. A worker would keep zod, yaml and the schema out of the serving isolate, if its memory came back when it ends.`,
+  '',
+  '| process | RSS (MiB) | of it, anonymous (MiB) |',
+  '|---|--:|--:|',
+);
+VALIDATE_VARIANTS.forEach(([, what], i) => {
+  const rss = median(validated[i].map((r) => r.rss));
+  const anon = median(validated[i].map((r) => r.anon));
+  lines.push(`| ${what} | ${mib(rss)} | ${mib(anon)} |`);
 });
 lines.push('');
 const written = writeReport(reportPath(opts, path.join(RESULTS_DIR, 'modules.md')), `${lines.join('\n')}\n`);
