@@ -1,14 +1,15 @@
 // What ballast's idle memory is made of: the resident memory of a Node.js 24 process as it loads, one step at a
-// time, what ballast loads at start (the Node.js built-ins it needs, its libraries, its own modules), next to the
-// bare UDP responder. Each step's figure is VmRSS after that import, and how much of it is the node binary's own
-// pages (code and built-in sources the step touched), from /proc/self/smaps. Uses the built code (dist/).
+// time, what ballast loads at start (the Node.js built-ins it needs, then the bundle with its libraries and its own
+// code). Each step's figure is VmRSS after that import, and how much of it is the node binary's own pages (code and
+// built-in sources the step touched), from /proc/self/smaps. Uses the built code (dist/).
 //
 //   npm run build && node bench/modules.js [--rounds 3] [--out PATH]
 //
 // With the default options the report replaces bench/results/modules.md. Each round is a fresh process; the table
-// shows the median per step. A second table compares validating the default config in the main thread with doing it
-// in a worker thread that then ends (a way to keep zod and yaml out of the serving isolate), in the image's
-// environment (MALLOC_ARENA_MAX). docs/performance.md §2 and §7 cite it.
+// shows the median per step. A second table compares the bundle with the same code as separate modules; a third,
+// validating the default config in the main thread with doing it in a worker thread that then ends (a way to keep
+// the config parser and validator out of the serving isolate), in the image's environment (MALLOC_ARENA_MAX).
+// docs/performance.md §2 and §7 cite it.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,22 +36,28 @@ if (opts.help) {
   process.exit(0);
 }
 
-/** The steps, in the order ballast meets them: `require:` loads a built-in the way ballast does (not as an ES import). */
-const STEPS = [
+/**
+ * The steps, in the order ballast meets them: the Node.js built-ins it needs (`require:` loads one the way ballast
+ * does, not as an ES import), then the bundle, which holds every library and ballast module (`npm run build`).
+ */
+const BUILTINS = [
   ['node:dgram', 'UDP sockets'],
   ['node:net', 'TCP listener'],
   ['require:node:http', 'admin server (/metrics, /health, /ready)'],
   ['node:crypto', 'message IDs, snapshot checksum'],
-  ['pino', 'logger'],
-  ['yaml', 'config file parser'],
-  ['zod', 'config validation'],
-  ['./dist/config/index.js', "ballast's config schema (built at import)"],
-  ['./dist/observe/index.js', 'registry (prom-client modules), admin server'],
-  ['./dist/node/index.js', 'node networking'],
-  ['./dist/upstream/index.js', 'upstreams'],
-  ['./dist/resolve/index.js', 'request path'],
-  ['./dist/cache/index.js', 'cache'],
-  ['./dist/cli.js', 'the rest (chaos, drill, persistence, listeners)'],
+  ['node:child_process', 'ip and iptables (node networking)'],
+  ['node:fs/promises', 'snapshot and instance files'],
+  ['node:perf_hooks', 'event-loop delay (/health, metrics)'],
+  ['node:worker_threads', "pino's transport module (loaded with pino)"],
+];
+const STEPS = [
+  ...BUILTINS,
+  ['./dist/bundle.js', 'ballast and its libraries (pino, prom-client, lru-cache, valibot, js-yaml), one file'],
+];
+/** The same code loaded as separate modules (what tsc emits, libraries from node_modules) against the bundle. */
+const LAYOUTS = [
+  ['./dist/cli.js', 'separate modules: dist/cli.js and what it imports (some 160 files)'],
+  ['./dist/bundle.js', 'one file: dist/bundle.js (what the image runs)'],
 ];
 
 const PROBE = `
@@ -76,11 +83,11 @@ for (const step of JSON.parse(process.argv[2])) {
 process.stdout.write(JSON.stringify(out));
 `;
 
-function round() {
+function round(steps = STEPS.map((s) => s[0])) {
   const probe = path.join(ROOT, 'bench/out/modules-probe.mjs');
   fs.mkdirSync(path.dirname(probe), { recursive: true });
   fs.writeFileSync(probe, PROBE);
-  const r = spawnSync(NODE, [...nodeFlags(), probe, JSON.stringify(STEPS.map((s) => s[0]))], {
+  const r = spawnSync(NODE, [...nodeFlags(), probe, JSON.stringify(steps)], {
     cwd: ROOT,
     encoding: 'utf8',
   });
@@ -124,7 +131,10 @@ function validateRound(where) {
   return JSON.parse(r.stdout);
 }
 
-const rounds = Array.from({ length: opts.rounds }, round);
+const rounds = Array.from({ length: opts.rounds }, () => round());
+const layouts = LAYOUTS.map(([file]) =>
+  Array.from({ length: opts.rounds }, () => round([...BUILTINS.map((s) => s[0]), file]).at(-1)),
+);
 const validated = VALIDATE_VARIANTS.map(([where]) => Array.from({ length: opts.rounds }, () => validateRound(where)));
 const mib = (b) => (b / 2 ** 20).toFixed(1);
 const at = (i, k) => median(rounds.map((r) => r[i][k]));
@@ -146,9 +156,23 @@ STEPS.forEach(([step, why], i) => {
 });
 lines.push(
   '',
+  '## One file or many',
+  '',
+  `The same built-ins, then ballast's code in either layout; each row a fresh process, median of ${opts.rounds}.`,
+  '',
+  '| layout | RSS (MiB) | of it, node binary pages (MiB) |',
+  '|---|--:|--:|',
+);
+LAYOUTS.forEach(([, what], i) => {
+  lines.push(
+    `| ${what} | ${mib(median(layouts[i].map((r) => r.rss)))} | ${mib(median(layouts[i].map((r) => r.bin)))} |`,
+  );
+});
+lines.push(
+  '',
   '## Validating the config in a worker thread',
   '',
-  `Each row a fresh process in the image's environment (\`${imageEnv().join(' ')}\`, the same V8 flags), RSS 2 s after the step; median of ${opts.rounds}. A worker would keep zod, yaml and the schema out of the serving isolate, if its memory came back when it ends.`,
+  `Each row a fresh process in the image's environment (\`${imageEnv().join(' ')}\`, the same V8 flags), RSS 2 s after the step; median of ${opts.rounds}. A worker would keep the config parser, the validator and the schema out of the serving isolate, if its memory came back when it ends.`,
   '',
   '| process | RSS (MiB) | of it, anonymous (MiB) |',
   '|---|--:|--:|',

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher so `npx ballast` works from a checkout after `npm ci` (which builds dist/ in `prepare`).
-import { main } from '../dist/cli.js';
+import { main } from '../dist/bundle.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

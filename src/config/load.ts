@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { CORE_SCHEMA, loadAll } from 'js-yaml';
+import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
 import type { FlagValues } from '../util/flags.js';
+import { defaultMessage, unknownKeys } from '../util/rules.js';
 import { applyFlags } from './flags.js';
+import { describeIssues } from './issues.js';
 import { type Config, configSchema, parseEndpoint } from './schema.js';
 
 /** Reads and validates the config: YAML file (if any), then flags on top. Throws ConfigError naming the key. */
@@ -17,7 +19,11 @@ export function loadConfig(file: string | undefined, flags: FlagValues = {}): Co
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
     }
     try {
-      raw = parseYaml(text) ?? {};
+      // YAML 1.2's core schema, as Kubernetes reads manifests: `yes` and `on` are strings, not booleans. An empty
+      // file (or one of comments only) is no document: all defaults.
+      const docs = loadAll(text, { schema: CORE_SCHEMA });
+      if (docs.length > 1) throw new Error(`expected one document, found ${docs.length}`);
+      raw = docs[0] ?? {};
     } catch (err) {
       throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
     }
@@ -30,73 +36,10 @@ export function loadConfig(file: string | undefined, flags: FlagValues = {}): Co
 
 /** Validates a settings object; the error names every bad key path, its value and what is allowed. */
 export function validate(raw: unknown): Config {
-  const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(formatIssues(result.error, raw));
-  return result.data;
-}
-
-function formatIssues(error: z.ZodError, raw: unknown): string {
-  const lines = error.issues.map((issue) => {
-    const path = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
-    // A cross-field check can fire on a default the user never wrote: show the value it had.
-    const value = valueAt(raw, issue.path) ?? (issue.code === 'custom' ? issue.input : undefined);
-    const shown = value === undefined ? 'missing' : JSON.stringify(value);
-    let allowed = issue.message;
-    if (issue.code === 'unrecognized_keys') {
-      const unknown = issue.keys.filter((k) => replacement([...issue.path, k]) === undefined);
-      const lines = issue.keys
-        .filter((k) => !unknown.includes(k))
-        .map((k) => {
-          const at = [...issue.path, k];
-          return `${at.map(String).join('.')}: got ${JSON.stringify(valueAt(raw, at))}; ${replacement(at)}`;
-        });
-      if (unknown.length > 0) {
-        const keys = unknown.map((k) => JSON.stringify(k)).join(', ');
-        lines.push(`${path}: unknown key(s) ${keys}; remove or fix the spelling`);
-      }
-      return lines.join('\n  ');
-    }
-    if (issue.code === 'invalid_value')
-      allowed = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    return `${path}: got ${shown}; ${allowed}`;
-  });
-  return `invalid configuration:\n  ${lines.join('\n  ')}`;
-}
-
-/**
- * Settings an earlier release had, with what replaced them: an old config fails at load saying what to write now,
- * instead of meaning something else in silence.
- */
-const REPLACED: [string, string][] = [
-  ['upstream.timeoutMs', 'replaced by upstream.deadlineMs: one deadline per query, retransmissions included'],
-  ['zones.*.timeoutMs', 'replaced by deadlineMs: one deadline per query, retransmissions included'],
-  ['upstream.minTimeoutMs', 'replaced by upstream.retransmit.minRtoMs'],
-  ['upstream.retryBudgetRatio', 'replaced by upstream.retransmit.budgetPerAnswer: retransmissions are paid by answers'],
-  [
-    'upstream.health.failureThreshold',
-    'replaced by upstream.health.transportErrors (timeouts and REFUSED no longer mark an upstream down)',
-  ],
-  ['upstream.health.servfailRatio', 'replaced by upstream.health.failureRatio'],
-  ['upstream.health.servfailMinNames', 'replaced by upstream.health.minNames'],
-  [
-    'clientLimit',
-    'replaced by fairness (queues, handSize, queueLength): a busy client now waits in its own queue instead of ' +
-      'being refused; see docs/resilience.md',
-  ],
-];
-
-function replacement(path: readonly PropertyKey[]): string | undefined {
-  const key = path.map((p) => (typeof p === 'number' ? '*' : String(p))).join('.');
-  return REPLACED.find(([k]) => k === key)?.[1];
-}
-
-function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = raw;
-  for (const k of path) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
+  const misplaced = unknownKeys(configSchema, raw);
+  const result = v.safeParse(configSchema, raw, { message: defaultMessage });
+  if (result.success && misplaced.length === 0) return result.output;
+  throw new ConfigError(describeIssues(result.issues ?? [], misplaced, raw));
 }
 
 /** Nameserver addresses from a resolv.conf, port 53. */

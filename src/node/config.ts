@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as v from 'valibot';
+import { int, oneOf, type Problem, section, text } from '../util/rules.js';
 
 /**
  * The `node:` section: what ballast does to the node's network (docs/design.md §3), and where it finds the cluster
@@ -15,8 +16,6 @@ export const DEFAULT_UPSTREAM_SERVICE = 'kube-dns-upstream';
 export const DEFAULT_CLUSTER_ZONES: readonly string[] = ['cluster.local', 'in-addr.arpa', 'ip6.arpa'];
 /** DNS is served on this port on every local IP; the iptables rules name it. */
 export const DNS_PORT = 53;
-
-const int = () => z.number().int();
 
 /** A host address as `ip addr` and iptables take it: no port, no zone index, no IPv4-mapped form. */
 export function isLocalIp(value: string): boolean {
@@ -45,72 +44,68 @@ export function localIpListen(ip: string): string {
   return isIP(ip) === 6 ? `[${canonicalIp(ip)}]:${DNS_PORT}` : `${ip}:${DNS_PORT}`;
 }
 
-const localIp = z.string().refine(isLocalIp, { message: 'expected an IPv4 or IPv6 address, without port or zone' });
+const LOCAL_IP_MESSAGE = 'expected an IPv4 or IPv6 address, without port or zone';
+const localIp = v.pipe(v.string(LOCAL_IP_MESSAGE), v.check(isLocalIp, LOCAL_IP_MESSAGE));
 
-const zoneName = z
-  .string()
-  .transform((v) => v.toLowerCase().replace(/\.$/, ''))
-  .refine((v) => /^([a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}$/.test(v), {
-    message: 'expected a DNS zone name such as cluster.local',
-  });
+const ZONE_MESSAGE = 'expected a DNS zone name such as cluster.local';
+const IFNAME_MESSAGE = 'expected a Linux interface name: 1–15 letters, digits, "_", "-" or "."';
+const SERVICE_MESSAGE = 'expected a Service name (RFC 1035 label) or ""';
 
-export const nodeSchema = z
-  .strictObject({
-    /** Node-local addresses: put on the interface, named in the iptables rules; ballast serves port 53 on each. */
-    localIps: z
-      .array(localIp)
-      .default([])
-      .refine((ips) => new Set(ips.map(canonicalIp)).size === ips.length, { message: 'lists an address twice' }),
-    /** Create `interfaceName` and keep `localIps` on it (needs CAP_NET_ADMIN). */
-    setupInterface: z.boolean().default(false),
-    /** Keep NodeLocal DNSCache's NOTRACK/ACCEPT rules for `localIps` (needs CAP_NET_ADMIN). */
-    setupIptables: z.boolean().default(false),
-    /** Interface that carries `localIps`; 15 characters at most (IFNAMSIZ). */
-    interfaceName: z
-      .string()
-      .regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,14}$/, {
-        message: 'expected a Linux interface name: 1–15 letters, digits, "_", "-" or "."',
-      })
-      .default(DEFAULT_INTERFACE_NAME),
-    /** Link type created when the interface is missing; `dummy` as NodeLocal, others for kernels without it. */
-    interfaceKind: z.enum(['dummy', 'bridge', 'ifb']).default('dummy'),
-    /** iptables backend: `auto` follows the rules already on the host, as kube-proxy's iptables-wrapper does. */
-    iptablesMode: z.enum(['auto', 'nft', 'legacy']).default('auto'),
-    /** How often the interface, addresses and rules are re-checked, and re-added when missing. */
-    resyncSeconds: int().min(1).max(3600).default(DEFAULT_RESYNC_SECONDS),
-    /** Leave interface, addresses and rules in place at exit (NodeLocal's `-skipteardown`). */
-    skipTeardown: z.boolean().default(false),
-    /** Shared by every ballast on the node (a hostPath): each instance registers here, for the handover check. */
-    instanceDir: z.string().min(1).default(DEFAULT_INSTANCE_DIR),
-    /** Service whose `*_SERVICE_HOST`/`*_SERVICE_PORT` variables give the cluster zones' upstream; "" disables. */
-    upstreamService: z
-      .string()
-      .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)?$/, { message: 'expected a Service name (RFC 1035 label) or ""' })
-      .default(DEFAULT_UPSTREAM_SERVICE),
-    /** Zones sent to that Service over TCP, unless `zones` already names them. */
-    clusterZones: z.array(zoneName).default([...DEFAULT_CLUSTER_ZONES]),
-  })
-  .prefault({});
+const zoneName = v.pipe(
+  v.string(ZONE_MESSAGE),
+  v.transform((s) => s.toLowerCase().replace(/\.$/, '')),
+  v.check((s) => /^([a-z0-9_-]{1,63}\.)*[a-z0-9_-]{1,63}$/.test(s), ZONE_MESSAGE),
+);
+
+export const nodeSchema = section({
+  /** Node-local addresses: put on the interface, named in the iptables rules; ballast serves port 53 on each. */
+  localIps: v.optional(
+    v.pipe(
+      v.array(localIp, 'expected a list'),
+      v.check((ips) => new Set(ips.map(canonicalIp)).size === ips.length, 'lists an address twice'),
+    ),
+    () => [],
+  ),
+  /** Create `interfaceName` and keep `localIps` on it (needs CAP_NET_ADMIN). */
+  setupInterface: v.optional(v.boolean('expected true or false'), false),
+  /** Keep NodeLocal DNSCache's NOTRACK/ACCEPT rules for `localIps` (needs CAP_NET_ADMIN). */
+  setupIptables: v.optional(v.boolean('expected true or false'), false),
+  /** Interface that carries `localIps`; 15 characters at most (IFNAMSIZ). */
+  interfaceName: v.optional(
+    v.pipe(v.string(IFNAME_MESSAGE), v.regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,14}$/, IFNAME_MESSAGE)),
+    DEFAULT_INTERFACE_NAME,
+  ),
+  /** Link type created when the interface is missing; `dummy` as NodeLocal, others for kernels without it. */
+  interfaceKind: v.optional(oneOf(['dummy', 'bridge', 'ifb']), 'dummy'),
+  /** iptables backend: `auto` follows the rules already on the host, as kube-proxy's iptables-wrapper does. */
+  iptablesMode: v.optional(oneOf(['auto', 'nft', 'legacy']), 'auto'),
+  /** How often the interface, addresses and rules are re-checked, and re-added when missing. */
+  resyncSeconds: v.optional(int(1, 3600), DEFAULT_RESYNC_SECONDS),
+  /** Leave interface, addresses and rules in place at exit (NodeLocal's `-skipteardown`). */
+  skipTeardown: v.optional(v.boolean('expected true or false'), false),
+  /** Shared by every ballast on the node (a hostPath): each instance registers here, for the handover check. */
+  instanceDir: v.optional(text(), DEFAULT_INSTANCE_DIR),
+  /** Service whose `*_SERVICE_HOST`/`*_SERVICE_PORT` variables give the cluster zones' upstream; "" disables. */
+  upstreamService: v.optional(
+    v.pipe(v.string(SERVICE_MESSAGE), v.regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)?$/, SERVICE_MESSAGE)),
+    DEFAULT_UPSTREAM_SERVICE,
+  ),
+  /** Zones sent to that Service over TCP, unless `zones` already names them. */
+  clusterZones: v.optional(v.array(zoneName, 'expected a list'), () => [...DEFAULT_CLUSTER_ZONES]),
+});
 
 /** The `node:` section as written. */
-export type NodeConfigInput = z.input<typeof nodeSchema>;
+export type NodeConfigInput = v.InferInput<typeof nodeSchema>;
 /** The `node:` section with every default filled in. */
-export type NodeConfig = z.output<typeof nodeSchema>;
-
-/** A problem found by {@link checkNodeConfig}, for the config schema's superRefine. */
-export interface NodeConfigIssue {
-  readonly path: (string | number)[];
-  readonly input: unknown;
-  readonly message: string;
-}
+export type NodeConfig = v.InferOutput<typeof nodeSchema>;
 
 /**
  * Cross-section checks: the NOTRACK rules send a local IP's port-53 traffic straight to a socket, so a local IP
  * nobody listens on would black-hole DNS (kubernetes/dns#438). Each local IP needs a `listen` address serving
  * port 53 on it (the IP itself, or the wildcard of its family), and setting anything up needs a local IP.
  */
-export function checkNodeConfig(node: NodeConfig, listen: readonly string[]): NodeConfigIssue[] {
-  const issues: NodeConfigIssue[] = [];
+export function checkNodeConfig(node: NodeConfig, listen: readonly string[]): Problem[] {
+  const issues: Problem[] = [];
   const served = new Set(listen.flatMap((l) => listenedHost(l) ?? []));
   node.localIps.forEach((ip, i) => {
     if (!isLocalIp(ip)) return; // already reported by the schema

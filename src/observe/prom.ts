@@ -1,22 +1,33 @@
-import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
+import counter from 'prom-client/lib/counter.js';
+import gauge from 'prom-client/lib/gauge.js';
+import histogram from 'prom-client/lib/histogram.js';
+import eventLoopLag from 'prom-client/lib/metrics/eventLoopLag.js';
+import heapSizeAndUsed from 'prom-client/lib/metrics/heapSizeAndUsed.js';
+import heapSpacesSizeAndUsed from 'prom-client/lib/metrics/heapSpacesSizeAndUsed.js';
+import osMemoryHeap from 'prom-client/lib/metrics/osMemoryHeap.js';
+import processHandles from 'prom-client/lib/metrics/processHandles.js';
+import processMaxFileDescriptors from 'prom-client/lib/metrics/processMaxFileDescriptors.js';
+import processOpenFileDescriptors from 'prom-client/lib/metrics/processOpenFileDescriptors.js';
+import processRequests from 'prom-client/lib/metrics/processRequests.js';
+import processStartTime from 'prom-client/lib/metrics/processStartTime.js';
+import version from 'prom-client/lib/metrics/version.js';
+import registryClass from 'prom-client/lib/registry.js';
 
 /**
- * prom-client's metric classes, loaded from the package's own modules instead of its index (docs/performance.md §2).
- * The index also loads the Pushgateway client (http, https, and with them TLS), the cluster aggregator and every
+ * prom-client's metric classes, imported from the package's own modules instead of its index (docs/performance.md
+ * §2). The index also loads the Pushgateway client (http, https, and with them TLS), the cluster aggregator and every
  * default metric, with OpenTelemetry for exemplars: about 15 MiB of resident memory in every ballast, for code
- * ballast never runs. The classes are the same; only what is loaded differs. test/observe checks that these paths
- * still resolve, so a prom-client upgrade that moves them fails the tests, not production.
+ * ballast never runs. The classes are the same; only what is loaded differs. Static imports, so that the build's
+ * bundle (dist/ballast.js) holds them too; a prom-client upgrade that moves a path fails the build and the tests.
  */
-const require = createRequire(import.meta.url);
-
-export const Registry = require('prom-client/lib/registry') as typeof Prom.Registry;
+export const Registry = registryClass as typeof Prom.Registry;
 export type Registry = Prom.Registry;
-export const Counter = require('prom-client/lib/counter') as typeof Prom.Counter;
+export const Counter = counter as typeof Prom.Counter;
 export type Counter<T extends string = string> = Prom.Counter<T>;
-export const Gauge = require('prom-client/lib/gauge') as typeof Prom.Gauge;
+export const Gauge = gauge as typeof Prom.Gauge;
 export type Gauge<T extends string = string> = Prom.Gauge<T>;
-export const Histogram = require('prom-client/lib/histogram') as typeof Prom.Histogram;
+export const Histogram = histogram as typeof Prom.Histogram;
 export type Histogram<T extends string = string> = Prom.Histogram<T>;
 
 /** One of prom-client's default-metric modules: registers its metrics on `registry` under `prefix`. */
@@ -32,22 +43,19 @@ type DefaultMetric = (
  * every collection through a PerformanceObserver, an allocation and a histogram update per GC, and is left out.
  */
 export function registerProcessMetrics(registry: Prom.Registry, prefix: string): void {
-  for (const name of [
-    'processStartTime',
-    'osMemoryHeap',
-    'processOpenFileDescriptors',
-    'processMaxFileDescriptors',
-    'eventLoopLag',
-    'processHandles',
-    'processRequests',
-    'heapSizeAndUsed',
-    'heapSpacesSizeAndUsed',
-    'version',
+  for (const metric of [
+    processStartTime,
+    osMemoryHeap,
+    processOpenFileDescriptors,
+    processMaxFileDescriptors,
+    eventLoopLag,
+    processHandles,
+    processRequests,
+    heapSizeAndUsed,
+    heapSpacesSizeAndUsed,
+    version,
   ]) {
-    (require(`prom-client/lib/metrics/${name}`) as DefaultMetric)(registry, {
-      prefix,
-      eventLoopMonitoringPrecision: 10,
-    });
+    (metric as DefaultMetric)(registry, { prefix, eventLoopMonitoringPrecision: 10 });
   }
   cpuCounters(registry, prefix);
 }

@@ -60,7 +60,7 @@ describe('ballast serve with a bad configuration', () => {
       'upstream.policy: got "fastest"; expected one of "random", "round_robin", "sequential"',
     );
     expect(run.stderr).toContain('cache.maxEntries: got 0;');
-    expect(run.stderr).toContain('>=1');
+    expect(run.stderr).toContain('expected an integer from 1 to 10000000');
     expect(run.stderr).toContain('cache: unknown key(s) "maxTTLSeconds"');
     expect(run.stdout).not.toContain('ballast started');
   });

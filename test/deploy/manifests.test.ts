@@ -14,11 +14,11 @@ import {
   PrometheusRule,
   ServiceMonitor,
 } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { CORE_SCHEMA, loadAll, load as parseYaml } from 'js-yaml';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { Job } from 'kubernetes-models/batch/v1';
 import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { loadConfig, SERVE_FLAGS, validate } from '../../src/config/index.js';
 import { DEFAULT_CLUSTER_ZONES, DEFAULT_UPSTREAM_SERVICE, discoverClusterUpstream } from '../../src/node/index.js';
 import { createRegistry } from '../../src/observe/index.js';
@@ -46,12 +46,13 @@ const MODELS: Record<string, new (data: Data) => { validate(): void }> = {
 };
 
 function parseManifests(text: string, source: string): Manifest[] {
-  return parseAllDocuments(text)
-    .map((doc) => {
-      if (doc.errors.length) throw new Error(`${source}: ${doc.errors[0].message}`);
-      return doc.toJS() as Manifest | null;
-    })
-    .filter((m): m is Manifest => m !== null);
+  let docs: unknown[];
+  try {
+    docs = loadAll(text, { schema: CORE_SCHEMA });
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`);
+  }
+  return docs.filter((m): m is Manifest => m !== null && m !== undefined);
 }
 
 /** Constructs the object with its model class and validates it against the OpenAPI schema (throws on error). */
@@ -548,10 +549,9 @@ describe('Dockerfile', () => {
     for (const f of froms) expect(f).toMatch(/^\$\{NODE_IMAGE\}$/);
   });
 
-  it('installs iptables and iproute2, production dependencies only, and runs bin/ballast.js', () => {
+  it('installs iptables and iproute2, ships the bundle without node_modules, and runs bin/ballast.js', () => {
     expect(dockerfile).toMatch(/apt-get install[^\n]*\biproute2\b[^\n]*\biptables\b/);
-    expect(dockerfile).toContain('npm ci --omit=dev --ignore-scripts');
-    expect(dockerfile).toContain('tsc -p tsconfig.build.json');
+    expect(dockerfile).toContain('RUN npm run build');
     expect(dockerfile).toMatch(/^USER node$/m);
     const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]) as string[];
     expect(entry[0]).toBe('node');
@@ -565,9 +565,10 @@ describe('Dockerfile', () => {
     for (const label of ['title', 'description', 'version', 'revision', 'source', 'licenses']) {
       expect(dockerfile).toContain(`org.opencontainers.image.${label}=`);
     }
-    // The runtime stage copies node_modules only from the production-only stage.
-    expect(dockerfile).toContain('COPY --from=deps /app/node_modules ./node_modules');
-    expect(dockerfile).not.toMatch(/COPY --from=build \S*node_modules/);
+    // The runtime stage gets the bundle (every library inside) and no node_modules; bin/ballast.js imports it.
+    expect(dockerfile).toContain('COPY --from=build /app/dist/bundle.js /app/dist/bundle.js.map ./dist/');
+    expect(dockerfile).not.toMatch(/COPY[^\n]*node_modules/);
+    expect(read('bin/ballast.js')).toContain("from '../dist/bundle.js'");
   });
 
   it('.dockerignore leaves node_modules, dist and .git out of the build context', () => {
