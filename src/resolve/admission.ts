@@ -34,6 +34,9 @@ export interface Refusal {
   readonly failure?: FailedAnswer;
 }
 
+/** The refusal of every query to a zone that is down: one object, not one per stale answer of an outage. */
+const UPSTREAM_DOWN: Refusal = Object.freeze({ reason: 'upstream_down' });
+
 /**
  * Decides whether a query that needs the upstream may ask it now (docs/design.md §4): undefined means yes; otherwise
  * why not, and the caller answers stale or with an error at once. A query joining a flight already in the air is
@@ -41,7 +44,7 @@ export interface Refusal {
  * in the fair queue; with a stale entry, the stale answer goes out at once instead.
  */
 export function admit(c: Candidate, deps: AdmissionDeps): Refusal | undefined {
-  if (!c.view.healthy) return { reason: 'upstream_down' };
+  if (!c.view.healthy) return UPSTREAM_DOWN;
   if (c.joining) return undefined;
   const failure = deps.failures.held(c.key, c.now);
   if (failure !== undefined) {

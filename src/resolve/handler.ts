@@ -143,7 +143,9 @@ export class RequestHandler {
     const hasStale = this.usableStale(slot, now, view);
 
     // admit
-    const joining = this.flights.has(q.key);
+    // Joining only matters to a healthy zone (admission refuses a down one first), so while a zone is down its
+    // stale answers build no key string (docs/performance.md §3).
+    const joining = view.healthy && this.flights.has(q.key);
     const refusal = admit({ key: q.key, view, joining, hasStale, now }, this.deps);
     if (refusal !== undefined) {
       if (!hasStale) return this.replies.refuse(q, refusal);
