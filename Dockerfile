@@ -66,6 +66,8 @@ EXPOSE 53/udp 53/tcp 9253/tcp
 # read from this line): --max-semi-space-size=1 keeps the young generation at 1 MiB per semi-space instead of letting
 # it grow to 16 MiB under load (about 7 MiB idle and up to 30 MiB under load, for a few more scavenges of short-lived
 # garbage); --max-old-space-size=64 bounds the JS heap, which holds no cached answers (they live in the cache's
-# ArrayBuffer slabs, outside it), well inside the container's memory limit.
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "/app/bin/ballast.js"]
+# ArrayBuffer slabs, outside it), well inside the container's memory limit; --no-maglev leaves out V8's mid-tier
+# compiler: hot code still reaches TurboFan, and the process holds 3 MiB less after cache hits and about 15 MiB less
+# after a burst of misses, for about 3 % more CPU per query.
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "--no-maglev", "/app/bin/ballast.js"]
 CMD ["serve"]

@@ -1,3 +1,4 @@
+export * from './checks.js';
 export * from './diff.js';
 export * from './flags.js';
 export * from './load.js';

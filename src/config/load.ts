@@ -4,9 +4,10 @@ import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
 import type { FlagValues } from '../util/flags.js';
 import { defaultMessage, unknownKeys } from '../util/rules.js';
+import { configSchema } from './checks.js';
 import { applyFlags } from './flags.js';
 import { describeIssues } from './issues.js';
-import { type Config, configSchema, parseEndpoint } from './schema.js';
+import { type Config, parseEndpoint } from './schema.js';
 
 /** Reads and validates the config: YAML file (if any), then flags on top. Throws ConfigError naming the key. */
 export function loadConfig(file: string | undefined, flags: FlagValues = {}): Config {

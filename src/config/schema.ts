@@ -1,19 +1,8 @@
 import { isIP } from 'node:net';
 import * as v from 'valibot';
-import { checkNodeConfig, nodeSchema } from '../node/config.js';
+import { nodeSchema } from '../node/config.js';
 import { parseCidr } from '../util/cidr.js';
-import {
-  fraction,
-  int,
-  issuePath,
-  nonEmpty,
-  num,
-  oneOf,
-  type Problem,
-  positive,
-  section,
-  text,
-} from '../util/rules.js';
+import { fraction, int, nonEmpty, num, oneOf, positive, section, text } from '../util/rules.js';
 
 /** Every default in one place. docs/configuration.md lists the same values; a test keeps them equal. */
 export const DEFAULT_LISTEN = '127.0.0.1:5353';
@@ -96,7 +85,8 @@ export const zoneSchema = v.object({
   deadlineMs: v.optional(int(100, 30_000)),
 });
 
-const settings = v.object({
+/** Every section of the config, each key with its range and default; checks across keys are in checks.ts. */
+export const settings = v.object({
   /** Addresses to serve DNS on, UDP and TCP each. */
   listen: v.optional(nonEmpty(listenAddress), () => [DEFAULT_LISTEN]),
   admin: section({
@@ -257,72 +247,7 @@ const settings = v.object({
   node: nodeSchema,
 });
 
-type Settings = v.InferOutput<typeof settings>;
-
-/**
- * Checks across keys, on the settings with their defaults: a check can fail on a default the file never wrote, so
- * each problem carries the value it saw.
- */
-function crossChecks(c: Settings): Problem[] {
-  const problems: Problem[] = [...checkNodeConfig(c.node, c.listen)];
-  if (c.chaos.enabled && c.chaos.tokenFile === undefined) {
-    problems.push({
-      path: ['chaos', 'tokenFile'],
-      input: undefined,
-      message: 'required when chaos.enabled is true: every chaos endpoint needs a bearer token, also on loopback',
-    });
-  }
-  // Pairs that must be ordered; each message names the first key and the bound it broke.
-  const pairs: [string[], number, string, number][] = [
-    [['refresh', 'fromFraction'], c.refresh.fromFraction, 'refresh.toFraction', c.refresh.toFraction],
-    [['cache', 'minTtlSeconds'], c.cache.minTtlSeconds, 'cache.maxTtlSeconds', c.cache.maxTtlSeconds],
-    [
-      ['upstream', 'retransmit', 'minRtoMs'],
-      c.upstream.retransmit.minRtoMs,
-      'upstream.retransmit.maxRtoMs',
-      c.upstream.retransmit.maxRtoMs,
-    ],
-    [['fairness', 'handSize'], c.fairness.handSize, 'fairness.queues', c.fairness.queues],
-    [
-      ['upstream', 'health', 'probeBackoffMinMs'],
-      c.upstream.health.probeBackoffMinMs,
-      'upstream.health.probeBackoffMaxMs',
-      c.upstream.health.probeBackoffMaxMs,
-    ],
-    [
-      ['failureCache', 'initialSeconds'],
-      c.failureCache.initialSeconds,
-      'failureCache.maxSeconds',
-      c.failureCache.maxSeconds,
-    ],
-  ];
-  for (const [path, low, highKey, high] of pairs) {
-    if (low > high) problems.push({ path, input: low, message: `must not exceed ${highKey} (${high})` });
-  }
-  const seen = new Map<string, number>();
-  c.zones.forEach((zone, i) => {
-    const path = ['zones', i, 'name'];
-    if (zone.name === '.') {
-      problems.push({ path, input: zone.name, message: 'the root zone is set with upstream.servers, not as a zone' });
-    } else if (seen.has(zone.name)) {
-      problems.push({ path, input: zone.name, message: `duplicate of zones.${seen.get(zone.name)}.name` });
-    }
-    seen.set(zone.name, i);
-  });
-  return problems;
-}
-
-/** The whole config: every section, then the checks across them. */
-export const configSchema = v.pipe(
-  settings,
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    for (const p of crossChecks(dataset.value))
-      addIssue({ message: p.message, input: p.input, path: issuePath(p.path) });
-  }),
-);
-
 /** Settings as written in YAML or built from flags. */
-export type ConfigInput = v.InferInput<typeof configSchema>;
+export type ConfigInput = v.InferInput<typeof settings>;
 /** Validated settings with every default filled in. */
-export type Config = v.InferOutput<typeof configSchema>;
+export type Config = v.InferOutput<typeof settings>;
