@@ -265,3 +265,31 @@ describe('bad input', () => {
     expect(ok.packet.answers[0].address).toBe('192.0.2.1');
   });
 });
+
+describe('serving on IPv6 loopback', () => {
+  let upstream: FakeUpstream;
+  let b: Running;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({
+      records: { 'v6.example.test/1': [a('v6.example.test', '192.0.2.60', 300)] },
+      zone: 'example.test',
+    });
+    b = await startBallast({ listen: ['[::1]:0'], upstream: { servers: [upstream.address] } });
+  });
+  afterAll(async () => {
+    await b.close();
+    await upstream.close();
+  });
+
+  // Replies go to the client's address as given (src/server/udp.ts, literalAddress): an IPv6 client must get its
+  // answer on the miss (sent after the upstream answered) and on the hit (sent at once).
+  it('answers a UDP client on ::1, the miss and then the hit', async () => {
+    const miss = await query(b.port, 'v6.example.test', T.A, { id: 6001 }, '::1');
+    expect(header(miss.raw)).toMatchObject({ id: 6001, rcode: 0, ancount: 1 });
+    const hit = await query(b.port, 'v6.example.test', T.A, { id: 6002 }, '::1');
+    expect(header(hit.raw)).toMatchObject({ id: 6002, rcode: 0, ancount: 1 });
+    expect(hit.packet.answers[0]).toMatchObject({ address: '192.0.2.60' });
+    expect(upstream.count('v6.example.test')).toBe(1);
+  });
+});
