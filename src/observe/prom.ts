@@ -19,7 +19,7 @@ import registryClass from 'prom-client/lib/registry.js';
  * §2). The index also loads the Pushgateway client (http, https, and with them TLS), the cluster aggregator and every
  * default metric, with OpenTelemetry for exemplars: about 15 MiB of resident memory in every ballast, for code
  * ballast never runs. The classes are the same; only what is loaded differs. Static imports, so that the build's
- * bundle (dist/ballast.js) holds them too; a prom-client upgrade that moves a path fails the build and the tests.
+ * bundle (dist/bundle.js) holds them too; a prom-client upgrade that moves a path fails the build and the tests.
  */
 export const Registry = registryClass as typeof Prom.Registry;
 export type Registry = Prom.Registry;

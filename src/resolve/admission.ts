@@ -19,7 +19,8 @@ export interface AdmissionDeps {
 
 /** One query that found no fresh entry, as admission sees it. */
 export interface Candidate {
-  readonly key: string;
+  /** The query; its cache key is read only when a failure could hold it back (building it costs a string). */
+  readonly query: { readonly key: string };
   readonly view: ZoneView;
   /** An upstream query for the same key is already in flight: joining it costs the upstream nothing. */
   readonly joining: boolean;
@@ -46,7 +47,7 @@ const UPSTREAM_DOWN: Refusal = Object.freeze({ reason: 'upstream_down' });
 export function admit(c: Candidate, deps: AdmissionDeps): Refusal | undefined {
   if (!c.view.healthy) return UPSTREAM_DOWN;
   if (c.joining) return undefined;
-  const failure = deps.failures.held(c.key, c.now);
+  const failure = deps.failures.held(c.query.key, c.now);
   if (failure !== undefined) {
     deps.metrics.failureCacheHits.inc();
     return { reason: 'failure_cached', failure };

@@ -143,10 +143,11 @@ export class RequestHandler {
     const hasStale = this.usableStale(slot, now, view);
 
     // admit
-    // Joining only matters to a healthy zone (admission refuses a down one first), so while a zone is down its
-    // stale answers build no key string (docs/performance.md §3).
+    // Joining only matters to a healthy zone (admission refuses a down one first), and admission reads the key
+    // only when it asks the failure cache, so while a zone is down its stale answers build no key string
+    // (docs/performance.md §3).
     const joining = view.healthy && this.flights.has(q.key);
-    const refusal = admit({ key: q.key, view, joining, hasStale, now }, this.deps);
+    const refusal = admit({ query: q, view, joining, hasStale, now }, this.deps);
     if (refusal !== undefined) {
       if (!hasStale) return this.replies.refuse(q, refusal);
       // Nothing since the lookup stored or evicted, so the slot is still this entry: rendered in place, no copy.

@@ -25,7 +25,7 @@ function setup() {
   const view = (over: Partial<ZoneView> = {}): ZoneView =>
     ({ zone: undefined as never, healthy: true, available: true, budget, ...over }) as ZoneView;
   const candidate = (over: Partial<Candidate> = {}): Candidate => ({
-    key: 'k',
+    query: { key: 'k' },
     view: view(),
     joining: false,
     hasStale: false,
@@ -47,6 +47,22 @@ describe('admit', () => {
     expect(admit(candidate({ view: view({ healthy: false }), joining: true }), deps)?.reason).toBe('upstream_down');
   });
 
+  it('refuses a query to a zone that is down without reading its cache key (no key string per stale answer)', () => {
+    const { candidate, view, deps } = setup();
+    let reads = 0;
+    const query = {
+      get key() {
+        reads++;
+        return 'k';
+      },
+    };
+    expect(admit(candidate({ query, view: view({ healthy: false }) }), deps)?.reason).toBe('upstream_down');
+    expect(reads).toBe(0);
+    // A healthy zone asks the failure cache, which needs the key.
+    expect(admit(candidate({ query }), deps)).toBeUndefined();
+    expect(reads).toBe(1);
+  });
+
   it('lets a joiner through whatever else holds: joining costs the upstream nothing', () => {
     const { candidate, view, failures, clock, deps } = setup();
     failures.record('k', clock.now(), false);
@@ -63,7 +79,7 @@ describe('admit', () => {
     const { candidate, failures, clock, metrics, deps } = setup();
     failures.record('k', clock.now(), false, { rcode: 5 });
     expect(admit(candidate(), deps)).toEqual({ reason: 'failure_cached', failure: { rcode: 5 } });
-    expect(admit(candidate({ key: 'other' }), deps)).toBeUndefined();
+    expect(admit(candidate({ query: { key: 'other' } }), deps)).toBeUndefined();
     clock.advance(5000);
     expect(admit(candidate({ now: clock.now() }), deps)).toBeUndefined();
     expect((await metrics.failureCacheHits.get()).values[0].value).toBe(1);
