@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 
-// The building blocks of the config schema (config/schema.ts, node/config.ts), each carrying the text a user reads when a
-// value breaks it: the whole allowed range, not just the bound that failed. valibot is used for its size: the
+// The building blocks of the config schema (config/schema.ts, node/config.ts), each carrying the text a user reads
+// when a value breaks it: the whole allowed range, not just the bound that failed. valibot is used for its size: the
 // process validates its config once at start and on reload, and a smaller validator is memory every node keeps
 // (docs/performance.md §2).
 
