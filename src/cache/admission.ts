@@ -6,7 +6,7 @@ import {
   scanResponse,
   storedForm,
 } from '../wire/index.js';
-import { CacheEntry, TTL_RECORD_SIZE } from './entry.js';
+import { CacheEntry, TTL_RECORD_SIZE, writeStripped } from './entry.js';
 import { hashKey, keyOfString } from './key.js';
 import { type CacheOptions, type CacheState, NEGATIVE } from './state.js';
 import { NO_SLOT } from './store.js';
@@ -31,15 +31,17 @@ export function admitAnswer(
   const ttls = scan.ttls.slice();
   const lifetime = entryLifetime(cache.options, scan, ttls);
   const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
+  const storedLength = bytes.length - (scan.questionEnd - HEADER_SIZE);
   // From Buffer's shared pool, not a malloc of its own: one per upstream answer would fragment the C heap.
-  const data = Buffer.allocUnsafe(bytes.length + ttls.length * TTL_RECORD_SIZE);
-  data.set(bytes);
-  writeTtlTable(data, bytes.length, scan.ttlOffsets, ttls);
-  const entry = new CacheEntry(data, bytes.length, Math.max(lifetime, 0), nowMs, scan.rcode, negative);
+  const data = Buffer.allocUnsafe(storedLength + ttls.length * TTL_RECORD_SIZE);
+  writeStripped(data, 0, bytes, scan.questionEnd);
+  writeTtlTable(data, storedLength, scan.ttlOffsets, ttls);
+  const question = Uint8Array.from(bytes.subarray(HEADER_SIZE, scan.questionEnd));
+  const entry = new CacheEntry(data, storedLength, question, Math.max(lifetime, 0), nowMs, scan.rcode, negative);
   if (lifetime <= 0) return { entry, cached: false };
   const keyLength = keyOfString(key, cache.scratchKey);
   if (keyLength < 0 || !answersKey(cache.scratchKey, keyLength, bytes, scan)) return { entry, cached: false };
-  const slot = put(cache, keyLength, data, data.length, bytes.length, lifetime, nowMs, scan.rcode, negative);
+  const slot = put(cache, keyLength, data, data.length, storedLength, lifetime, nowMs, scan.rcode, negative);
   if (slot === NO_SLOT) return { entry, cached: false };
   entry.refreshAtMs = nowMs + cache.columns.refreshAfter[slot];
   return { entry, cached: true };
@@ -73,23 +75,27 @@ export function restoreAnswer(
   if (nowMs >= storedAtMs + (lifetime + cache.options.staleMaxAgeSeconds) * 1000) return false;
   const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
   // Straight into the arena: no detached copy is needed for a restored entry.
-  const valueLength = bytes.length + ttls.length * TTL_RECORD_SIZE;
-  const slot = put(cache, keyLength, bytes, valueLength, bytes.length, lifetime, storedAtMs, scan.rcode, negative);
+  const storedLength = bytes.length - (scan.questionEnd - HEADER_SIZE);
+  const valueLength = storedLength + ttls.length * TTL_RECORD_SIZE;
+  const slot = put(cache, keyLength, undefined, valueLength, storedLength, lifetime, storedAtMs, scan.rcode, negative);
   if (slot === NO_SLOT) return false;
-  writeTtlTable(cache.storage.slab(slot), cache.storage.valueOffset(slot) + bytes.length, scan.ttlOffsets, ttls);
+  const slab = cache.storage.slab(slot);
+  const at = cache.storage.valueOffset(slot);
+  writeStripped(slab, at, bytes, scan.questionEnd);
+  writeTtlTable(slab, at + storedLength, scan.ttlOffsets, ttls);
   return true;
 }
 
 /**
- * Stores a value of `valueLength` bytes under the key in cache.scratchKey, writing `data` at its start (the message,
- * and the TTL table when `data` holds it); the new slot, or NO_SLOT.
+ * Stores a value of `valueLength` bytes under the key in cache.scratchKey, writing `data` at its start when given
+ * (otherwise the caller writes the value before the next store call); the new slot, or NO_SLOT.
  */
 function put(
   cache: CacheState,
   keyLength: number,
-  data: Uint8Array,
+  data: Uint8Array | undefined,
   valueLength: number,
-  messageLength: number,
+  storedLength: number,
   lifetime: number,
   storedAtMs: number,
   rcode: number,
@@ -99,7 +105,7 @@ function put(
   const key = cache.scratchKey;
   const slot = store.insert(key, keyLength, hashKey(key, keyLength), valueLength);
   if (slot === NO_SLOT) return NO_SLOT;
-  store.slab(slot).set(data, store.valueOffset(slot));
+  if (data !== undefined) store.slab(slot).set(data, store.valueOffset(slot));
   const c = cache.columns;
   c.storedAt[slot] = storedAtMs;
   c.ttl[slot] = lifetime;
@@ -110,7 +116,7 @@ function put(
   c.hits[slot] = 0;
   c.flags[slot] = negative ? NEGATIVE : 0;
   c.rcode[slot] = rcode;
-  c.messageLength[slot] = messageLength;
+  c.storedLength[slot] = storedLength;
   return slot;
 }
 

@@ -165,17 +165,19 @@ export class DnsCache implements CacheState {
   /** The reply for one client (entry.ts renderAnswer), straight from the arena. */
   render(slot: number, q: Query, nowMs: number, maxSize: number, udpSize: number, fixedTtl = NONE, ede = NONE): Buffer {
     const c = this.c;
-    const length = c.messageLength[slot];
-    const ttlCount = (this.store.valueLength(slot) - length) / TTL_RECORD_SIZE;
-    const at = this.store.valueOffset(slot);
-    const { storedAt, rcode } = c;
+    const store = this.store;
+    const length = c.storedLength[slot];
+    const ttlCount = (store.valueLength(slot) - length) / TTL_RECORD_SIZE;
+    // The key is qname | qtype | qclass | one byte of DO and CD: all but its last byte is the question section.
+    const questionLength = store.keyLength(slot) - 1;
     return renderAnswer(
-      this.store.slab(slot),
-      at,
+      store.slab(slot),
+      store.valueOffset(slot),
       length,
+      questionLength,
       ttlCount,
-      rcode[slot],
-      storedAt[slot],
+      c.rcode[slot],
+      c.storedAt[slot],
       q,
       nowMs,
       maxSize,
@@ -193,11 +195,14 @@ export class DnsCache implements CacheState {
   /** A copy of the entry that outlives the slot (a stale answer held across an await). */
   entryAt(slot: number): CacheEntry {
     const c = this.c;
-    const at = this.store.valueOffset(slot);
-    const data = this.store.slab(slot).slice(at, at + this.store.valueLength(slot));
+    const store = this.store;
+    const at = store.valueOffset(slot);
+    const slab = store.slab(slot);
+    const keyAt = store.keyOffset(slot);
     const entry = new CacheEntry(
-      data,
-      c.messageLength[slot],
+      slab.slice(at, at + store.valueLength(slot)),
+      c.storedLength[slot],
+      slab.slice(keyAt, keyAt + store.keyLength(slot) - 1),
       c.ttl[slot],
       c.storedAt[slot],
       c.rcode[slot],

@@ -13,11 +13,16 @@ import {
 /**
  * The stored form of one answer (docs/design.md §6), the same in the arena and in a detached entry:
  *
- *   message (stored form: no OPT, AA=0, RA=1) | TTL table: per record (OPT excluded) u16 TTL-field offset, u32
+ *   message without its question (stored form: no OPT, AA=0, RA=1; the 12-byte header, then the answer, authority
+ *   and additional records) | TTL table: per record (OPT excluded) u16 TTL-field offset in the whole message, u32
  *   TTL clamped to the cache's bounds
  *
- * The message keeps the upstream's own TTLs (a snapshot writes it as it came); rendering copies it and patches the
- * clamped, aged TTLs in. No record is decoded or re-encoded on a hit.
+ * The question is left out because every reply carries the client's own question bytes there anyway (its case and
+ * 0x20 bits), and the key already holds the same name: a cluster name is a third or more of a small answer. The
+ * client's question has the stored one's length (same key, so the same name up to ASCII case), so putting it back
+ * at offset 12 puts every record where it was, and every compression pointer (an absolute offset, RFC 1035 §4.1.4)
+ * still points where it did. The records keep the upstream's own TTLs (a snapshot writes them as they came);
+ * rendering copies them and patches the clamped, aged TTLs in. No record is decoded or re-encoded on a hit.
  */
 export const TTL_RECORD_SIZE = 6;
 
@@ -37,11 +42,13 @@ export interface RenderOptions {
 export const NONE = -1;
 
 /**
- * The reply for one client at `nowMs` from a stored answer at `src[at …]`: its ID, its question bytes (so its case
- * and 0x20 bits come back), its RD bit, aged TTLs, and — only if it sent one (RFC 6891 §7) — ballast's own OPT
- * record: ballast's payload size, the client's DO bit, the extended rcode bits, and EDE when asked. The stored
- * message carries no OPT, so the OPT goes at the end and no record moves. A reply larger than `maxSize` becomes
- * header + question with TC=1 (RFC 1035 §4.2.1), so the client retries over TCP.
+ * The reply for one client at `nowMs` from a stored answer at `src[at …]` (`storedLength` bytes of message without
+ * its question, then `ttlCount` TTL records): its ID, its question bytes (so its case and 0x20 bits come back), its
+ * RD bit, aged TTLs, and — only if it sent one (RFC 6891 §7) — ballast's own OPT record: ballast's payload size, the
+ * client's DO bit, the extended rcode bits, and EDE when asked. The stored message carries no OPT, so the OPT goes
+ * at the end and no record moves. A reply larger than `maxSize` becomes header + question with TC=1 (RFC 1035
+ * §4.2.1), so the client retries over TCP. `questionLength` is the stored question's: a client question of any
+ * other length cannot be this entry's (the key would differ) and gets SERVFAIL rather than misplaced records.
  *
  * Plain indexed stores and `set(subarray)` rather than writeUInt32BE and Buffer#copy: on Node 24 these are the
  * cheapest per byte for 50–500-byte messages (docs/performance.md §3).
@@ -49,7 +56,8 @@ export const NONE = -1;
 export function renderAnswer(
   src: Uint8Array,
   at: number,
-  messageLength: number,
+  storedLength: number,
+  questionLength: number,
   ttlCount: number,
   rcode: number,
   storedAtMs: number,
@@ -61,17 +69,23 @@ export function renderAnswer(
   ede: number,
 ): Buffer {
   const edns = q.edns;
+  const questionEnd = q.questionEnd;
+  if (questionEnd - HEADER_SIZE !== questionLength) return synthesize(q, Rcode.SERVFAIL, { udpSize });
   const withEde = edns && ede !== NONE;
   const optLength = edns ? OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0) : 0;
+  const messageLength = storedLength + questionLength;
   const length = messageLength + optLength;
   // An extended rcode (RFC 6891 §6.1.3: BADVERS, BADCOOKIE…) lives in the OPT record; a client that sent none can
   // get no OPT (§7), and the four header bits alone would read as another rcode — 16 as NOERROR, an empty answer.
   if (rcode > 0xf && !edns) return synthesize(q, Rcode.SERVFAIL, { udpSize });
   if (length > maxSize) return synthesize(q, rcode, { udpSize, extraFlags: Flag.TC });
 
+  // Header, the client's question (with its ID and RD bit below), then the records.
   const out = Buffer.allocUnsafe(length);
-  out.set(src.subarray(at, at + messageLength), 0);
   const raw = q.raw;
+  out.set(src.subarray(at, at + HEADER_SIZE), 0);
+  out.set(raw.subarray(HEADER_SIZE, questionEnd), HEADER_SIZE);
+  out.set(src.subarray(at + HEADER_SIZE, at + storedLength), questionEnd);
   if (edns) {
     const end = writeOptHeader(out, messageLength, udpSize, rcode >> 4, q.dnssecOk, withEde ? EDE_OPTION_SIZE : 0);
     if (withEde) writeEde(out, end, ede);
@@ -79,15 +93,14 @@ export function renderAnswer(
     out[10] = arcount >> 8;
     out[11] = arcount & 0xff;
   }
-  // The client's ID and question bytes; its RD bit (RFC 1035 §4.1.1 copies RD into the response).
+  // The client's ID; its RD bit (RFC 1035 §4.1.1 copies RD into the response).
   out[0] = raw[0];
   out[1] = raw[1];
-  out.set(raw.subarray(HEADER_SIZE, q.questionEnd), HEADER_SIZE);
   out[2] = (out[2] & ~(Flag.RD >> 8)) | (raw[2] & (Flag.RD >> 8));
 
   // A wall clock that stepped back must not make a TTL grow past what the upstream gave.
   const age = nowMs > storedAtMs ? Math.floor((nowMs - storedAtMs) / 1000) : 0;
-  let t = at + messageLength;
+  let t = at + storedLength;
   for (let i = 0; i < ttlCount; i++, t += TTL_RECORD_SIZE) {
     const offset = (src[t] << 8) | src[t + 1];
     let ttl = fixedTtl;
@@ -101,6 +114,31 @@ export function renderAnswer(
     out[offset + 3] = ttl & 0xff;
   }
   return out;
+}
+
+/**
+ * Writes `message` (whose question ends at `questionEnd`) at `out[at]` in stored form, without its question;
+ * returns the bytes written.
+ */
+export function writeStripped(out: Uint8Array, at: number, message: Uint8Array, questionEnd: number): number {
+  out.set(message.subarray(0, HEADER_SIZE), at);
+  out.set(message.subarray(questionEnd), at + HEADER_SIZE);
+  return message.length - (questionEnd - HEADER_SIZE);
+}
+
+/** Writes the whole message of a stored answer, its question put back from `question`; returns the end. */
+export function writeWhole(
+  out: Uint8Array,
+  pos: number,
+  src: Uint8Array,
+  at: number,
+  storedLength: number,
+  question: Uint8Array,
+): number {
+  out.set(src.subarray(at, at + HEADER_SIZE), pos);
+  out.set(question, pos + HEADER_SIZE);
+  out.set(src.subarray(at + HEADER_SIZE, at + storedLength), pos + HEADER_SIZE + question.length);
+  return pos + storedLength + question.length;
 }
 
 /**
@@ -118,9 +156,11 @@ export class CacheEntry {
   refreshing = false;
 
   constructor(
-    /** Message then TTL table (TTL_RECORD_SIZE per record), as described above. */
+    /** Message without its question, then TTL table (TTL_RECORD_SIZE per record), as described above. */
     private readonly data: Uint8Array,
-    private readonly messageLength: number,
+    private readonly storedLength: number,
+    /** The question section as the cache holds it (the upstream's, or the key's lower-cased name). */
+    private readonly question: Uint8Array,
     /** Lifetime in seconds: the smallest clamped record TTL, or the RFC 2308 negative TTL. */
     readonly ttlSeconds: number,
     readonly storedAtMs: number,
@@ -132,20 +172,23 @@ export class CacheEntry {
     return this.storedAtMs + this.ttlSeconds * 1000;
   }
 
-  /** The stored message (no OPT). */
+  /** The whole stored message (no OPT), its question put back: a copy. */
   get bytes(): Buffer {
-    return Buffer.from(this.data.buffer, this.data.byteOffset, this.messageLength);
+    const out = Buffer.allocUnsafe(this.storedLength + this.question.length);
+    writeWhole(out, 0, this.data, 0, this.storedLength, this.question);
+    return out;
   }
 
   private get ttlCount(): number {
-    return (this.data.length - this.messageLength) / TTL_RECORD_SIZE;
+    return (this.data.length - this.storedLength) / TTL_RECORD_SIZE;
   }
 
   render(q: Query, nowMs: number, opts: RenderOptions): Buffer {
     return renderAnswer(
       this.data,
       0,
-      this.messageLength,
+      this.storedLength,
+      this.question.length,
       this.ttlCount,
       this.rcode,
       this.storedAtMs,

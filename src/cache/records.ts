@@ -1,5 +1,6 @@
 import { nameToString } from '../wire/index.js';
 import { restoreAnswer } from './admission.js';
+import { writeWhole } from './entry.js';
 import { keyClass, keyStringLength, keyToString, keyType, writeKeyString } from './key.js';
 import type { CacheState } from './state.js';
 
@@ -8,7 +9,7 @@ import type { CacheState } from './state.js';
  * arena directly: no key string, Buffer or entry object per entry.
  *
  *   u16 key length | key (latin1, the string form qname/qtype/qclass/DOCD) | f64 stored-at ms | u16 message
- *   length | message (stored form)
+ *   length | message (stored form, with its question: the key's lower-cased name)
  */
 
 /** The order a snapshot is written in: least recently used first, stale ones before fresh ones. */
@@ -42,9 +43,9 @@ export function recordLength(cache: CacheState, slot: number): number {
   const slab = store.slab(slot);
   const at = store.keyOffset(slot);
   const n = store.keyLength(slot);
-  return (
-    2 + keyStringLength(n, keyType(slab, at, n), keyClass(slab, at, n)) + 8 + 2 + cache.columns.messageLength[slot]
-  );
+  // The message is written whole: its question (all of the key but its last byte) goes back in.
+  const message = cache.columns.storedLength[slot] + n - 1;
+  return 2 + keyStringLength(n, keyType(slab, at, n), keyClass(slab, at, n)) + 8 + 2 + message;
 }
 
 /** Writes the slot's record at `out[pos]` (room for recordLength bytes); returns the position after it. */
@@ -57,11 +58,9 @@ export function writeRecord(cache: CacheState, slot: number, out: Buffer, pos: n
   const keyEnd = writeKeyString(out, keyStart, slab, keyAt, keyLength);
   out.writeUInt16BE(keyEnd - keyStart, pos);
   pos = out.writeDoubleBE(cache.columns.storedAt[slot], keyEnd);
-  const length = cache.columns.messageLength[slot];
-  pos = out.writeUInt16BE(length, pos);
-  const at = store.valueOffset(slot);
-  out.set(slab.subarray(at, at + length), pos);
-  return pos + length;
+  const length = cache.columns.storedLength[slot];
+  pos = out.writeUInt16BE(length + keyLength - 1, pos);
+  return writeWhole(out, pos, slab, store.valueOffset(slot), length, slab.subarray(keyAt, keyAt + keyLength - 1));
 }
 
 /** Every entry as {key, storedAtMs, bytes} (copies), in snapshot order; for tests and the JSON baseline. */
@@ -74,12 +73,12 @@ export function* exportEntries(
     if (!stillHeld(cache, order, i)) continue;
     const slot = order.slots[i];
     const slab = store.slab(slot);
-    const at = store.valueOffset(slot);
-    yield {
-      key: keyToString(slab, store.keyOffset(slot), store.keyLength(slot)),
-      storedAtMs: cache.columns.storedAt[slot],
-      bytes: Buffer.from(slab.subarray(at, at + cache.columns.messageLength[slot])),
-    };
+    const keyAt = store.keyOffset(slot);
+    const keyLength = store.keyLength(slot);
+    const length = cache.columns.storedLength[slot];
+    const bytes = Buffer.allocUnsafe(length + keyLength - 1);
+    writeWhole(bytes, 0, slab, store.valueOffset(slot), length, slab.subarray(keyAt, keyAt + keyLength - 1));
+    yield { key: keyToString(slab, keyAt, keyLength), storedAtMs: cache.columns.storedAt[slot], bytes };
   }
 }
 

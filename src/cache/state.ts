@@ -36,7 +36,8 @@ export function entryColumns(capacity: number) {
       hits: Uint16Array,
       flags: Uint8Array,
       rcode: Uint16Array,
-      messageLength: Uint16Array,
+      /** Bytes of the stored message, which leaves out the question (entry.ts). */
+      storedLength: Uint16Array,
     },
     capacity,
   );

@@ -1,6 +1,7 @@
 import dns2 from 'dns2';
 import { describe, expect, it } from 'vitest';
-import { Ede, Flag } from '../../src/wire/index.js';
+import { NO_SLOT } from '../../src/cache/index.js';
+import { Ede, Flag, Rcode } from '../../src/wire/index.js';
 import { mixCase } from '../wire/bytes.js';
 import { fixture, fixtureCases, RESPONSE_FACTS } from '../wire/fixtures.js';
 import { admit, expected, ownOpt, query, T0, withOpt, withoutOpt } from './helpers.js';
@@ -222,5 +223,49 @@ describe('CacheEntry.render truncation', () => {
     expect(entry.render(edns, T0, { maxSize: 1317, udpSize: 1232, ede: 3 }).readUInt16BE(6)).toBe(1);
     expect(entry.render(edns, T0, { maxSize: 1316, udpSize: 1232, ede: 3 }).readUInt16BE(6)).toBe(0);
     expect(entry.render(edns, T0, { maxSize: 1310, udpSize: 1232 }).readUInt16BE(6)).toBe(0);
+  });
+});
+
+describe('the stored form leaves the question out (docs/design.md §6)', () => {
+  for (const meta of fixtureCases()) {
+    it(`${meta.name}: the arena holds no question, and a hit by slot is the detached entry's reply`, () => {
+      const { query: qBytes, response } = fixture(meta.name);
+      const { cache, entry, cached } = admit(qBytes, response);
+      if (!cached) return;
+      const facts = RESPONSE_FACTS[meta.name];
+      const client = mixCase(qBytes, 12, facts.questionEnd - 4);
+      client.writeUInt16BE(0x5151, 0);
+      const q = query(client);
+      const slot = cache.find(q, T0 + 1_000);
+      expect(slot).not.toBe(NO_SLOT);
+      const store = cache.storage;
+      // The whole stored message is the entry's bytes; the arena holds it less its question.
+      const questionLength = facts.questionEnd - 12;
+      const ttlTable = store.valueLength(slot) - cache.columns.storedLength[slot];
+      expect(cache.columns.storedLength[slot]).toBe(entry.bytes.length - questionLength);
+      expect(ttlTable % 6).toBe(0);
+      expect(cache.render(slot, q, T0 + 1_000, 65535, 1232)).toEqual(entry.render(q, T0 + 1_000, TCP));
+      // A snapshot writes the message whole again, its question from the key (lower-cased).
+      const [exported] = [...cache.exportEntries()];
+      expect(exported.bytes.length).toBe(entry.bytes.length);
+      const nameEnd = facts.questionEnd - 4;
+      expect(exported.bytes.subarray(12, nameEnd).toString('latin1')).toBe(
+        response.subarray(12, nameEnd).toString('latin1').toLowerCase(),
+      );
+      expect(exported.bytes.subarray(nameEnd, facts.questionEnd)).toEqual(
+        response.subarray(nameEnd, facts.questionEnd),
+      );
+    });
+  }
+
+  it('answers SERVFAIL, never misplaced records, to a question of another length than the stored one', () => {
+    const { query: qBytes, response } = fixture('a-basic');
+    const { entry } = admit(qBytes, response);
+    const other = fixtureCases().find(
+      (m) => RESPONSE_FACTS[m.name].questionEnd !== RESPONSE_FACTS['a-basic'].questionEnd,
+    );
+    const out = entry.render(query(fixture(other!.name).query), T0, TCP);
+    expect(out.readUInt16BE(2) & 0xf).toBe(Rcode.SERVFAIL);
+    expect(out.readUInt16BE(6)).toBe(0);
   });
 });

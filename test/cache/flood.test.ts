@@ -26,10 +26,10 @@ describe('a flood of unique names', () => {
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
     let maxGauge = 0;
-    // Small answers past the entry bound, then 20-record answers (about 390 bytes) past the byte bound.
+    // Small answers past the entry bound, then 40-record answers (about 700 bytes) past the byte bound.
     const total = maxEntries + 60_000;
     for (let i = 0; i < total; i++) {
-      const { key, response } = answerFor(`n${i}.flood.test`, { records: i < maxEntries ? 1 : 20 });
+      const { key, response } = answerFor(`n${i}.flood.test`, { records: i < maxEntries ? 1 : 40 });
       cache.admit(key, response, scanResponse(response), 1_700_000_000_000);
       if (i % 10_000 === 0 || i === total - 1) {
         const g = await gauge();
