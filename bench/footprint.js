@@ -167,7 +167,9 @@ async function fill(tag, ballast, from, to) {
   if (to <= from) return;
   log(`filling entries ${fmt(from)}–${fmt(to)}`);
   const file = writeMixFile(`footprint.${tag}.txt`, from, to);
-  const duration = Math.ceil((to - from) / FILL_RATE) + 60;
+  // One pass through the file ends the run; the time bound leaves room for a miss path at a quarter of FILL_RATE
+  // (fills are all misses, and each waits for the upstream), so a large fill is not cut short.
+  const duration = Math.ceil((to - from) / (FILL_RATE / 4)) + 60;
   // A second pass asks again what the first lost (a query that timed out under the fill's load); the names the
   // cache already holds are hits.
   for (const pass of [1, 2]) await drive(`${tag}-${pass}`, ballast.port, file, { rate: FILL_RATE, duration, runs: 1 });
