@@ -45,6 +45,8 @@ describe('InstanceDir', () => {
     await b.register();
     expect(await readdir(d)).toEqual(expect.arrayContaining(['instance-a.sock', 'instance-b.sock']));
     expect(await b.others()).toEqual([{ id: 'a', pid: 11, pod: 'ballast-a', startedAt: a.info.startedAt }]);
+    // The start time goes out as ISO 8601, formatted when a peer asks (instances.ts).
+    expect(a.info.startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect((await a.others()).map((o) => o.id)).toEqual(['b']);
     await a.unregister();
     expect(await b.others()).toEqual([]);
