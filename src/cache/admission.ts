@@ -36,7 +36,7 @@ export function admitAnswer(
   const data = Buffer.allocUnsafe(storedLength + ttls.length * TTL_RECORD_SIZE);
   writeStripped(data, 0, bytes, scan.questionEnd);
   writeTtlTable(data, storedLength, scan.ttlOffsets, ttls);
-  const question = Uint8Array.from(bytes.subarray(HEADER_SIZE, scan.questionEnd));
+  const question = new Uint8Array(bytes.subarray(HEADER_SIZE, scan.questionEnd));
   const entry = new CacheEntry(data, storedLength, question, Math.max(lifetime, 0), nowMs, scan.rcode, negative);
   if (lifetime <= 0) return { entry, cached: false };
   const keyLength = keyOfString(key, cache.scratchKey);

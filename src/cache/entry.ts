@@ -83,9 +83,7 @@ export function renderAnswer(
   // Header, the client's question (with its ID and RD bit below), then the records.
   const out = Buffer.allocUnsafe(length);
   const raw = q.raw;
-  out.set(src.subarray(at, at + HEADER_SIZE), 0);
-  out.set(raw.subarray(HEADER_SIZE, questionEnd), HEADER_SIZE);
-  out.set(src.subarray(at + HEADER_SIZE, at + storedLength), questionEnd);
+  writeWhole(out, 0, src, at, storedLength, raw.subarray(HEADER_SIZE, questionEnd));
   if (edns) {
     const end = writeOptHeader(out, messageLength, udpSize, rcode >> 4, q.dnssecOk, withEde ? EDE_OPTION_SIZE : 0);
     if (withEde) writeEde(out, end, ede);
@@ -116,14 +114,10 @@ export function renderAnswer(
   return out;
 }
 
-/**
- * Writes `message` (whose question ends at `questionEnd`) at `out[at]` in stored form, without its question;
- * returns the bytes written.
- */
-export function writeStripped(out: Uint8Array, at: number, message: Uint8Array, questionEnd: number): number {
+/** Writes `message` (whose question ends at `questionEnd`) at `out[at]` in stored form, without its question. */
+export function writeStripped(out: Uint8Array, at: number, message: Uint8Array, questionEnd: number): void {
   out.set(message.subarray(0, HEADER_SIZE), at);
   out.set(message.subarray(questionEnd), at + HEADER_SIZE);
-  return message.length - (questionEnd - HEADER_SIZE);
 }
 
 /** Writes the whole message of a stored answer, its question put back from `question`; returns the end. */
