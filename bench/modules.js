@@ -44,7 +44,6 @@ const BUILTINS = [
   ['node:dgram', 'UDP sockets'],
   ['node:net', 'TCP listener'],
   ['require:node:http', 'admin server (/metrics, /health, /ready)'],
-  ['node:crypto', 'message IDs, snapshot checksum'],
   ['node:child_process', 'ip and iptables (node networking)'],
   ['node:fs/promises', 'snapshot and instance files'],
   ['node:perf_hooks', 'event-loop delay (/health, metrics)'],
@@ -97,7 +96,7 @@ const VALIDATE_PROBE = `
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-await import('node:dgram'); await import('node:net'); await import('node:crypto');
+await import('node:dgram'); await import('node:net');
 createRequire(import.meta.url)('node:http');
 await import('pino');
 const config = ${JSON.stringify(`file://${ROOT}/dist/config/index.js`)};

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { fillRandom } from '../util/random.js';
 import { HEADER_SIZE, type Query } from '../wire/index.js';
 
 /**
@@ -123,9 +123,7 @@ function writeDecimal(out: Uint8Array, pos: number, v: number): number {
  * A per-process random seed, so which names collide in the index cannot be worked out in advance from the source
  * (a client sending colliding names would lengthen probe runs, never cause a wrong answer).
  */
-const seedWords = new Uint32Array(1);
-randomFillSync(seedWords);
-const SEED = seedWords[0];
+const SEED = fillRandom(new Uint32Array(1))[0];
 
 /** FNV-1a over the key bytes from a random start value, with a final avalanche (murmur3's fmix32). */
 export function hashKey(bytes: Uint8Array, length: number): number {

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type FaultInjector, FaultSpecError } from './faults.js';
@@ -30,7 +29,7 @@ export async function chaosRoute(opts: ChaosAdminOptions, req: IncomingMessage, 
   }
   // Every chaos endpoint needs the token, on loopback too: in a DaemonSet every process in the node's network
   // namespace reaches 127.0.0.1, and a fault turns off DNS for the whole node (docs/security.md).
-  const problem = checkToken(opts.tokenFile, req.headers.authorization);
+  const problem = await checkToken(opts.tokenFile, req.headers.authorization);
   if (problem !== undefined) {
     res.setHeader('www-authenticate', 'Bearer');
     reply(401, { error: problem });
@@ -68,7 +67,12 @@ export async function chaosRoute(opts: ChaosAdminOptions, req: IncomingMessage, 
   return true;
 }
 
-function checkToken(tokenFile: string | undefined, header: string | undefined): string | undefined {
+/**
+ * Why the request's bearer token is refused, or undefined. node:crypto (for its constant-time comparison) is loaded
+ * here, on the first chaos request, not at start: nothing else in the serving process needs it, and it costs every
+ * node about 0.5 MiB of resident memory (docs/performance.md §2).
+ */
+async function checkToken(tokenFile: string | undefined, header: string | undefined): Promise<string | undefined> {
   if (tokenFile === undefined) return 'set chaos.tokenFile to use chaos endpoints';
   let token: string;
   try {
@@ -80,6 +84,7 @@ function checkToken(tokenFile: string | undefined, header: string | undefined): 
   const given = /^Bearer (.+)$/.exec(header ?? '')?.[1] ?? '';
   const a = Buffer.from(given);
   const b = Buffer.from(token);
+  const { timingSafeEqual } = await import('node:crypto');
   if (a.length !== b.length || !timingSafeEqual(a, b)) return 'missing or wrong bearer token';
   return undefined;
 }

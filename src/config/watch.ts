@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
@@ -14,19 +13,20 @@ export function watchConfigFile(
   opts: { debounceMs?: number; pollMs?: number } = {},
 ) {
   const debounceMs = opts.debounceMs ?? 250;
-  const digest = () => {
+  // The bytes themselves are kept and compared (a config file is a few KB), so no hash is needed.
+  const content = () => {
     try {
-      return createHash('sha256').update(readFileSync(file)).digest('hex');
+      return readFileSync(file);
     } catch {
-      return 'unreadable';
+      return undefined;
     }
   };
-  let last = digest();
+  let last = content();
   let timer: NodeJS.Timeout | undefined;
   const check = () => {
     timer = undefined;
-    const now = digest();
-    if (now === last) return;
+    const now = content();
+    if (now === last || (now !== undefined && last !== undefined && now.equals(last))) return;
     last = now;
     onChange();
   };

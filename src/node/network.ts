@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Registry } from '../observe/prom.js';
 import { type Clock, systemClock, type Timer } from '../util/clock.js';
+import { randomHex } from '../util/random.js';
 import type { NodeConfig } from './config.js';
 import { createExec, type Exec } from './exec.js';
 import { InstanceDir } from './instances.js';
@@ -101,7 +101,7 @@ export class NodeNetwork {
       deps.log,
     );
     this.instances = new InstanceDir(opts.instanceDir, {
-      id: opts.instanceId ?? randomBytes(8).toString('hex'),
+      id: opts.instanceId ?? randomHex(8),
       pid: process.pid,
       ...(process.env.POD_NAME ? { pod: process.env.POD_NAME } : {}),
     });

@@ -1,7 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { type FileHandle, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import CRC32 from 'crc-32';
 import { type DnsCache, recordLength, recordOrder, restoreRecord, stillHeld, writeRecord } from '../cache/index.js';
 import { BallastError } from '../errors.js';
 
@@ -10,23 +10,29 @@ import { BallastError } from '../errors.js';
  * derived, so loading re-scans each message and re-applies the current TTL rules, and a bug in an old version cannot
  * smuggle bad offsets into a new one.
  *
- *   v2 (written): magic "BLSTSNAP" | u16 version 2 | u16 reserved | f64 written-at ms
- *                 entries | u32 entry count | SHA-256 of everything before it
+ *   v3 (written): magic "BLSTSNAP" | u16 version 3 | u16 reserved | f64 written-at ms
+ *                 entries | u32 entry count | u32 CRC-32 of everything before it
+ *   v2 (read):    as v3, with a SHA-256 digest (32 bytes) in place of the CRC-32
  *   v1 (read):    magic "BLSTSNAP" | u16 version 1 | u16 reserved | f64 written-at ms | u32 entry count
  *                 entries | SHA-256 of everything before it
  *   entry:        u16 key length | key (latin1) | f64 stored-at ms | u16 message length | message
  *
  * Entries are written least recently used first, so loading them in order rebuilds the recency order. Version 2
- * only moves the count behind the entries: the writer streams entries from the cache's arena to the file a slice at
- * a time and knows the count only at the end, so a write holds one slice in memory, not a copy of the cache
- * (docs/performance.md §1). Version 1 files (ballast before 0.2) are still read.
+ * moved the count behind the entries: the writer streams entries from the cache's arena to the file a slice at a
+ * time and knows the count only at the end, so a write holds one slice in memory, not a copy of the cache
+ * (docs/performance.md §1). Version 3 only changes the checksum. It guards against accidental damage (the file is
+ * replaced atomically, and anyone who can write it could recompute any unkeyed digest), which CRC-32 detects as well
+ * as SHA-256 does, without loading node:crypto into every node's ballast (docs/performance.md §2). Version 1 and 2
+ * files (ballast before 0.2, and before 0.4) are still read; only they load node:crypto, once.
  */
 export const SNAPSHOT_MAGIC = Buffer.from('BLSTSNAP', 'latin1');
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 const V1_HEADER_SIZE = 8 + 2 + 2 + 8 + 4;
 const HEADER_SIZE = 8 + 2 + 2 + 8;
 const COUNT_SIZE = 4;
-const DIGEST_SIZE = 32;
+const CHECKSUM_SIZE = 4;
+/** The SHA-256 digest that ends a version 1 or 2 file. */
+const LEGACY_DIGEST_SIZE = 32;
 /** Bytes encoded between writes (and so between returns to the event loop). */
 const SLICE_BYTES = 256 * 1024;
 
@@ -57,11 +63,23 @@ function header(writtenAtMs: number): Buffer {
   return h;
 }
 
-function trailer(count: number, hash: Hash): Buffer {
-  const c = Buffer.alloc(COUNT_SIZE);
-  c.writeUInt32BE(count, 0);
-  hash.update(c);
-  return Buffer.concat([c, hash.digest()]);
+/** A running CRC-32 (the ISO-HDLC polynomial of gzip and PNG) over the bytes of a file being written. */
+class Checksum {
+  private value = 0;
+  update(bytes: Uint8Array): void {
+    this.value = CRC32.buf(bytes, this.value);
+  }
+  get digest(): number {
+    return this.value >>> 0;
+  }
+}
+
+function trailer(count: number, sum: Checksum): Buffer {
+  const t = Buffer.alloc(COUNT_SIZE + CHECKSUM_SIZE);
+  t.writeUInt32BE(count, 0);
+  sum.update(t.subarray(0, COUNT_SIZE));
+  t.writeUInt32BE(sum.digest, COUNT_SIZE);
+  return t;
 }
 
 /**
@@ -77,13 +95,13 @@ export async function writeSnapshot(
   maxBytes: number,
 ): Promise<{ bytes: number; count: number; complete: boolean }> {
   const order = recordOrder(cache);
-  const hash = createHash('sha256');
+  const sum = new Checksum();
   const slice = Buffer.allocUnsafe(SLICE_BYTES);
   return writeFileAtomic(path, async (file) => {
     const head = header(writtenAtMs);
-    hash.update(head);
+    sum.update(head);
     await file.write(head);
-    let size = HEADER_SIZE + COUNT_SIZE + DIGEST_SIZE;
+    let size = HEADER_SIZE + COUNT_SIZE + CHECKSUM_SIZE;
     let count = 0;
     let complete = true;
     let i = 0;
@@ -102,7 +120,7 @@ export async function writeSnapshot(
           if (used > 0) break;
           const own = Buffer.allocUnsafe(length);
           writeRecord(cache, slot, own, 0);
-          hash.update(own);
+          sum.update(own);
           await file.write(own);
           size += length;
           count++;
@@ -115,23 +133,23 @@ export async function writeSnapshot(
       }
       if (used > 0) {
         const part = slice.subarray(0, used);
-        hash.update(part);
+        sum.update(part);
         await file.write(part);
       }
     }
-    await file.write(trailer(count, hash));
+    await file.write(trailer(count, sum));
     return { bytes: size, count, complete };
   });
 }
 
-/** Encodes entries into one buffer (v2); stops (and says so) before exceeding `maxBytes`. For tests and tools. */
+/** Encodes entries into one buffer (the current version); stops (and says so) before exceeding `maxBytes`. For tests and tools. */
 export function encodeSnapshot(
   entries: Iterable<SnapshotEntry>,
   writtenAtMs: number,
   maxBytes: number,
 ): { data: Buffer; count: number; complete: boolean } {
   const parts: Buffer[] = [header(writtenAtMs)];
-  let size = HEADER_SIZE + COUNT_SIZE + DIGEST_SIZE;
+  let size = HEADER_SIZE + COUNT_SIZE + CHECKSUM_SIZE;
   let count = 0;
   let complete = true;
   for (const e of entries) {
@@ -151,9 +169,9 @@ export function encodeSnapshot(
     size += part.length;
     count++;
   }
-  const hash = createHash('sha256');
-  for (const p of parts) hash.update(p);
-  parts.push(trailer(count, hash));
+  const sum = new Checksum();
+  for (const p of parts) sum.update(p);
+  parts.push(trailer(count, sum));
   return { data: Buffer.concat(parts), count, complete };
 }
 
@@ -166,26 +184,35 @@ interface Verified {
   readonly writtenAtMs: number;
 }
 
-/** Checks magic, version and checksum (v1 or v2); throws SnapshotError naming what is wrong. */
+/** Whether `body` ends the file `data` with the checksum its version uses. */
+function checksumMatches(version: number, data: Buffer, body: Buffer): boolean {
+  if (version >= 3) return CRC32.buf(body) >>> 0 === data.readUInt32BE(body.length);
+  // Versions 1 and 2: the only use of node:crypto left, loaded on the first old file (once, after an upgrade).
+  const { createHash } = process.getBuiltinModule('node:crypto');
+  return createHash('sha256').update(body).digest().equals(data.subarray(body.length));
+}
+
+/** Checks magic, version and checksum (v1, v2 or v3); throws SnapshotError naming what is wrong. */
 function verify(data: Buffer): Verified {
   if (data.length < SNAPSHOT_MAGIC.length || !data.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
     throw new SnapshotError('foreign', 'not a ballast snapshot (bad magic)');
   }
-  if (data.length < V1_HEADER_SIZE + DIGEST_SIZE) throw new SnapshotError('truncated', 'shorter than a header');
+  if (data.length < V1_HEADER_SIZE + CHECKSUM_SIZE) throw new SnapshotError('truncated', 'shorter than a header');
   const version = data.readUInt16BE(8);
+  const digestSize = version >= 3 ? CHECKSUM_SIZE : LEGACY_DIGEST_SIZE;
+  if (data.length < V1_HEADER_SIZE + digestSize) throw new SnapshotError('truncated', 'shorter than a header');
   if (version > SNAPSHOT_VERSION) {
     throw new SnapshotError(
       'future_version',
       `version ${version} is newer than this ballast reads (${SNAPSHOT_VERSION})`,
     );
   }
-  const body = data.subarray(0, data.length - DIGEST_SIZE);
+  const body = data.subarray(0, data.length - digestSize);
   const v1 = version <= 1;
   const start = v1 ? V1_HEADER_SIZE : HEADER_SIZE;
   const end = v1 ? body.length : body.length - COUNT_SIZE;
   const count = v1 ? data.readUInt32BE(20) : body.readUInt32BE(end);
-  const digest = createHash('sha256').update(body).digest();
-  if (!digest.equals(data.subarray(data.length - DIGEST_SIZE))) {
+  if (!checksumMatches(version, data, body)) {
     // A short file fails the checksum too; tell the two apart by whether the entries walk cleanly to the end.
     throw new SnapshotError(walk(body, start, end, count) ? 'corrupt' : 'truncated', 'checksum mismatch');
   }

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from '../observe/prom.js';
 import type { Zone, ZoneTable } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
+import { randomHex } from '../util/random.js';
 import { encodeName, ownQuery, RrType } from '../wire/index.js';
 
 /** How long a loop probe's name is watched for on the way back in. */
@@ -44,7 +44,7 @@ export class LoopDetector {
     this.gauge.reset();
     for (const zone of zones.zones) {
       for (const route of zone.routes) {
-        const label = `ballast-loop-${randomBytes(8).toString('hex')}`;
+        const label = `ballast-loop-${randomHex(8)}`;
         const name = encodeName(zone.name === '.' ? label : `${label}.${zone.name}`);
         const probe = { zone: zone.name, upstream: route.upstream.label };
         const key = name.toString('latin1');

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DnsCache } from '../../src/cache/index.js';
@@ -14,6 +15,7 @@ import {
   encodeSnapshot,
   loadSnapshot,
   Persister,
+  type SnapshotEntry,
   SnapshotError,
 } from '../../src/persist/index.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -73,15 +75,24 @@ describe('snapshot format', () => {
     expect(back.entries.map((e) => e.bytes)).toEqual([...cache.exportEntries()].map((e) => e.bytes));
   });
 
-  it('still reads version 1 files (entry count in the header), as ballast before the compact cache wrote them', () => {
+  it('ends a file with the entry count and a CRC-32 of everything before it (version 3)', () => {
     const { cache } = filledCache();
-    const entries = [...cache.exportEntries()];
-    // Version 1, built by hand: magic, u16 1, u16 0, f64 written-at, u32 count, entries, SHA-256 of all before it.
-    const header = Buffer.alloc(24);
+    const { data } = encodeSnapshot(cache.exportEntries(), T0, 1 << 20);
+    expect(data.readUInt16BE(8)).toBe(3);
+    expect(data.readUInt32BE(data.length - 8)).toBe(3);
+    // node:zlib's CRC-32 is an implementation independent of the one the writer uses.
+    expect(data.readUInt32BE(data.length - 4)).toBe(crc32(data.subarray(0, data.length - 4)));
+  });
+
+  /** A version 1 or 2 file built by hand: SHA-256 of everything before it at the end, the count where that version keeps it. */
+  function legacyFile(version: 1 | 2, entries: SnapshotEntry[], writtenAtMs: number): Buffer {
+    const header = Buffer.alloc(version === 1 ? 24 : 20);
     Buffer.from('BLSTSNAP', 'latin1').copy(header, 0);
-    header.writeUInt16BE(1, 8);
-    header.writeDoubleBE(T0 + 5, 12);
-    header.writeUInt32BE(entries.length, 20);
+    header.writeUInt16BE(version, 8);
+    header.writeDoubleBE(writtenAtMs, 12);
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(entries.length, 0);
+    if (version === 1) count.copy(header, 20);
     const body = Buffer.concat([
       header,
       ...entries.map((e) => {
@@ -94,15 +105,29 @@ describe('snapshot format', () => {
         e.bytes.copy(part, at);
         return part;
       }),
+      ...(version === 2 ? [count] : []),
     ]);
-    const v1 = Buffer.concat([body, createHash('sha256').update(body).digest()]);
-    const back = decodeSnapshot(v1);
-    expect(back.writtenAtMs).toBe(T0 + 5);
-    expect(back.entries.map((e) => e.key)).toEqual(entries.map((e) => e.key));
-    const next = new DnsCache({ ...OPEN }, hooks());
-    expect(loadSnapshot(next, v1, T0).restored).toBe(entries.length);
-    for (const e of entries) expect(next.lookup(e.key, T0)?.entry.bytes).toEqual(e.bytes);
-  });
+    return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  }
+
+  for (const [version, written] of [
+    [1, 'before the compact cache (entry count in the header)'],
+    [2, 'before the CRC-32 checksum (a SHA-256 digest)'],
+  ] as const) {
+    it(`still reads version ${version} files, as ballast ${written} wrote them`, () => {
+      const { cache } = filledCache();
+      const entries = [...cache.exportEntries()];
+      const file = legacyFile(version, entries, T0 + 5);
+      const back = decodeSnapshot(file);
+      expect(back.writtenAtMs).toBe(T0 + 5);
+      expect(back.entries.map((e) => e.key)).toEqual(entries.map((e) => e.key));
+      const next = new DnsCache({ ...OPEN }, hooks());
+      expect(loadSnapshot(next, file, T0).restored).toBe(entries.length);
+      for (const e of entries) expect(next.lookup(e.key, T0)?.entry.bytes).toEqual(e.bytes);
+      const flipped = Buffer.from(file.map((b, i) => (i === 40 ? b ^ 0xff : b)));
+      expect(() => decodeSnapshot(flipped)).toThrow(/checksum mismatch/);
+    });
+  }
 
   it('stops at maxBytes and says it is incomplete', () => {
     const { cache } = filledCache();
@@ -233,7 +258,7 @@ describe('ballast with a snapshot, over real sockets', () => {
 
   it('starts cleanly on a corrupt file and serves', async () => {
     const path = join(dir(), 'snap');
-    writeFileSync(path, Buffer.from('BLSTSNAP garbage garbage garbage garbage'));
+    writeFileSync(path, Buffer.from('BLSTSNAP garbage'));
     upstream = await startFakeUpstream({ records: { 'ok.test/1': [a('ok.test', '192.0.2.1')] } });
     b = await startBallast({ upstream: { servers: [upstream.address] }, persistence: { enabled: true, path } });
     expect(await b.metric('ballast_snapshot_loads_total', { result: 'truncated' })).toBe(1);
