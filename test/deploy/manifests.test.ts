@@ -561,6 +561,8 @@ describe('Dockerfile', () => {
     expect(entry.some((a) => /^--max-old-space-size=\d+$/.test(a))).toBe(true);
     // One malloc arena (docs/performance.md §2); the bench runs ballast with the runtime stage's ENV lines too.
     expect(dockerfile).toMatch(/^ENV MALLOC_ARENA_MAX=1$/m);
+    // And a fixed trim threshold, so the idle process gives back what start-up freed (docs/performance.md §2).
+    expect(dockerfile).toMatch(/^ENV MALLOC_TRIM_THRESHOLD_=262144$/m);
     expect(dockerfile).toContain(`ARG VERSION=${pkg.version}`);
     for (const label of ['title', 'description', 'version', 'revision', 'source', 'licenses']) {
       expect(dockerfile).toContain(`org.opencontainers.image.${label}=`);
