@@ -9,7 +9,10 @@ let clkTck = null;
 const ticksPerSecond = () =>
   (clkTck ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100);
 
-/** Per-CPU jiffies from /proc/stat: { '0': { busy, irq, total }, ... } (irq = hard + soft interrupts). */
+/**
+ * Per-CPU jiffies from /proc/stat: { '0': { busy, irq, steal, total }, ... } (irq = hard + soft interrupts; steal =
+ * time the hypervisor gave to another guest while this one had work).
+ */
 export function cpuTimes() {
   const out = {};
   if (!fs.existsSync('/proc/stat')) return out;
@@ -18,7 +21,7 @@ export function cpuTimes() {
     if (!m) continue;
     const v = m[2].trim().split(/\s+/).map(Number);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal; guest is already in user
-    out[m[1]] = { busy: total - v[3] - v[4], irq: v[5] + v[6], total }; // busy = all but idle and iowait
+    out[m[1]] = { busy: total - v[3] - v[4], irq: v[5] + v[6], steal: v[7], total }; // busy = all but idle and iowait
   }
   return out;
 }

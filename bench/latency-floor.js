@@ -1,0 +1,200 @@
+// The latency floor of this machine: per-query latency at fixed rates for three servers answering the same 1,000
+// names — the bare Node.js responder (bench/responder.js), BIND 9 (a C server, authoritative for the names; left
+// out when `named` is not installed) and ballast answering from its cache — each pinned to the server CPU and driven
+// by dnsperf from the other, with the share of each CPU the hypervisor stole during every pass (/proc/stat).
+// It answers one question: does any DNS server reach a p99 of 1 ms on this machine (issue 11's latency target)?
+//
+//   npm run build && node bench/latency-floor.js [--rates 2000,5000,10000] [--duration 10] [--rounds 2] [--out PATH]
+//
+// Systems are measured in turn at each rate, and the rounds repeat the whole sweep, so that a slow spell of the
+// machine hits all of them alike. With the default options the report replaces bench/results/latency-floor.md;
+// any other run writes bench/out/latency-floor.md unless --out says otherwise. About 3 minutes with the defaults.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ballastCommand,
+  cpuTimes,
+  displayCommand,
+  fmtInt,
+  fmtMs,
+  freePort,
+  helpText,
+  isBuilt,
+  latencyPass,
+  machineInfo,
+  mdTable,
+  median,
+  parseOptionsOrExit,
+  RESULTS_DIR,
+  reportPath,
+  requireLoadTools,
+  responderCommand,
+  runDnsperf,
+  runMain,
+  startSystem,
+  startUpstream,
+  tempDir,
+  UsageError,
+  writeQueryFile,
+  writeReport,
+} from './lib/index.js';
+
+const opts = parseOptionsOrExit('latency-floor', process.argv.slice(2), {
+  rates: { type: 'int-list', min: 100, max: 100_000, default: [2000, 5000, 10000] },
+  duration: { type: 'int', min: 2, max: 60, default: 10 },
+  rounds: { type: 'int', min: 1, max: 10, default: 2 },
+  out: { type: 'path', figures: false },
+});
+if (opts.help) {
+  process.stdout.write(helpText(import.meta.url));
+  process.exit(0);
+}
+
+const NAMES = 1000;
+const TARGET_P99_MS = 1;
+
+/** BIND's named, authoritative for nameN.bench.test with bench/upstream.js's addresses, one worker thread. */
+function namedCommand(port) {
+  const named = spawnSync('sh', ['-c', 'command -v named'], { encoding: 'utf8' }).stdout.trim();
+  if (!named) return null;
+  const dir = path.join(tempDir(), 'named');
+  fs.mkdirSync(dir, { recursive: true });
+  const zone = ['$TTL 3600', '@ IN SOA ns. hostmaster. 1 3600 600 86400 60', '@ IN NS ns.'];
+  for (let i = 0; i < NAMES; i++) zone.push(`name${i} IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  fs.writeFileSync(path.join(dir, 'bench.zone'), `${zone.join('\n')}\n`);
+  const conf = path.join(dir, 'named.conf');
+  fs.writeFileSync(
+    conf,
+    `options { directory "${dir}"; pid-file "${dir}/named.pid"; session-keyfile "${dir}/session.key";
+  listen-on port ${port} { 127.0.0.1; }; listen-on-v6 { none; }; recursion no; dnssec-validation no; };
+controls { };
+zone "bench.test" { type primary; file "bench.zone"; };
+`,
+  );
+  const version = spawnSync(named, ['-v'], { encoding: 'utf8' }).stdout.trim();
+  return { argv: [named, '-g', '-n', '1', '-c', conf], version };
+}
+
+/** Steal (time the hypervisor ran something else) as a percentage of each CPU's time between two samples. */
+function stealShare(a, b) {
+  const out = {};
+  for (const cpu of Object.keys(b)) {
+    const dt = b[cpu].total - (a[cpu]?.total ?? 0);
+    if (a[cpu] && dt > 0) out[cpu] = Math.round((100 * (b[cpu].steal - a[cpu].steal)) / dt);
+  }
+  return out;
+}
+
+async function main() {
+  const dnsperf = requireLoadTools();
+  if (!isBuilt()) throw new UsageError('dist/cli.js is missing; run `npm run build` first');
+  const queryFile = writeQueryFile('latency-floor.queries.txt', 0, NAMES);
+  const upstream = await startUpstream('latency-floor');
+  const systems = [];
+  const add = async (key, label, argv, port) => {
+    await startSystem(`latency-floor-${key}`, argv, port);
+    systems.push({ key, label, port, command: displayCommand(argv), passes: {} });
+  };
+  let port = await freePort();
+  await add('responder', 'bare Node.js responder (bench/responder.js)', responderCommand(port), port);
+  port = await freePort();
+  const named = namedCommand(port);
+  if (named) await add('bind', `BIND ${named.version.replace(/^BIND\s*/, '')} (authoritative)`, named.argv, port);
+  port = await freePort();
+  const argv = ballastCommand({ port, upstreamPort: upstream.port, adminPort: await freePort() });
+  await add('ballast', 'ballast (cache hits)', argv, port);
+
+  // Every name once (ballast fetches and caches it), then a short full-load pass per system so the JIT settles.
+  for (const s of systems) {
+    await runDnsperf(`latency-floor-${s.key}-warm`, s.port, queryFile, { duration: 30, runs: 1, timeout: 5 });
+    await runDnsperf(`latency-floor-${s.key}-jit`, s.port, queryFile, { duration: 3, runs: 200, qps: 50_000 });
+  }
+  const upstreamAfterWarm = await upstream.count();
+
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const rate of opts.rates) {
+      for (const s of systems) {
+        const before = cpuTimes();
+        const r = await latencyPass(`latency-floor-${s.key}-${rate}-${round}`, s.port, queryFile, {
+          duration: opts.duration,
+          qps: rate,
+          names: NAMES,
+        });
+        const steal = stealShare(before, cpuTimes());
+        (s.passes[rate] ??= []).push({ ...r, steal });
+        process.stderr.write(
+          `round ${round} ${rate}/s ${s.key}: p50 ${fmtMs(r.p50)} p99 ${fmtMs(r.p99)} ms, steal ${JSON.stringify(steal)}\n`,
+        );
+      }
+    }
+  }
+  const upstreamDuring = (await upstream.count()) - upstreamAfterWarm;
+  if (upstreamDuring !== 0) throw new Error(`${upstreamDuring} measured queries reached the upstream: not all hits`);
+
+  const file = reportPath(opts, path.join(RESULTS_DIR, 'latency-floor.md'));
+  writeReport(file, render(systems, { dnsperf, named }));
+  process.stderr.write(`wrote ${file}\n`);
+  return 0;
+}
+
+function render(systems, { dnsperf, named }) {
+  const rows = [];
+  let best = Number.POSITIVE_INFINITY;
+  for (const rate of opts.rates) {
+    for (const s of systems) {
+      const passes = s.passes[rate];
+      const p99s = passes.map((p) => p.p99);
+      best = Math.min(best, ...p99s);
+      const steals = passes.flatMap((p) => [p.steal['0'], p.steal['1']]).filter((v) => v !== undefined);
+      rows.push([
+        `${fmtInt(rate)}/s`,
+        s.label,
+        fmtMs(median(passes.map((p) => p.p50))),
+        fmtMs(median(p99s)),
+        p99s.map(fmtMs).join(', '),
+        fmtMs(median(passes.map((p) => p.p999))),
+        fmtMs(Math.max(...passes.map((p) => p.max ?? 0))),
+        passes.reduce((n, p) => n + p.lostCounted, 0),
+        `${Math.min(...steals)}–${Math.max(...steals)} %`,
+      ]);
+    }
+  }
+  const m = machineInfo();
+  return `# Latency floor: what per-query latency this machine allows
+
+Generated by \`node bench/latency-floor.js${opts.figureFlags.length ? ' …' : ''}\` (after \`npm run build\`); do not edit by hand, re-run instead.
+
+- Date: ${new Date().toISOString()}
+- Machine: ${m.nproc} CPUs, ${m.model}, ${m.kernel}; Node.js ${m.nodeVersion}; dnsperf ${dnsperf}${named ? `; ${named.version}` : '; BIND not installed (left out)'}
+- Each server pinned to CPU 0, dnsperf to CPU 1 (\`taskset\`), UDP over 127.0.0.1, the same 1,000 names \`nameN.bench.test A\`. Per pass: dnsperf \`-l ${opts.duration} -q 100 -Q RATE -v\`, latencies from its per-query lines, lost queries counted as slowest. ${opts.rounds} round(s); each round measures every rate, and every server in turn at each rate.
+- Steal: the share of each CPU's time that the hypervisor gave to something else during the pass (the \`steal\` column of /proc/stat), both CPUs, over every round.
+- ballast runs as the benchmarks run it (the image's flags and environment) and answers every measured query from its cache: the upstream saw no query during the passes.
+
+${mdTable(
+  [
+    ['rate', 'right'],
+    ['server'],
+    ['p50 ms', 'right'],
+    ['p99 ms (median)', 'right'],
+    ['p99 ms of each round'],
+    ['p99.9 ms', 'right'],
+    ['max ms', 'right'],
+    ['lost', 'right'],
+    ['CPU steal', 'right'],
+  ],
+  rows,
+)}
+
+Lowest p99 of any server in any pass: **${fmtMs(best)} ms** (issue 11's target for ballast: ≤ ${TARGET_P99_MS} ms).
+${best > TARGET_P99_MS ? `No server measured here, the C server and the server that does no DNS work included, reached it: on this machine the target is below the floor that the hardware and hypervisor set.` : `At least one server reached it in one pass.`}
+
+Commands:
+
+${systems.map((s) => `- ${s.key}: \`taskset -c 0 ${s.command}\``).join('\n')}
+- a pass: \`taskset -c 1 dnsperf -s 127.0.0.1 -p PORT -d bench/out/latency-floor.queries.txt -l ${opts.duration} -q 100 -n N -Q RATE -t 2 -v\`
+`;
+}
+
+runMain('latency-floor', main);
