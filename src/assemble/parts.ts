@@ -96,6 +96,7 @@ export function buildAdmin(
     ready,
     readyDetail,
     maxEventLoopDelayMs: config.admin.maxEventLoopDelayMs,
+    clock: ctx.clock,
     log: ctx.log.child({ component: 'admin' }),
     routes: chaos.route(config.chaos, (limit) => cache.sampleNames(limit)),
   });

@@ -1,8 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { Clock } from '../util/clock.js';
 import type { Endpoint } from '../util/endpoint.js';
+import { LoopDelay } from './loop-delay.js';
 import type { Registry } from './prom.js';
 
 export interface AdminOptions {
@@ -12,8 +13,10 @@ export interface AdminOptions {
   readonly ready: () => boolean;
   /** Lines /ready adds to its body either way (a forwarding loop found), without changing its status. */
   readonly readyDetail?: () => string[];
-  /** /health fails when the event loop's p99 delay over the last interval exceeds this. */
+  /** /health fails when the event loop's p99 delay in a window since the previous check exceeds this. */
   readonly maxEventLoopDelayMs: number;
+  /** Schedules the event-loop delay windows (loop-delay.ts); the system clock by default. */
+  readonly clock?: Clock;
   readonly log: Logger;
   /** More routes (the chaos API); returns true when it answered. */
   readonly routes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
@@ -29,12 +32,15 @@ const { createServer } = createRequire(import.meta.url)('node:http') as typeof i
 /** HTTP admin endpoints: /metrics (Prometheus), /health (liveness), /ready (readiness). */
 export class AdminServer {
   private server: Server | undefined;
-  private readonly loop = monitorEventLoopDelay({ resolution: 20 });
+  private readonly loop: LoopDelay;
 
-  constructor(private readonly opts: AdminOptions) {}
+  constructor(private readonly opts: AdminOptions) {
+    this.loop = new LoopDelay(undefined, opts.clock);
+    this.loop.register(opts.registry);
+  }
 
   async start(): Promise<Endpoint> {
-    this.loop.enable();
+    this.loop.start();
     const server = createServer((req, res) => {
       this.route(req, res).catch((err) => {
         this.opts.log.error({ err }, 'admin request failed');
@@ -70,8 +76,7 @@ export class AdminServer {
         return;
       }
       case '/health': {
-        const p99 = this.loop.percentile(99) / 1e6;
-        this.loop.reset();
+        const p99 = this.loop.takeWorstP99Ms();
         const ok = p99 <= this.opts.maxEventLoopDelayMs;
         res
           .writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' })
@@ -90,7 +95,7 @@ export class AdminServer {
   }
 
   async close(): Promise<void> {
-    this.loop.disable();
+    this.loop.stop();
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;

@@ -2,7 +2,6 @@ import type * as Prom from 'prom-client';
 import counter from 'prom-client/lib/counter.js';
 import gauge from 'prom-client/lib/gauge.js';
 import histogram from 'prom-client/lib/histogram.js';
-import eventLoopLag from 'prom-client/lib/metrics/eventLoopLag.js';
 import heapSizeAndUsed from 'prom-client/lib/metrics/heapSizeAndUsed.js';
 import heapSpacesSizeAndUsed from 'prom-client/lib/metrics/heapSpacesSizeAndUsed.js';
 import osMemoryHeap from 'prom-client/lib/metrics/osMemoryHeap.js';
@@ -31,16 +30,15 @@ export const Histogram = histogram as typeof Prom.Histogram;
 export type Histogram<T extends string = string> = Prom.Histogram<T>;
 
 /** One of prom-client's default-metric modules: registers its metrics on `registry` under `prefix`. */
-type DefaultMetric = (
-  registry: Prom.Registry,
-  config: { prefix: string; eventLoopMonitoringPrecision?: number },
-) => void;
+type DefaultMetric = (registry: Prom.Registry, config: { prefix: string }) => void;
 
 /**
  * The process and Node.js metrics ballast exports (docs/metrics.md): prom-client's own modules, one by one, minus
- * the two that cost more than they tell — `process_cpu_seconds_total`'s module loads OpenTelemetry (about 5 MiB)
+ * the three that cost more than they tell — `process_cpu_seconds_total`'s module loads OpenTelemetry (about 5 MiB)
  * for exemplars, so the three CPU counters are kept with a few lines below; `nodejs_gc_duration_seconds` observes
- * every collection through a PerformanceObserver, an allocation and a histogram update per GC, and is left out.
+ * every collection through a PerformanceObserver, an allocation and a histogram update per GC, and is left out;
+ * the event-loop lag module wakes the process every 10 ms, so the admin server's sampler (loop-delay.ts) exports
+ * those gauges under the same names.
  */
 export function registerProcessMetrics(registry: Prom.Registry, prefix: string): void {
   for (const metric of [
@@ -48,14 +46,13 @@ export function registerProcessMetrics(registry: Prom.Registry, prefix: string):
     osMemoryHeap,
     processOpenFileDescriptors,
     processMaxFileDescriptors,
-    eventLoopLag,
     processHandles,
     processRequests,
     heapSizeAndUsed,
     heapSpacesSizeAndUsed,
     version,
   ]) {
-    (metric as DefaultMetric)(registry, { prefix, eventLoopMonitoringPrecision: 10 });
+    (metric as DefaultMetric)(registry, { prefix });
   }
   cpuCounters(registry, prefix);
 }

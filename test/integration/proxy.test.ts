@@ -119,6 +119,8 @@ describe('caching proxy over real sockets', () => {
     const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
     expect(metrics).toContain('ballast_requests_total{protocol="udp",qtype="A"}');
     expect(metrics).toContain('ballast_process_cpu_seconds_total');
+    // The admin server's event-loop sampler (src/observe/loop-delay.ts), under prom-client's names.
+    expect(metrics).toContain('ballast_nodejs_eventloop_lag_p99_seconds 0');
     expect((await fetch(`${base}/health`)).status).toBe(200);
     expect((await fetch(`${base}/ready`)).status).toBe(200);
     expect((await fetch(`${base}/nope`)).status).toBe(404);

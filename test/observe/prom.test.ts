@@ -28,7 +28,6 @@ describe('observe/prom', () => {
       'ballast_process_start_time_seconds',
       'ballast_process_open_fds',
       'ballast_process_max_fds',
-      'ballast_nodejs_eventloop_lag_p99_seconds',
       'ballast_nodejs_heap_size_used_bytes',
       'ballast_nodejs_active_handles_total',
     ]) {
