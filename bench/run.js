@@ -123,6 +123,8 @@ function otherBenchmarks() {
     '  bare responder, a flood past the cache bounds; the DaemonSet resources come from it.',
     '- [results/modules.md](results/modules.md): `node bench/modules.js`. What the idle process is made of, import',
     '  by import.',
+    '- [results/latency-floor.md](results/latency-floor.md): `node bench/latency-floor.js`. p50/p99/p99.9 at fixed',
+    '  rates of the bare responder, BIND 9 and ballast on this machine, with the CPU time the hypervisor stole.',
     '- `npm run drill` (bench/drill-demo.js): a 100 s outage drill against a fake CoreDNS; its HTML report goes to',
     '  `bench/out/drill-report.html` (not checked in).',
     '- [results/drill-matrix.md](results/drill-matrix.md): `npm run drill -- --matrix`. Every fault kind in turn,',
@@ -153,6 +155,13 @@ function otherBenchmarks() {
       targets.trim(),
       '',
     );
+  const floor = /^Lowest p99 of any server in any pass: \*\*([^*]+)\*\*/m.exec(read('latency-floor.md'));
+  if (floor) {
+    headlines.push(
+      `- Latency floor: the lowest p99 of any server in any pass (bare responder, BIND 9, ballast; 2,000–10,000 ` +
+        `queries/s) is ${floor[1].trim()}, from results/latency-floor.md (\`node bench/latency-floor.js\`).`,
+    );
+  }
   const hand = [...read('handover.md').matchAll(/^\| (udp|tcp) \| (\d+) \| (\d+) \| (\d+) \|/gm)];
   if (hand.length) {
     const per = hand.map((m) => `${m[1].toUpperCase()} ${m[2]} lookups, ${m[3]} failed, ${m[4]} first attempts lost`);
