@@ -47,14 +47,20 @@ async function gauge(registry: Registry, name: string): Promise<number> {
   return (await registry.getSingleMetric(name)!.get()).values[0].value;
 }
 
+/** A started LoopDelay over a fake histogram and a manual clock, its gauges in a registry of their own. */
+function started() {
+  const clock = new ManualClock();
+  const samples = new FakeSamples();
+  const registry = new Registry();
+  const loop = new LoopDelay(samples, clock);
+  loop.register(registry);
+  loop.start();
+  return { clock, samples, registry, loop };
+}
+
 describe('LoopDelay', () => {
   it('exports the last complete window, less the sampling interval, under prom-client names', async () => {
-    const clock = new ManualClock();
-    const samples = new FakeSamples();
-    const registry = new Registry();
-    const loop = new LoopDelay(samples, clock);
-    loop.register(registry);
-    loop.start();
+    const { clock, samples, registry, loop } = started();
     expect(samples.enabled).toBe(true);
     samples.values = Array.from({ length: 99 }, () => SAMPLE_MS + 1).concat([SAMPLE_MS + 250]);
     // Nothing is exported before a window completes.
@@ -78,10 +84,7 @@ describe('LoopDelay', () => {
   });
 
   it('gives /health the worst p99 since its previous request, the window under way included', () => {
-    const clock = new ManualClock();
-    const samples = new FakeSamples();
-    const loop = new LoopDelay(samples, clock);
-    loop.start();
+    const { clock, samples, loop } = started();
     samples.values = Array.from({ length: 100 }, () => SAMPLE_MS + 3000); // a window stalled for 3 s at a time
     clock.advance(WINDOW_MS);
     samples.values = Array.from({ length: 100 }, () => SAMPLE_MS + 2); // then a calm one, still under way
@@ -96,12 +99,7 @@ describe('LoopDelay', () => {
   });
 
   it('never reports a negative delay when the timer fires a little early', async () => {
-    const clock = new ManualClock();
-    const samples = new FakeSamples();
-    const registry = new Registry();
-    const loop = new LoopDelay(samples, clock);
-    loop.register(registry);
-    loop.start();
+    const { clock, samples, registry, loop } = started();
     samples.values = [SAMPLE_MS - 0.5, SAMPLE_MS];
     clock.advance(WINDOW_MS);
     expect(await gauge(registry, 'ballast_nodejs_eventloop_lag_min_seconds')).toBe(0);
