@@ -83,7 +83,7 @@ export function renderAnswer(
   // Header, the client's question (with its ID and RD bit below), then the records.
   const out = Buffer.allocUnsafe(length);
   const raw = q.raw;
-  writeWhole(out, 0, src, at, storedLength, raw.subarray(HEADER_SIZE, questionEnd));
+  writeWhole(out, 0, src, at, storedLength, raw, HEADER_SIZE, questionEnd);
   if (edns) {
     const end = writeOptHeader(out, messageLength, udpSize, rcode >> 4, q.dnssecOk, withEde ? EDE_OPTION_SIZE : 0);
     if (withEde) writeEde(out, end, ede);
@@ -128,11 +128,18 @@ export function writeWhole(
   at: number,
   storedLength: number,
   question: Uint8Array,
+  questionStart = 0,
+  questionEnd = question.length,
 ): number {
-  out.set(src.subarray(at, at + HEADER_SIZE), pos);
-  out.set(question, pos + HEADER_SIZE);
-  out.set(src.subarray(at + HEADER_SIZE, at + storedLength), pos + HEADER_SIZE + question.length);
-  return pos + storedLength + question.length;
+  // The 12-byte header and the question (a name of a few dozen bytes) are copied by hand: a view of each, for
+  // set(), would cost more than the copy, and the question's would be a Buffer of the client's datagram, the
+  // dearest kind to make (docs/performance.md §3). The records go with set(), one view.
+  for (let i = 0; i < HEADER_SIZE; i++) out[pos + i] = src[at + i];
+  const questionLength = questionEnd - questionStart;
+  const q = pos + HEADER_SIZE;
+  for (let i = 0; i < questionLength; i++) out[q + i] = question[questionStart + i];
+  out.set(src.subarray(at + HEADER_SIZE, at + storedLength), q + questionLength);
+  return pos + storedLength + questionLength;
 }
 
 /**

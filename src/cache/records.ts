@@ -60,7 +60,7 @@ export function writeRecord(cache: CacheState, slot: number, out: Buffer, pos: n
   pos = out.writeDoubleBE(cache.columns.storedAt[slot], keyEnd);
   const length = cache.columns.storedLength[slot];
   pos = out.writeUInt16BE(length + keyLength - 1, pos);
-  return writeWhole(out, pos, slab, store.valueOffset(slot), length, slab.subarray(keyAt, keyAt + keyLength - 1));
+  return writeWhole(out, pos, slab, store.valueOffset(slot), length, slab, keyAt, keyAt + keyLength - 1);
 }
 
 /** Every entry as {key, storedAtMs, bytes} (copies), in snapshot order; for tests and the JSON baseline. */
@@ -77,7 +77,7 @@ export function* exportEntries(
     const keyLength = store.keyLength(slot);
     const length = cache.columns.storedLength[slot];
     const bytes = Buffer.allocUnsafe(length + keyLength - 1);
-    writeWhole(bytes, 0, slab, store.valueOffset(slot), length, slab.subarray(keyAt, keyAt + keyLength - 1));
+    writeWhole(bytes, 0, slab, store.valueOffset(slot), length, slab, keyAt, keyAt + keyLength - 1);
     yield { key: keyToString(slab, keyAt, keyLength), storedAtMs: cache.columns.storedAt[slot], bytes };
   }
 }
