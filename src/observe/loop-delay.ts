@@ -6,7 +6,7 @@ import { Gauge, type Registry } from './prom.js';
  * How often the native timer samples the event loop. Each sample is the time between two of its callbacks, so a
  * stall shows in full whatever the interval; 100 ms wakes an idle process 10 times a second. prom-client's monitor
  * sampled every 10 ms and the /health monitor every 20 ms: together about 11 millicores of an idle process, on
- * every node (docs/performance.md §2).
+ * every node (docs/performance.md §7).
  */
 export const SAMPLE_MS = 100;
 /** The window the lag metrics describe, and /health's unit of account. */
@@ -67,11 +67,6 @@ export class LoopDelay {
     this.timer?.cancel();
     this.timer = undefined;
     this.samples.disable();
-  }
-
-  /** The last complete window (zeros before the first). */
-  get window(): LoopDelayStats {
-    return this.last;
   }
 
   /** The worst p99 in milliseconds since the previous call: of the windows completed since, and of the current one. */

@@ -23,7 +23,7 @@ import { BallastError } from '../errors.js';
  * (docs/performance.md §1). Version 3 only changes the checksum. It guards against accidental damage (the file is
  * replaced atomically, and anyone who can write it could recompute any unkeyed digest), which CRC-32 detects as well
  * as SHA-256 does, without loading node:crypto into every node's ballast (docs/performance.md §2). Version 1 and 2
- * files (ballast before 0.2, and before 0.4) are still read; only they load node:crypto, once.
+ * files, written by earlier builds, are still read; only they load node:crypto, once.
  */
 export const SNAPSHOT_MAGIC = Buffer.from('BLSTSNAP', 'latin1');
 export const SNAPSHOT_VERSION = 3;
@@ -142,7 +142,7 @@ export async function writeSnapshot(
   });
 }
 
-/** Encodes entries into one buffer (the current version); stops (and says so) before exceeding `maxBytes`. For tests and tools. */
+/** Encodes entries into one buffer (this version); stops, and says so, before exceeding `maxBytes`. For tests. */
 export function encodeSnapshot(
   entries: Iterable<SnapshotEntry>,
   writtenAtMs: number,
