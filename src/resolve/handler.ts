@@ -138,8 +138,8 @@ export class RequestHandler {
   /** A stale entry or none: admit, then coalesce → forward → store → reply. */
   private resolve(q: Query, maxSize: number, client: string, slot: number, now: number) {
     // A loop check of ours, back from an upstream that forwards to ballast: refused, so the loop ends here.
-    if (this.deps.loops.isProbe(q.qname)) return this.replies.refuse(q, { reason: 'loop' });
-    const view = this.zoneStates.view(this.deps.upstreams.zones.match(q.qname));
+    if (this.deps.loops.isProbe(q)) return this.replies.refuse(q, { reason: 'loop' });
+    const view = this.zoneStates.view(this.deps.upstreams.zones.matchQuery(q));
     const hasStale = this.usableStale(slot, now, view);
 
     // admit
@@ -226,7 +226,7 @@ export class RequestHandler {
     if (!cache.refreshDue(slot, now, this.deps.refreshMinHits) || this.flights.has(q.key)) return;
     let view: ZoneView | undefined;
     const decision = prefetchDecision(cache.refreshMarks(slot), now, this.deps.refreshMinHits, () => {
-      view = this.zoneStates.view(this.deps.upstreams.zones.match(q.qname));
+      view = this.zoneStates.view(this.deps.upstreams.zones.matchQuery(q));
       return view;
     });
     if (decision === 'skipped') this.deps.metrics.refreshes.labels('prefetch', 'skipped').inc();

@@ -64,12 +64,12 @@ export class LoopDetector {
   }
 
   /**
-   * Whether a client query (its lower-cased wire qname) is one of our probes coming back: then it is a loop, and the
-   * caller refuses it at once. Free when no probe is out.
+   * Whether a client query is one of our probes coming back: then it is a loop, and the caller refuses it at once.
+   * Free when no probe is out: the query's name (a string built on first read) is only read while one is.
    */
-  isProbe(qname: string): boolean {
+  isProbe(q: { readonly qname: string }): boolean {
     if (this.watching.size === 0) return false;
-    const probe = this.watching.get(qname);
+    const probe = this.watching.get(q.qname);
     if (probe === undefined) return false;
     const key = `${probe.zone} ${probe.upstream}`;
     if (!this.found.has(key)) {

@@ -33,6 +33,14 @@ export class ZoneTable {
     this.root = root;
   }
 
+  /**
+   * The zone for a query. With the root zone alone (the DaemonSet's default) the query's name is not read, so a
+   * stale answer during an outage builds no name string (docs/performance.md §3).
+   */
+  matchQuery(q: { readonly qname: string }): Zone {
+    return this.byWireName.size === 0 ? this.root : this.match(q.qname);
+  }
+
   /** The most specific zone for a wire-format, lower-cased qname. */
   match(qname: string): Zone {
     if (this.byWireName.size === 0) return this.root;
