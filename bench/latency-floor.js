@@ -15,6 +15,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   ballastCommand,
+  benchAddress,
+  cpuBusy,
   cpuTimes,
   displayCommand,
   fmtInt,
@@ -62,7 +64,7 @@ function namedCommand(port) {
   const dir = path.join(tempDir(), 'named');
   fs.mkdirSync(dir, { recursive: true });
   const zone = ['$TTL 3600', '@ IN SOA ns. hostmaster. 1 3600 600 86400 60', '@ IN NS ns.'];
-  for (let i = 0; i < NAMES; i++) zone.push(`name${i} IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+  for (let i = 0; i < NAMES; i++) zone.push(`name${i} IN A ${benchAddress(i)}`);
   fs.writeFileSync(path.join(dir, 'bench.zone'), `${zone.join('\n')}\n`);
   const conf = path.join(dir, 'named.conf');
   fs.writeFileSync(
@@ -76,16 +78,6 @@ zone "bench.test" { type primary; file "bench.zone"; };
   const printed = spawnSync(named, ['-v'], { encoding: 'utf8' }).stdout.trim();
   const version = /BIND [\d.]+/.exec(printed)?.[0] ?? 'BIND';
   return { argv: [named, '-g', '-n', '1', '-c', conf], version };
-}
-
-/** Steal (time the hypervisor ran something else) as a percentage of each CPU's time between two samples. */
-function stealShare(a, b) {
-  const out = {};
-  for (const cpu of Object.keys(b)) {
-    const dt = b[cpu].total - (a[cpu]?.total ?? 0);
-    if (a[cpu] && dt > 0) out[cpu] = Math.round((100 * (b[cpu].steal - a[cpu].steal)) / dt);
-  }
-  return out;
 }
 
 async function main() {
@@ -123,7 +115,8 @@ async function main() {
           qps: rate,
           names: NAMES,
         });
-        const steal = stealShare(before, cpuTimes());
+        const shares = cpuBusy(before, cpuTimes());
+        const steal = Object.fromEntries(Object.entries(shares).map(([cpu, c]) => [cpu, c.steal]));
         (s.passes[rate] ??= []).push({ ...r, steal });
         process.stderr.write(
           `round ${round} ${rate}/s ${s.key}: p50 ${fmtMs(r.p50)} p99 ${fmtMs(r.p99)} ms, steal ${JSON.stringify(steal)}\n`,

@@ -26,7 +26,7 @@ export function cpuTimes() {
   return out;
 }
 
-/** Busy and interrupt percentages per CPU between two cpuTimes() samples: { '0': { busy, irq }, ... }. */
+/** Busy, interrupt and steal percentages per CPU between two cpuTimes() samples: { '0': { busy, irq, steal } }. */
 export function cpuBusy(a, b) {
   const out = {};
   for (const cpu of Object.keys(b)) {
@@ -35,6 +35,7 @@ export function cpuBusy(a, b) {
       out[cpu] = {
         busy: Math.round((100 * (b[cpu].busy - a[cpu].busy)) / dt),
         irq: Math.round((100 * (b[cpu].irq - a[cpu].irq)) / dt),
+        steal: Math.round((100 * (b[cpu].steal - a[cpu].steal)) / dt),
       };
     }
   }

@@ -50,8 +50,8 @@ export const NONE = -1;
  * §4.2.1), so the client retries over TCP. `questionLength` is the stored question's: a client question of any
  * other length cannot be this entry's (the key would differ) and gets SERVFAIL rather than misplaced records.
  *
- * Plain indexed stores and `set(subarray)` rather than writeUInt32BE and Buffer#copy: on Node 24 these are the
- * cheapest per byte for 50–500-byte messages (docs/performance.md §3).
+ * Plain indexed stores rather than writeUInt32BE, and writeWhole's copies: a byte loop for the header and question,
+ * one `set(subarray)` for the records (docs/performance.md §3).
  */
 export function renderAnswer(
   src: Uint8Array,
