@@ -3,12 +3,17 @@
 // out when `named` is not installed) and ballast answering from its cache — each pinned to the server CPU and driven
 // by dnsperf from the other, with the share of each CPU the hypervisor stole during every pass (/proc/stat).
 // It answers one question: does any DNS server reach a p99 of 1 ms on this machine (issue 11's latency target)?
+// Before each round it also measures how often the machine stops each CPU while nothing runs (bench/lib/stalls.js),
+// and it records how busy each server kept its CPU during every pass: a stall costs more the busier the server is.
 //
-//   npm run build && node bench/latency-floor.js [--rates 2000,5000,10000] [--duration 10] [--rounds 2] [--out PATH]
+//   npm run build && node bench/latency-floor.js [--rates 2000,5000,10000,25000] [--duration 10] [--rounds 2]
+//                                                [--out PATH]
 //
 // Systems are measured in turn at each rate, and the rounds repeat the whole sweep, so that a slow spell of the
 // machine hits all of them alike. With the default options the report replaces bench/results/latency-floor.md;
-// any other run writes bench/out/latency-floor.md unless --out says otherwise. About 3 minutes with the defaults.
+// any other run writes bench/out/latency-floor.md unless --out says otherwise. 25,000/s is about half of what the
+// bare responder and ballast answer at full load on this machine (bench/RESULTS.md): the rate of issue 11's p99
+// target. About 5 minutes with the defaults.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,17 +21,18 @@ import path from 'node:path';
 import {
   ballastCommand,
   benchAddress,
-  cpuBusy,
-  cpuTimes,
+  cpuShareDuring,
   displayCommand,
   fmtInt,
   fmtMs,
+  formatStalls,
   freePort,
   helpText,
   isBuilt,
   latencyPass,
   machineInfo,
   mdTable,
+  measureStalls,
   median,
   parseOptionsOrExit,
   RESULTS_DIR,
@@ -44,7 +50,7 @@ import {
 } from './lib/index.js';
 
 const opts = parseOptionsOrExit('latency-floor', process.argv.slice(2), {
-  rates: { type: 'int-list', min: 100, max: 100_000, default: [2000, 5000, 10000] },
+  rates: { type: 'int-list', min: 100, max: 100_000, default: [2000, 5000, 10000, 25000] },
   duration: { type: 'int', min: 2, max: 60, default: 10 },
   rounds: { type: 'int', min: 1, max: 10, default: 2 },
   out: { type: 'path', figures: false },
@@ -56,6 +62,8 @@ if (opts.help) {
 
 const NAMES = 1000;
 const TARGET_P99_MS = 1;
+/** Seconds of the CPU stall probe before each round. */
+const STALL_SECONDS = 10;
 
 /** BIND's named, authoritative for nameN.bench.test with bench/upstream.js's addresses, one worker thread. */
 function namedCommand(port) {
@@ -87,8 +95,8 @@ async function main() {
   const upstream = await startUpstream('latency-floor');
   const systems = [];
   const add = async (key, label, argv, port) => {
-    await startSystem(`latency-floor-${key}`, argv, port);
-    systems.push({ key, label, port, command: displayCommand(argv), passes: {} });
+    const child = await startSystem(`latency-floor-${key}`, argv, port);
+    systems.push({ key, label, port, pid: child.pid, command: displayCommand(argv), passes: {} });
   };
   let port = await freePort();
   await add('responder', 'bare Node.js responder (bench/responder.js)', responderCommand(port), port);
@@ -106,20 +114,24 @@ async function main() {
   }
   const upstreamAfterWarm = await upstream.count();
 
+  const stalls = [];
   for (let round = 1; round <= opts.rounds; round++) {
+    stalls.push(await measureStalls(STALL_SECONDS));
+    process.stderr.write(`round ${round} stalls: ${formatStalls(stalls.at(-1), STALL_SECONDS)}\n`);
     for (const rate of opts.rates) {
       for (const s of systems) {
-        const before = cpuTimes();
-        const r = await latencyPass(`latency-floor-${s.key}-${rate}-${round}`, s.port, queryFile, {
-          duration: opts.duration,
-          qps: rate,
-          names: NAMES,
-        });
-        const shares = cpuBusy(before, cpuTimes());
-        const steal = Object.fromEntries(Object.entries(shares).map(([cpu, c]) => [cpu, c.steal]));
-        (s.passes[rate] ??= []).push({ ...r, steal });
+        const { result: r, cpu } = await cpuShareDuring(s.pid, () =>
+          latencyPass(`latency-floor-${s.key}-${rate}-${round}`, s.port, queryFile, {
+            duration: opts.duration,
+            qps: rate,
+            names: NAMES,
+          }),
+        );
+        (s.passes[rate] ??= []).push({ ...r, cpu });
         process.stderr.write(
-          `round ${round} ${rate}/s ${s.key}: p50 ${fmtMs(r.p50)} p99 ${fmtMs(r.p99)} ms, steal ${JSON.stringify(steal)}\n`,
+          `round ${round} ${rate}/s ${s.key}: p50 ${fmtMs(r.p50)} p99 ${fmtMs(r.p99)} ms, ` +
+            `${(100 * r.over1ms).toFixed(2)} % over 1 ms, server ${cpu.serverProcess}% of its CPU, ` +
+            `steal ${cpu.serverSteal}/${cpu.loadgenSteal} %\n`,
         );
       }
     }
@@ -128,12 +140,17 @@ async function main() {
   if (upstreamDuring !== 0) throw new Error(`${upstreamDuring} measured queries reached the upstream: not all hits`);
 
   const file = reportPath(opts, path.join(RESULTS_DIR, 'latency-floor.md'));
-  writeReport(file, render(systems, { dnsperf, named }));
+  writeReport(file, render(systems, { dnsperf, named, stalls }));
   process.stderr.write(`wrote ${file}\n`);
   return 0;
 }
 
-function render(systems, { dnsperf, named }) {
+const range = (values, unit = ' %') => {
+  const v = values.filter((x) => x !== null && x !== undefined);
+  return v.length ? `${Math.min(...v)}–${Math.max(...v)}${unit}` : '?';
+};
+
+function render(systems, { dnsperf, named, stalls }) {
   const rows = [];
   let best = Number.POSITIVE_INFINITY;
   for (const rate of opts.rates) {
@@ -141,7 +158,6 @@ function render(systems, { dnsperf, named }) {
       const passes = s.passes[rate];
       const p99s = passes.map((p) => p.p99);
       best = Math.min(best, ...p99s);
-      const steals = passes.flatMap((p) => [p.steal['0'], p.steal['1']]).filter((v) => v !== undefined);
       rows.push([
         `${fmtInt(rate)}/s`,
         s.label,
@@ -151,7 +167,9 @@ function render(systems, { dnsperf, named }) {
         fmtMs(median(passes.map((p) => p.p999))),
         fmtMs(Math.max(...passes.map((p) => p.max ?? 0))),
         passes.reduce((n, p) => n + p.lostCounted, 0),
-        `${Math.min(...steals)}–${Math.max(...steals)} %`,
+        passes.map((p) => `${(100 * p.over1ms).toFixed(2)} %`).join(', '),
+        range(passes.map((p) => p.cpu.serverProcess)),
+        range(passes.flatMap((p) => [p.cpu.serverSteal, p.cpu.loadgenSteal])),
       ]);
     }
   }
@@ -163,7 +181,9 @@ Generated by \`node bench/latency-floor.js${opts.figureFlags.length ? ' …' : '
 - Date: ${new Date().toISOString()}
 - Machine: ${m.nproc} CPUs, ${m.model}, ${m.kernel}; Node.js ${m.nodeVersion}; dnsperf ${dnsperf}${named ? `; ${named.version}` : '; BIND not installed (left out)'}
 - Each server pinned to CPU 0, dnsperf to CPU 1 (\`taskset\`), UDP over 127.0.0.1, the same 1,000 names \`nameN.bench.test A\`. Per pass: dnsperf \`-l ${opts.duration} -q 100 -Q RATE -v\`, latencies from its per-query lines, lost queries counted as slowest. ${opts.rounds} round(s); each round measures every rate, and every server in turn at each rate.
-- Steal: the share of each CPU's time that the hypervisor gave to something else during the pass (the \`steal\` column of /proc/stat), both CPUs, over every round.
+- Later than 1 ms: the share of the pass's queries answered after more than 1 ms or not at all, each round (a p99 of 1 ms allows 1 %). Server CPU: the share of its CPU the server process used during the pass (user + system, /proc/PID/stat); the kernel's loopback work for the replies comes on top. Steal: the share of each CPU's time that the hypervisor gave to something else during the pass (the \`steal\` column of /proc/stat), both CPUs, over every round.
+- CPU stalls with nothing else running, before each round (bench/lib/stalls.js: a loop reading the clock on each CPU for ${STALL_SECONDS} s; a gap is time the CPU was taken away, by the hypervisor or the kernel):
+${stalls.map((st, i) => `  - round ${i + 1}: ${formatStalls(st, STALL_SECONDS)}`).join('\n')}
 - BIND: \`named -n 1\` (one worker thread), \`recursion no\`, listening on 127.0.0.1 only, primary for one zone \`bench.test\` holding the same 1,000 names with the addresses bench/upstream.js gives them.
 - ballast runs as the benchmarks run it (the image's flags and environment) and answers every measured query from its cache: the upstream saw no query during the passes.
 
@@ -177,6 +197,8 @@ ${mdTable(
     ['p99.9 ms', 'right'],
     ['max ms', 'right'],
     ['lost', 'right'],
+    ['later than 1 ms, each round', 'left'],
+    ['server CPU', 'right'],
     ['CPU steal', 'right'],
   ],
   rows,

@@ -25,11 +25,13 @@ import path from 'node:path';
 import {
   BENCH_DIR,
   flagOf,
+  formatStalls,
   helpText,
   invokedAs,
   isBuilt,
   machineBusy,
   machineInfo,
+  measureStalls,
   OUT_DIR,
   parseOptions,
   pct,
@@ -44,6 +46,8 @@ import { SCENARIOS } from './scenarios/index.js';
 
 /** Warn when the machine is busier than this % (all CPUs) before starting. */
 const BUSY_BEFORE_WARN = 15;
+/** Seconds of the CPU stall probe before and after the scenarios. */
+const STALL_SECONDS = 10;
 
 /** Options every scenario may use; each scenario adds its own (scenario.options). */
 const SHARED_OPTIONS = {
@@ -92,6 +96,14 @@ function header(ctx, info, selected) {
     `- Node.js: ${info.nodeVersion}`,
     `- dnsperf: ${ctx.dnsperfVersion ?? 'not used'}`,
     `- Machine load just before the run: ${pct(ctx.busyBefore)} of all CPUs busy (1 s sample)`,
+    ...(ctx.stalls
+      ? [
+          `- CPU stalls with nothing else running (bench/lib/stalls.js: a loop reading the clock on each CPU for ` +
+            `${STALL_SECONDS} s; a gap is time the CPU was taken away, by the hypervisor or the kernel). Before the ` +
+            `run: ${formatStalls(ctx.stalls.before, STALL_SECONDS)}. After it: ` +
+            `${formatStalls(ctx.stalls.after, STALL_SECONDS)}.`,
+        ]
+      : []),
     `- Scenarios: ${selected.map((s) => `\`${s.name}\`: ${s.summary}`).join('; ')}`,
     '',
   ];
@@ -224,7 +236,9 @@ async function main() {
       : null;
   if (busyWarning) process.stderr.write(`bench: ${busyWarning}\n`);
 
-  const lines = header(ctx, info, selected);
+  if (needs.has('dnsperf')) ctx.stalls = { before: await measureStalls(STALL_SECONDS) };
+
+  const lines = [];
   if (busyWarning) lines.push(busyWarning, '');
   const json = { date: ctx.date.toISOString(), command: ctx.command, machine: info, busyBefore: ctx.busyBefore };
   const failures = [];
@@ -240,6 +254,11 @@ async function main() {
     failures.push(...(r.failures ?? []).map((f) => `${scenario.name}: ${f}`));
   }
   lines.push(...otherBenchmarks(), '');
+  if (ctx.stalls) {
+    ctx.stalls.after = await measureStalls(STALL_SECONDS);
+    json.stalls = ctx.stalls;
+  }
+  lines.unshift(...header(ctx, info, selected));
 
   const published = path.join(BENCH_DIR, 'RESULTS.md');
   let outFile = reportPath(opts, published);

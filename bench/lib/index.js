@@ -10,6 +10,7 @@
 //   ballast.js    the `ballast serve` command line and its temporary folder (snapshot, config)
 //   dnsperf.js    running dnsperf and parsing its output, latency passes
 //   machine.js    machine and process load from /proc (machineBusy, CPU share of a pass, RSS)
+//   stalls.js     how often the machine stops a CPU that has work (a floor under every server's tail latency)
 //   report.js     markdown tables and number formats
 //   cache.js      options for the in-process DnsCache
 //   mix.js        the realistic answer mix (names, qtypes, stored sizes) shared with bench/upstream.js
@@ -27,3 +28,4 @@ export * from './net.js';
 export * from './options.js';
 export * from './processes.js';
 export * from './report.js';
+export * from './stalls.js';

@@ -86,7 +86,8 @@ export function processMemory(pid) {
 
 /**
  * Runs `fn` and reports how the server CPU was shared meanwhile: its busy %, split into the server process `pid`,
- * interrupts (loopback packet work is mostly softirq) and the rest, plus the load generator CPU's busy %. A large
+ * interrupts (loopback packet work is mostly softirq), steal (the hypervisor ran something else) and the rest, plus
+ * the load generator CPU's busy % and steal. A large
  * "other" share means another process took the CPU from the server and the pass is suspect; the kernel may
  * charge some softirq time to the process too, so "other" is a lower bound.
  */
@@ -104,8 +105,10 @@ export async function cpuShareDuring(pid, fn) {
     server: server?.busy ?? null,
     serverProcess: proc,
     serverIrq: server?.irq ?? null,
-    serverOther: server && proc !== null ? Math.max(0, server.busy - server.irq - proc) : null,
+    serverOther: server && proc !== null ? Math.max(0, server.busy - server.irq - server.steal - proc) : null,
+    serverSteal: server?.steal ?? null,
     loadgen: busy[LOADGEN_CPU]?.busy ?? null,
+    loadgenSteal: busy[LOADGEN_CPU]?.steal ?? null,
   };
   return { result, cpu };
 }
@@ -115,7 +118,8 @@ const pct = (v) => (v === null || v === undefined ? '?' : `${v}%`);
 export function formatCpuShare(c) {
   return (
     `cpu${SERVER_CPU} ${pct(c.server)} busy (server ${pct(c.serverProcess)}, irq ${pct(c.serverIrq)}, ` +
-    `other ${pct(c.serverOther)}), cpu${LOADGEN_CPU} ${pct(c.loadgen)} busy`
+    `steal ${pct(c.serverSteal)}, other ${pct(c.serverOther)}), cpu${LOADGEN_CPU} ${pct(c.loadgen)} busy ` +
+    `(steal ${pct(c.loadgenSteal)})`
   );
 }
 

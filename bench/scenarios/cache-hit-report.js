@@ -2,7 +2,7 @@
 import { fmtInt, fmtMs, formatCpuShare, LOADGEN_CPU, mdTable, pct, SERVER_CPU } from '../lib/index.js';
 import { toJson } from './systems.js';
 
-/** Warn when other processes took more than this % of the server CPU during a pass ... */
+/** Warn when other processes, or the hypervisor (steal), took more than this % of the server CPU during a pass ... */
 const OTHER_CPU_WARN = 10;
 /** ... or when the server process itself got less than this % of it. */
 const SERVER_CPU_WARN = 85;
@@ -16,6 +16,7 @@ export function mainTable(results) {
     ['p50 ms', 'right'],
     ['p99 ms', 'right'],
     ['p99.9 ms', 'right'],
+    ['answered later than 1 ms', 'right'],
     ['ratio to baseline (queries/s)', 'right'],
   ];
   const rows = results.map((r) => [
@@ -24,6 +25,7 @@ export function mainTable(results) {
     fmtMs(r.latency.p50),
     fmtMs(r.latency.p99),
     fmtMs(r.latency.p999),
+    r.latency.over1ms === null ? '?' : `${(100 * r.latency.over1ms).toFixed(2)} %`,
     ratio(r),
   ]);
   return mdTable(columns, rows);
@@ -39,6 +41,7 @@ function detailTable(results) {
     ['latency pass: queries/s achieved', 'right'],
     ['latency pass: samples / lost', 'left'],
     ['latency pass: max ms', 'right'],
+    ['CPU during the latency pass', 'left'],
     ['queries/s of every throughput pass', 'left'],
   ];
   const rows = results.map((r) => {
@@ -53,6 +56,7 @@ function detailTable(results) {
       fmtInt(l.qps),
       `${fmtInt(l.samples)} / ${fmtInt(l.lostCounted)}`,
       fmtMs(l.max),
+      l.cpu ? formatCpuShare(l.cpu) : '?',
       r.throughputRuns.map((x) => fmtInt(x.qps)).join(', '),
     ];
   });
@@ -67,16 +71,20 @@ function warnings(results, latencyQps) {
       .map((t, i) => ({ r, i, cpu: t.cpu }))
       .filter(
         (x) =>
-          x.cpu.serverOther > OTHER_CPU_WARN || (x.cpu.serverProcess !== null && x.cpu.serverProcess < SERVER_CPU_WARN),
+          x.cpu.serverOther > OTHER_CPU_WARN ||
+          x.cpu.serverSteal > OTHER_CPU_WARN ||
+          (x.cpu.serverProcess !== null && x.cpu.serverProcess < SERVER_CPU_WARN),
       ),
   );
   if (crowded.length) {
     const where = crowded.map(
-      (x) => `${x.r.key} round ${x.i + 1} (server ${pct(x.cpu.serverProcess)}, other ${pct(x.cpu.serverOther)})`,
+      (x) =>
+        `${x.r.key} round ${x.i + 1} (server ${pct(x.cpu.serverProcess)}, steal ${pct(x.cpu.serverSteal)}, ` +
+        `other ${pct(x.cpu.serverOther)})`,
     );
     out.push(
       `Warning: the server did not have CPU ${SERVER_CPU} to itself during ${where.join(', ')}; something else ` +
-        'was running, re-run on a quiet machine.',
+        'was running (another process, or another guest of the hypervisor: steal), re-run on a quiet machine.',
     );
   }
   for (const r of results) {
@@ -123,7 +131,8 @@ export function renderCacheHit(results, { opts, latency, failures, setup, upstre
       'idle while another one is measured.',
     `- Latency: a second dnsperf pass at a fixed ${fmtInt(latency.qps)} queries/s (${latency.source}) for ` +
       `${opts.duration}s, the same rate for every system; p50/p99/p99.9 over dnsperf \`-v\` per-query latencies, lost ` +
-      'queries counted as slowest ("timeout").',
+      'queries counted as slowest ("timeout"); "answered later than 1 ms" counts lost queries too (p99 ≤ 1 ms means ' +
+      'at most 1 %).',
     '',
     mainTable(results),
     '',

@@ -130,13 +130,17 @@ export async function latencyPasses(suts, opts, file, names, log) {
   }
   for (const sut of suts) {
     log(`[${sut.key}] latency: ${opts.duration}s at ${latency.qps} queries/s`);
-    sut.result.latency = await latencyPass(`${sut.tag}.latency`, sut.port, file, {
-      duration: opts.duration,
-      qps: latency.qps,
-      names,
-      outstanding: opts.outstanding,
-      clients: opts.clients,
-    });
+    const { result, cpu } = await cpuShareDuring(sut.server.pid, () =>
+      latencyPass(`${sut.tag}.latency`, sut.port, file, {
+        duration: opts.duration,
+        qps: latency.qps,
+        names,
+        outstanding: opts.outstanding,
+        clients: opts.clients,
+      }),
+    );
+    sut.result.latency = { ...result, cpu };
+    log(`  p99 ${result.p99?.toFixed(2)} ms, ${(100 * result.over1ms).toFixed(2)} % over 1 ms; ${formatCpuShare(cpu)}`);
     ensureAlive(sut, 'during the latency pass');
   }
   return latency;
