@@ -168,11 +168,14 @@ function otherBenchmarks() {
       targets.trim(),
       '',
     );
-  const floor = /^Lowest p99 of any server in any pass: \*\*([^*]+)\*\*/m.exec(read('latency-floor.md'));
+  const floorReport = read('latency-floor.md');
+  const floor = /^Lowest p99 of any server in any pass: \*\*([^*]+)\*\*/m.exec(floorReport);
+  const top = /^At the highest rate, ([\d,]+\/s), the lowest p99 of each server: \*\*([^*]+)\*\*/m.exec(floorReport);
   if (floor) {
     headlines.push(
-      `- Latency floor: the lowest p99 of any server in any pass (bare responder, BIND 9, ballast; 2,000–10,000 ` +
-        `queries/s) is ${floor[1].trim()}, from results/latency-floor.md (\`node bench/latency-floor.js\`).`,
+      `- Latency floor: the lowest p99 of any server in any pass (bare responder, BIND 9, ballast) is ` +
+        `${floor[1].trim()}${top ? `; at ${top[1]}, about half of full load, the lowest of each: ${top[2]}` : ''}, ` +
+        'from results/latency-floor.md (`node bench/latency-floor.js`; why, docs/performance.md §7).',
     );
   }
   const hand = [...read('handover.md').matchAll(/^\| (udp|tcp) \| (\d+) \| (\d+) \| (\d+) \|/gm)];
