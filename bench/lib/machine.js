@@ -87,9 +87,9 @@ export function processMemory(pid) {
 /**
  * Runs `fn` and reports how the server CPU was shared meanwhile: its busy %, split into the server process `pid`,
  * interrupts (loopback packet work is mostly softirq), steal (the hypervisor ran something else) and the rest, plus
- * the load generator CPU's busy % and steal. A large
- * "other" share means another process took the CPU from the server and the pass is suspect; the kernel may
- * charge some softirq time to the process too, so "other" is a lower bound.
+ * the load generator CPU's busy % and steal. A large "other" share means another process took the CPU from the
+ * server and the pass is suspect; the kernel may charge some softirq time to the process too, so "other" is a lower
+ * bound.
  */
 export async function cpuShareDuring(pid, fn) {
   const cpuBefore = cpuTimes();

@@ -43,8 +43,8 @@ function probeCpu(cpu, seconds) {
  * Spins on the server CPU and the load generator CPU at once for `seconds` while nothing else runs, and sums up the
  * stalls of each: { '0': { stalls, over1ms, stalledMs, share, excessMs, excessShare, longestMs }, ... }. `excessShare`
  * is the part of each stall beyond 1 ms as a share of the time: on the server CPU, that share of queries arriving
- * at an even rate waits more than 1 ms no matter what the server does, so it is a lower bound of the queries any
- * server on this machine answers later than 1 ms.
+ * at an even rate waits more than 1 ms no matter what the server does. While the machine stays as it was measured,
+ * it is a lower bound of the queries that any server on it answers later than 1 ms.
  */
 export async function measureStalls(seconds) {
   const cpus = [SERVER_CPU, LOADGEN_CPU];
@@ -67,7 +67,10 @@ export async function measureStalls(seconds) {
   return out;
 }
 
-/** One line per CPU: "cpu0: 31 stalls over 0.5 ms (12 over 1 ms), 64 ms in all (0.64 %), longest 7.6 ms". */
+/**
+ * The CPUs' stalls in words, e.g. "cpu0: 31 stalls over 0.5 ms in 10 s (12 over 1 ms), 64 ms in all (0.64 %),
+ * longest 7.6 ms; beyond 1 ms: 0.30 % of the time; cpu1: …".
+ */
 export function formatStalls(stalls, seconds) {
   return Object.entries(stalls)
     .map(
