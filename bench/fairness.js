@@ -19,7 +19,6 @@ import {
   ballastCommand,
   displayCommand,
   freePort,
-  helpText,
   LOADGEN_CPU,
   mdTable,
   NODE,
@@ -39,7 +38,7 @@ import {
 } from './lib/index.js';
 
 const { Packet } = dns2;
-const opts = parseOptionsOrExit('fairness', process.argv.slice(2), {
+const opts = parseOptionsOrExit(import.meta.url, {
   flood: { type: 'int', min: 1, max: 100_000, default: 10_000 },
   rate: { type: 'int', min: 1, max: 1000, default: 50 },
   seconds: { type: 'int', min: 1, max: 120, default: 10 },
@@ -127,10 +126,6 @@ async function runRole(role, port) {
 }
 
 async function main() {
-  if (opts.help) {
-    process.stdout.write(helpText(import.meta.url));
-    return 0;
-  }
   const role = process.env.FAIRNESS_ROLE;
   if (role) return runRole(role, Number(process.env.FAIRNESS_PORT));
   // This process is the steady client: it measures on the load generator's CPU too.

@@ -19,9 +19,9 @@ import { DEFAULTS } from './fleet/model.js';
 import { html, markdown, readmeSvg, verdict } from './fleet/report.js';
 import { calibrate } from './fleet/run.js';
 import { SCENARIOS, timeline } from './fleet/scenarios.js';
-import { helpText, invokedAs, OUT_DIR, parseOptionsOrExit, RESULTS_DIR, writeReport } from './lib/index.js';
+import { invokedAs, OUT_DIR, parseOptionsOrExit, RESULTS_DIR, writeReport } from './lib/index.js';
 
-const opts = parseOptionsOrExit('fleet', process.argv.slice(2), {
+const opts = parseOptionsOrExit(import.meta.url, {
   nodes: { type: 'int', default: DEFAULTS.nodes, min: 2, max: 5000 },
   seed: { type: 'int', default: DEFAULTS.seed, min: 0, max: 2 ** 31 },
   only: { type: 'choice-list', choices: Object.keys(SCENARIOS), default: Object.keys(SCENARIOS) },
@@ -29,10 +29,6 @@ const opts = parseOptionsOrExit('fleet', process.argv.slice(2), {
   short: { type: 'flag' },
   out: { type: 'path', figures: false },
 });
-if (opts.help) {
-  process.stdout.write(helpText(import.meta.url));
-  process.exit(0);
-}
 
 const outDir = opts.out ?? (opts.figureFlags.length ? OUT_DIR : RESULTS_DIR);
 const base = { nodes: opts.nodes, seed: opts.seed };

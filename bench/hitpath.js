@@ -19,19 +19,15 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { helpText, mixQuestion, NODE, parseOptionsOrExit, ROOT } from './lib/index.js';
+import { mixQuestion, NODE, parseOptionsOrExit, ROOT } from './lib/index.js';
 
-const opts = parseOptionsOrExit('hitpath', process.argv.slice(2), {
+const opts = parseOptionsOrExit(import.meta.url, {
   iterations: { type: 'int', min: 1, max: 100_000_000, default: 200_000 },
   names: { type: 'int', min: 1, max: 100_000, default: 1000 },
   warmup: { type: 'int', min: 0, max: 100_000_000, default: 100_000 },
   root: { type: 'path', default: ROOT },
   child: { type: 'flag' },
 });
-if (opts.help) {
-  process.stdout.write(helpText(import.meta.url));
-  process.exit(0);
-}
 
 const TYPES = { A: 1, AAAA: 28, SRV: 33, TXT: 16 };
 

@@ -11,13 +11,9 @@ import path from 'node:path';
 import { DnsCache } from '../dist/cache/index.js';
 import { systemRandom } from '../dist/util/random.js';
 import { scanResponse } from '../dist/wire/index.js';
-import { helpText, inProcessCacheOptions, parseOptionsOrExit, RESULTS_DIR, writeReport } from './lib/index.js';
+import { inProcessCacheOptions, parseOptionsOrExit, RESULTS_DIR, writeReport } from './lib/index.js';
 
-const opts = parseOptionsOrExit('jitter', process.argv.slice(2), { out: { type: 'path', figures: false } });
-if (opts.help) {
-  process.stdout.write(helpText(import.meta.url));
-  process.exit(0);
-}
+const opts = parseOptionsOrExit(import.meta.url, { out: { type: 'path', figures: false } });
 const ENTRIES = 10_000;
 const TTL = 5;
 

@@ -27,7 +27,6 @@ import {
   fmtMs,
   formatStalls,
   freePort,
-  helpText,
   isBuilt,
   latencyPass,
   machineInfo,
@@ -49,16 +48,12 @@ import {
   writeReport,
 } from './lib/index.js';
 
-const opts = parseOptionsOrExit('latency-floor', process.argv.slice(2), {
+const opts = parseOptionsOrExit(import.meta.url, {
   rates: { type: 'int-list', min: 100, max: 100_000, default: [2000, 5000, 10000, 25000] },
   duration: { type: 'int', min: 2, max: 60, default: 10 },
   rounds: { type: 'int', min: 1, max: 10, default: 2 },
   out: { type: 'path', figures: false },
 });
-if (opts.help) {
-  process.stdout.write(helpText(import.meta.url));
-  process.exit(0);
-}
 
 const NAMES = 1000;
 const TARGET_P99_MS = 1;

@@ -15,7 +15,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  helpText,
   imageEnv,
   median,
   NODE,
@@ -27,14 +26,10 @@ import {
   writeReport,
 } from './lib/index.js';
 
-const opts = parseOptionsOrExit('modules', process.argv.slice(2), {
+const opts = parseOptionsOrExit(import.meta.url, {
   rounds: { type: 'int', min: 1, max: 20, default: 3 },
   out: { type: 'path', figures: false },
 });
-if (opts.help) {
-  process.stdout.write(helpText(import.meta.url));
-  process.exit(0);
-}
 
 /**
  * The steps, in the order ballast meets them: the Node.js built-ins it needs (`require:` loads one the way ballast

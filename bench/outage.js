@@ -20,7 +20,6 @@ import {
   ballastCommand,
   freePort,
   HOST,
-  helpText,
   httpGet,
   metricValue,
   parseOptionsOrExit,
@@ -36,7 +35,7 @@ import {
 } from './lib/index.js';
 
 const { Packet } = dns2;
-const opts = parseOptionsOrExit('outage', process.argv.slice(2), {
+const opts = parseOptionsOrExit(import.meta.url, {
   mode: { type: 'choice', choices: ['blackhole', 'servfail', 'both'], default: 'both' },
   warm: { type: 'int', min: 6, max: 600, default: 20 },
   outage: { type: 'int', min: 1, max: 3600, default: 120 },
@@ -304,10 +303,6 @@ function report(results) {
 }
 
 async function main() {
-  if (opts.help) {
-    process.stdout.write(helpText(import.meta.url));
-    return 0;
-  }
   const results = [];
   for (const mode of MODES) {
     process.stderr.write(`outage drill: ${mode}, ${WARM + OUTAGE + RECOVER} s ...\n`);

@@ -16,7 +16,6 @@ import { createPersistMetrics, Persister } from '../dist/persist/index.js';
 import { systemRandom } from '../dist/util/random.js';
 import { cacheKey, lowerName, scanResponse } from '../dist/wire/index.js';
 import {
-  helpText,
   inProcessCacheOptions,
   median,
   parseOptionsOrExit,
@@ -26,15 +25,11 @@ import {
   writeReport,
 } from './lib/index.js';
 
-const opts = parseOptionsOrExit('snapshot', process.argv.slice(2), {
+const opts = parseOptionsOrExit(import.meta.url, {
   entries: { type: 'int', min: 1, max: 10_000_000, default: 100_000 },
   rounds: { type: 'int', min: 1, max: 50, default: 5 },
   out: { type: 'path', figures: false },
 });
-if (opts.help) {
-  process.stdout.write(helpText(import.meta.url));
-  process.exit(0);
-}
 const ENTRIES = opts.entries;
 const ROUNDS = opts.rounds;
 const options = inProcessCacheOptions({ maxEntries: ENTRIES * 2, maxBytes: 1024 * 1024 * 1024 });

@@ -21,7 +21,6 @@ import {
   ballastCommand,
   displayCommand,
   freePort,
-  helpText,
   httpGet,
   mdTable,
   metricValue,
@@ -40,7 +39,7 @@ import {
 import { lineChart } from './lib/svg.js';
 
 const { Packet } = dns2;
-const opts = parseOptionsOrExit('soak', process.argv.slice(2), {
+const opts = parseOptionsOrExit(import.meta.url, {
   seconds: { type: 'int', min: 30, max: 86_400, default: 600 },
   rate: { type: 'int', min: 1, max: 5000, default: 400 },
   unique: { type: 'int', min: 0, max: 1000, default: 20 },
@@ -88,10 +87,6 @@ function tally() {
 }
 
 async function main() {
-  if (opts.help) {
-    process.stdout.write(helpText(import.meta.url));
-    return 0;
-  }
   const startedAt = Date.now();
   const up = await upstreams(startedAt);
   const port = await freePort();

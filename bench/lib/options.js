@@ -96,13 +96,23 @@ export function reportPath(opts, published) {
   return opts.figureFlags.length ? path.join(OUT_DIR, path.basename(published)) : published;
 }
 
-/** parseOptions() for a script's top level: bad usage prints the message and exits 2 before anything starts. */
-export function parseOptionsOrExit(name, argv, spec) {
+/**
+ * parseOptions() of the command line, for the top level of the script at `moduleUrl` (its import.meta.url): bad
+ * usage prints the message and exits 2 before anything starts, and --help prints the script's opening comment and
+ * exits 0.
+ */
+export function parseOptionsOrExit(moduleUrl, spec) {
+  let opts;
   try {
-    return parseOptions(argv, spec);
+    opts = parseOptions(process.argv.slice(2), spec);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${name}: ${err.message}\n`);
+    process.stderr.write(`${path.basename(fileURLToPath(moduleUrl), '.js')}: ${err.message}\n`);
     process.exit(2);
   }
+  if (opts.help) {
+    process.stdout.write(helpText(moduleUrl));
+    process.exit(0);
+  }
+  return opts;
 }
