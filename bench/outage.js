@@ -50,7 +50,14 @@ const TIMEOUT_MS = 2000;
 
 const addressOf = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
-/** The fake CoreDNS: nameN.outage.test A → 10.x.y.z, TTL 5; counts queries per second; mode switchable. */
+/**
+ * The names a cluster's pods ask, spread over namespaces as Services are: nameN.nsM.outage.test. A CoreDNS that
+ * fails fails them all, across domains; one domain failing is that domain's trouble (docs/resilience.md).
+ */
+const NAMESPACES = 16;
+const nameOf = (i) => `name${i}.ns${i % NAMESPACES}.outage.test`;
+
+/** The fake CoreDNS: nameN.nsM.outage.test A → 10.x.y.z, TTL 5; counts queries per second; mode switchable. */
 async function startSwitchableUpstream() {
   const state = { mode: 'answer', times: [] };
   const handle = (request, send) => {
@@ -63,7 +70,7 @@ async function startSwitchableUpstream() {
       return send(response);
     }
     const [q] = request.questions;
-    const m = /^name(\d+)\.outage\.test$/i.exec(q.name);
+    const m = /^name(\d+)\.ns\d+\.outage\.test$/i.exec(q.name);
     if (m && q.type === Packet.TYPE.A) {
       response.header.aa = 1;
       response.answers.push({ name: q.name, type: 1, class: 1, ttl: 5, address: addressOf(Number(m[1])) });
@@ -141,7 +148,7 @@ async function loadGenerator(port) {
     const q = new Packet();
     q.header.id = id;
     q.header.rd = 1;
-    q.questions.push({ name: `name${i}.outage.test`, type: 1, class: 1 });
+    q.questions.push({ name: nameOf(i), type: 1, class: 1 });
     q.additionals.push({ name: '', type: 41, class: 1232, ttl: 0, rdata: [] });
     const at = Date.now();
     const timer = setTimeout(() => {

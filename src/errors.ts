@@ -51,3 +51,16 @@ export class AbandonedError extends BallastError {
 export class QueueFullError extends BallastError {
   override readonly code = 'BALLAST_QUEUE_FULL';
 }
+
+/** A query waited its whole deadline in the fair queue without upstream capacity: ballast's, not the name's. */
+export class CapacityTimeoutError extends BallastError {
+  override readonly code = 'BALLAST_CAPACITY_TIMEOUT';
+}
+
+/**
+ * A query got no answer by its deadline after a retransmission it needed was not sent (the retry budget or the
+ * upstream's capacity said no): ballast's own limit, so the name is not held for it.
+ */
+export class RetryStarvedError extends BallastError {
+  override readonly code = 'BALLAST_RETRY_STARVED';
+}

@@ -89,17 +89,22 @@ export class CoreDns {
       return this.deliver(this.p.rttMs, timeoutMs, { error: 'refused' }, done);
     }
     this.stats.add('offered', sec);
+    // Health checks: ballast's probes ask the zone apex's SOA, NodeLocal's forward plugin asks ". IN NS" (no name).
+    const probe = name === undefined || (name.isApex && qtype === QTYPE.SOA);
+    if (probe) this.stats.add('probes', sec);
     if (this.partitioned) return this.deliver(timeoutMs, timeoutMs, { error: 'timeout' }, done);
     const arrive = now + half;
     const serviceMs = 1000 / (r.qps * this.capacityFactor);
     const backlog = Math.max(0, r.busyUntil - arrive) / serviceMs;
     if (backlog >= r.maxConcurrent) {
       this.stats.add('refused', sec);
+      if (probe) this.stats.add('probeErrors', sec);
       return this.deliver(this.p.rttMs, timeoutMs, { rcode: RCODE.REFUSED }, done);
     }
     r.busyUntil = Math.max(arrive, r.busyUntil) + serviceMs;
     const rcode = this.answer(r, name, qtype, arrive);
     this.stats.add(rcode === RCODE.SERVFAIL ? 'servfail' : 'answered', sec);
+    if (probe && rcode === RCODE.SERVFAIL) this.stats.add('probeErrors', sec);
     return this.deliver(r.busyUntil + half - now, timeoutMs, { rcode }, done);
   }
 

@@ -24,7 +24,8 @@ function rows(runs) {
       `${qps(s.steadyQps)} / ${qps(s.steadyPeakQps)}`,
       qps(s.faultPeakQps),
       `${qps(s.recoveryPeakQps)} (${ratio.toFixed(2)}×)`,
-      qps(s.refused + s.servfail),
+      `${qps(s.refused + s.servfail)} (${qps(s.probeErrors)})`,
+      qps(s.probeMeanQps),
       seconds(s.recoverySeconds),
     ];
   });
@@ -38,7 +39,8 @@ const COLUMNS = [
   ['CoreDNS q/s steady: mean / busiest s', 'right'],
   ['CoreDNS peak q/s, fault', 'right'],
   ['CoreDNS peak q/s, recovery (× steady busiest)', 'right'],
-  ['REFUSED + SERVFAIL from CoreDNS', 'right'],
+  ['REFUSED + SERVFAIL from CoreDNS (to health checks)', 'right'],
+  ['health checks at CoreDNS, q/s during fault', 'right'],
   ['time to full recovery', 'right'],
 ];
 
@@ -74,6 +76,13 @@ export function verdict(runs) {
     `ballast: after those 2 minutes, CoreDNS gets ${qps(b.afterMeanQps)} q/s on average, against ` +
       `${qps(b.steadyQps)} q/s before the outage; during the outage, ${qps(b.faultPeakQps)} q/s at most (30 minutes, ` +
       'the first 10 with CoreDNS still answering from its frozen informer, so normal traffic and its noise).',
+  );
+  lines.push(
+    `Health checks at CoreDNS (part of the load above), from the outage to 2 minutes after it: ballast's probes ` +
+      `(the zone's SOA, about one per second per node while the zone is down) ${qps(b.probeMeanQps)} q/s on average ` +
+      `during the outage, ${qps(b.probePeakQps)} q/s in the busiest second, ${qps(b.probeErrors)} of them answered ` +
+      `SERVFAIL or REFUSED; NodeLocal DNSCache's (". NS" every 0.5 s after an error) ${qps(nl.probeMeanQps)} and ` +
+      `${qps(nl.probePeakQps)} q/s.`,
   );
   return lines;
 }

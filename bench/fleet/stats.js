@@ -8,6 +8,8 @@ const FIELDS = [
   'seenLookups',
   'seenFailed',
   'offered',
+  'probes',
+  'probeErrors',
   'answered',
   'servfail',
   'refused',
@@ -93,11 +95,14 @@ export function summarize(stats, scenario, scale) {
     steadyQps: (sum(s.offered, steadyFrom, faultStart) / (faultStart - steadyFrom)) * scale,
     steadyPeakQps: max(s.offered, steadyFrom, faultStart) * scale,
     faultPeakQps: max(s.offered, faultStart, faultEnd) * scale,
+    probePeakQps: max(s.probes, faultStart, recoveryTo) * scale,
+    probeMeanQps: (sum(s.probes, faultStart, faultEnd) / (faultEnd - faultStart)) * scale,
     recoveryPeakQps: max(s.offered, faultEnd, recoveryTo) * scale,
     afterMeanQps: recoveryTo < n ? (sum(s.offered, recoveryTo, n) / (n - recoveryTo)) * scale : 0,
     capacityQps: (sum(s.capacity, steadyFrom, faultStart) / (faultStart - steadyFrom)) * scale,
     refused: sum(s.refused, 0, n) * scale,
     servfail: sum(s.servfail, 0, n) * scale,
+    probeErrors: sum(s.probeErrors, 0, n) * scale,
     recoverySeconds: recovered >= n ? undefined : recovered - faultEnd,
   };
 }

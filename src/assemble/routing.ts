@@ -54,6 +54,7 @@ export class Routing {
       log: ctx.log.child({ component: 'upstream' }),
       tcp: u.tcp,
       maxInflight: u.maxInflight,
+      fairness: config.fairness,
       intercept,
       transport: ctx.transport,
     };
@@ -66,6 +67,7 @@ export class Routing {
     const routeTo = (ep: { host: string; port: number }, options: RouteOptions) => {
       const k = `${ep.host}|${ep.port}|${settings}`;
       const upstream = upstreams.get(k) ?? previous.get(k) ?? new Upstream(ep.host, ep.port, deps);
+      upstream.configure(config.fairness);
       upstreams.set(k, upstream);
       const rk = `${k}|${options.zone}`;
       const route =

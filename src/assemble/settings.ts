@@ -43,7 +43,6 @@ export function handlerSettings(
       keepPastMaxAgeWhileDown: config.stale.keepPastMaxAgeWhileDown,
     },
     failures,
-    fairness: config.fairness,
     upstreamUdpSize: config.upstream.udpPayloadSize,
     budget: {
       refreshPerSecond: config.refresh.budgetPerSecond,

@@ -3,7 +3,7 @@ import type { ExchangeRequest, RawAnswer, Transport, TransportInterceptor } from
 import type { Cancel } from '../util/cancel.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import { errorResponseTo, HEADER_SIZE, lowerName, Rcode, scanResponse } from '../wire/index.js';
+import { encodeName, errorResponseTo, HEADER_SIZE, lowerName, Rcode, scanResponse } from '../wire/index.js';
 import type { Fault } from './faults.js';
 
 /** Where the interceptor asks whether a fault applies to one exchange. */
@@ -111,9 +111,13 @@ class FaultyTransport implements Transport {
   }
 }
 
-/** Where a query's name falls in [0, 1): the same for every attempt at the same name, so lame names stay lame. */
+/**
+ * Where a query's name falls in [0, 1): the same for every attempt at the same name, so lame names stay lame. The
+ * zone's own apex is never lame: a lame delegation is below the zone, and the zone itself is still served there.
+ */
 function lameShare(req: ExchangeRequest): number {
   const name = lowerName(req.query, HEADER_SIZE, req.questionEnd - 4);
+  if (name === encodeName(req.zone).toString('latin1')) return 1;
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
   return h / 2 ** 32;

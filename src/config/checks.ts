@@ -28,12 +28,6 @@ function crossChecks(c: Config): Problem[] {
     ],
     [['fairness', 'handSize'], c.fairness.handSize, 'fairness.queues', c.fairness.queues],
     [
-      ['upstream', 'health', 'probeBackoffMinMs'],
-      c.upstream.health.probeBackoffMinMs,
-      'upstream.health.probeBackoffMaxMs',
-      c.upstream.health.probeBackoffMaxMs,
-    ],
-    [
       ['failureCache', 'initialSeconds'],
       c.failureCache.initialSeconds,
       'failureCache.maxSeconds',

@@ -55,6 +55,16 @@ const REPLACED: [string, string][] = [
   ['upstream.health.servfailRatio', 'replaced by upstream.health.failureRatio'],
   ['upstream.health.servfailMinNames', 'replaced by upstream.health.minNames'],
   [
+    'upstream.health.probeBackoffMinMs',
+    'replaced by upstream.health.probeIntervalMs: a down upstream is probed about once a second, so its recovery is ' +
+      'noticed within about two',
+  ],
+  [
+    'upstream.health.probeBackoffMaxMs',
+    'replaced by upstream.health.probeIntervalMs: a down upstream is probed about once a second, so its recovery is ' +
+      'noticed within about two',
+  ],
+  [
     'clientLimit',
     'replaced by fairness (queues, handSize, queueLength): a busy client now waits in its own queue instead of ' +
       'being refused; see docs/resilience.md',

@@ -129,14 +129,14 @@ export const settings = v.object({
       silenceMs: v.optional(int(100, 600_000), 1000),
       /** Transport errors in a row (refused, unreachable, TCP connect failures) that make it suspect. */
       transportErrors: v.optional(int(1, 1000), 3),
-      /** Share of recent distinct names failing (SERVFAIL or no answer by the deadline) that makes it suspect. */
+      /** Share of recent distinct names failing (an error rcode or no answer by the deadline) that makes it suspect. */
       failureRatio: v.optional(positive(1), 0.9),
       /** Distinct names needed before the failure ratio counts. */
       minNames: v.optional(int(1, 10_000), 20),
-      /** First probe backoff once down; doubles per failed probe, with full jitter. */
-      probeBackoffMinMs: v.optional(int(10, 600_000), 500),
-      /** Longest probe backoff. */
-      probeBackoffMaxMs: v.optional(int(100, 3_600_000), 30_000),
+      /** Distinct domains the failing names must come from: one broken domain is not a broken upstream. */
+      minDomains: v.optional(int(1, 1000), 3),
+      /** While down, the next probe (the zone's SOA) goes out at a random point in [¾, 1¼] of this. */
+      probeIntervalMs: v.optional(int(100, 600_000), 1000),
     }),
     /** EDNS payload size ballast asks upstreams for. */
     udpPayloadSize: v.optional(int(512, 4096), DEFAULT_UDP_PAYLOAD_SIZE),

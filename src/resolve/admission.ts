@@ -47,7 +47,7 @@ const UPSTREAM_DOWN: Refusal = Object.freeze({ reason: 'upstream_down' });
 export function admit(c: Candidate, deps: AdmissionDeps): Refusal | undefined {
   if (!c.view.healthy) return UPSTREAM_DOWN;
   if (c.joining) return undefined;
-  const failure = deps.failures.held(c.query.key, c.now);
+  const failure = deps.failures.held(c.query.key, c.now, c.view.epoch);
   if (failure !== undefined) {
     deps.metrics.failureCacheHits.inc();
     return { reason: 'failure_cached', failure };

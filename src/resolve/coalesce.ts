@@ -1,6 +1,11 @@
-/** An upstream fetch in flight, shared by everyone asking for its key. */
-export interface Flight<T> {
+/** What starting a fetch gives: its promise, and how to tell it that another client joined. */
+export interface Started<T> {
   readonly promise: Promise<T>;
+  readonly join?: (client: string) => void;
+}
+
+/** An upstream fetch in flight, shared by everyone asking for its key. */
+export interface Flight<T> extends Started<T> {
   readonly startedAt: number;
 }
 
@@ -22,11 +27,11 @@ export class Coalescer<T> {
   }
 
   /** The flight for `key`: the one in the air (`joined`), or a new one from `start()`. */
-  run(key: string, now: number, start: () => Promise<T>): { flight: Flight<T>; joined: boolean } {
-    if (!this.enabled) return { flight: { promise: start(), startedAt: now }, joined: false };
+  run(key: string, now: number, start: () => Started<T>): { flight: Flight<T>; joined: boolean } {
+    if (!this.enabled) return { flight: { ...start(), startedAt: now }, joined: false };
     const existing = this.flights.get(key);
     if (existing !== undefined) return { flight: existing, joined: true };
-    const flight = { promise: start(), startedAt: now };
+    const flight = { ...start(), startedAt: now };
     this.flights.set(key, flight);
     const settled = () => {
       if (this.flights.get(key) === flight) this.flights.delete(key);

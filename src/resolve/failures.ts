@@ -23,6 +23,8 @@ export interface FailureCacheOptions {
  */
 export const HOLD_JITTER = 0.25;
 const MIN_HOLD_MS = 1000;
+/** The epoch of a hold that no recovery voids. */
+const ANY_EPOCH = -1;
 
 /** How a query failed, so that the same failure is answered again while it is held (the same rcode, the same EDE). */
 export interface FailedAnswer {
@@ -32,8 +34,13 @@ export interface FailedAnswer {
 }
 
 interface Failure {
-  /** No upstream query for this key before this time. */
+  /** No upstream query for this key before this time… */
   until: number;
+  /**
+   * … while its zone is in the epoch it was recorded in (resolve/zone-state.ts): a recovery voids the hold. ANY_EPOCH
+   * for a REFUSED, which a down upstream never produces (REFUSED is an answer), so no recovery voids it.
+   */
+  readonly epoch: number;
   /** The next hold for a key without stale data (doubles per consecutive failure). */
   backoffMs: number;
   readonly answer: FailedAnswer;
@@ -43,6 +50,12 @@ interface Failure {
  * RFC 9520 failure caching: after an upstream failure for a cache key, no query for that key goes upstream until
  * the hold expires; clients get a stale answer if there is one, otherwise SERVFAIL at once. Without it, every
  * client retry during an outage becomes an upstream query.
+ *
+ * A hold lasts only while its zone's upstreams stay as they were: when one comes back from being down (the zone's
+ * epoch moves on), every hold of a timeout or a SERVFAIL recorded before is void, since it may have been the outage's
+ * and not the name's (a REFUSED is not: an upstream that answers is not down, and its REFUSED stays held). So
+ * after an outage a stale entry is refreshed, and a new name asked, at once — RFC 8767's failure recheck applies
+ * while the upstream is still failing, not after it has recovered.
  */
 export class FailureCache {
   private readonly failures: LRUCache<string, Failure>;
@@ -53,32 +66,35 @@ export class FailureCache {
     this.failures = new LRUCache<string, Failure>({ maxSize: opts.maxEntries, sizeCalculation: () => 1 });
   }
 
-  /** How `key` failed, if it is held at `nowMs`. */
-  held(key: string, nowMs: number): FailedAnswer | undefined {
+  /** How `key` failed, if it is held at `nowMs` in its zone's epoch `epoch`. */
+  held(key: string, nowMs: number, epoch = 0): FailedAnswer | undefined {
     const f = this.failures.peek(key);
-    return f !== undefined && nowMs < f.until ? f.answer : undefined;
+    return f !== undefined && nowMs < f.until && (f.epoch === epoch || f.epoch === ANY_EPOCH) ? f.answer : undefined;
   }
 
-  /** When the hold on `key` ends, if it is held at `nowMs`. */
-  heldUntil(key: string, nowMs: number): number | undefined {
-    const f = this.failures.peek(key);
-    return f !== undefined && nowMs < f.until ? f.until : undefined;
-  }
-
-  /** Records a failure for `key`; `hasStale` picks the stale recheck time over the backoff. */
-  record(key: string, nowMs: number, hasStale: boolean, answer: FailedAnswer = { rcode: Rcode.SERVFAIL }): void {
+  /** Records a failure for `key` in its zone's epoch; `hasStale` picks the stale recheck time over the backoff. */
+  record(
+    key: string,
+    nowMs: number,
+    hasStale: boolean,
+    answer: FailedAnswer = { rcode: Rcode.SERVFAIL },
+    epoch = 0,
+  ): void {
     let previous = this.failures.peek(key);
-    // A key that has been fine for longer than the longest hold starts over at the initial backoff.
-    if (previous !== undefined && nowMs - previous.until > this.opts.maxMs) previous = undefined;
+    // A key that has been fine for longer than the longest hold, or whose zone has recovered since, starts over.
+    const refused = answer.rcode === Rcode.REFUSED;
+    const at = refused ? ANY_EPOCH : epoch;
+    if (previous !== undefined && (nowMs - previous.until > this.opts.maxMs || previous.epoch !== at)) {
+      previous = undefined;
+    }
     // REFUSED is most often a server shedding load (CoreDNS's max_concurrent), which passes: it is held, and answered
     // the same way while held, but never backed off beyond the first hold.
-    const refused = answer.rcode === Rcode.REFUSED;
     const backoffMs =
       previous === undefined || refused ? this.opts.initialMs : Math.min(previous.backoffMs * 2, this.opts.maxMs);
     const nominal = hasStale ? Math.max(this.opts.staleRecheckMs, backoffMs) : backoffMs;
     let hold = Math.round(nominal * (1 - HOLD_JITTER + 2 * HOLD_JITTER * this.opts.random.float()));
     if (!hasStale) hold = Math.min(hold, this.opts.maxMs);
-    this.failures.set(key, { until: nowMs + Math.max(hold, MIN_HOLD_MS), backoffMs, answer });
+    this.failures.set(key, { until: nowMs + Math.max(hold, MIN_HOLD_MS), epoch: at, backoffMs, answer });
   }
 
   /** A good answer ends the backoff for `key`. */

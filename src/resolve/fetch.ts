@@ -1,15 +1,20 @@
 import type { CacheEntry, DnsCache } from '../cache/index.js';
+import { BallastError } from '../errors.js';
 import {
-  BallastError,
-  QueueFullError,
-  UpstreamBusyError,
-  UpstreamsDownError,
-  UpstreamTimeoutError,
-} from '../errors.js';
-import { type ForwardDeps, forward, isAnswer, type Zone } from '../upstream/index.js';
+  type Askers,
+  domainOf,
+  type ForwardDeps,
+  forward,
+  isAnswer,
+  QUERY_RULES,
+  queryOutcome,
+  unansweredReply,
+  type Zone,
+} from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
-import { Ede, type Query, Rcode, rcodeLabel, upstreamQuery } from '../wire/index.js';
-import type { FailedAnswer, FailureCache } from './failures.js';
+import { type Query, rcodeLabel, upstreamQuery } from '../wire/index.js';
+import type { FailureCache } from './failures.js';
+import { zoneEpoch } from './zone-state.js';
 
 /** The upstream answered with an rcode that is not an answer; the client gets it as is when there is nothing stale. */
 export class ErrorAnswer extends BallastError {
@@ -29,42 +34,44 @@ export interface FetchDeps {
   readonly upstreamUdpSize: number;
 }
 
-/**
- * What a failed query is answered with, now and from the failure cache while it is held: a timeout is SERVFAIL with
- * EDE 22 (No Reachable Authority), a network error SERVFAIL with EDE 23; an error rcode is the upstream's own.
- * Capacity and zone-wide conditions are not this name's failure and are not held (RFC 9520 §3).
- */
-export function failedAnswer(err: unknown): FailedAnswer | undefined {
-  if (err instanceof UpstreamsDownError || err instanceof UpstreamBusyError || err instanceof QueueFullError) {
-    return undefined;
-  }
-  if (err instanceof ErrorAnswer) return { rcode: err.entry.rcode };
-  if (err instanceof UpstreamTimeoutError) return { rcode: Rcode.SERVFAIL, ede: Ede.NO_REACHABLE_AUTHORITY };
-  return { rcode: Rcode.SERVFAIL, ede: Ede.NETWORK_ERROR };
+/** Who asks: the flow whose turn it waits for (a client, in a zone), and the askers that join it later. */
+export interface Asker {
+  readonly flow: string;
+  readonly askers: Askers;
 }
 
 /**
  * forward → store: asks the zone's upstreams, stores what the DNS rules let the cache keep, and keeps the failure
  * cache honest. Resolves with the entry of a NOERROR/NXDOMAIN answer; rejects with ErrorAnswer for an error rcode
- * (which never replaces a cached entry, RFC 8767 §4), or with the upstream's error when no answer came.
+ * (which never replaces a cached entry, RFC 8767 §4), or with the error that names how the query ended. Only an
+ * outcome that is the name's (outcome.ts: an error rcode, a deadline spent on the wire) is held against it; the
+ * hold is answered as the failure was, and lasts while the zone stays in the epoch it was recorded in.
  */
-export async function fetchAndStore(
-  q: Query,
-  zone: Zone,
-  deps: FetchDeps,
-  deadlineMs = zone.deadlineMs,
-): Promise<CacheEntry> {
+export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker: Asker): Promise<CacheEntry> {
   const { cache, clock, failures } = deps;
-  const request = { query: upstreamQuery(q, deps.upstreamUdpSize), questionEnd: q.questionEnd, name: q.key };
+  const request = {
+    query: upstreamQuery(q, deps.upstreamUdpSize),
+    questionEnd: q.questionEnd,
+    name: q.key,
+    domain: domainOf(q.qname),
+    flow: asker.flow,
+    askers: asker.askers,
+  };
+  let answer: Awaited<ReturnType<typeof forward>>;
   try {
-    const answer = await forward(zone, request, deps.forward, deadlineMs);
-    const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
-    if (!isAnswer(answer.scan.rcode)) throw new ErrorAnswer(entry);
-    failures.clear(q.key);
-    return entry;
+    answer = await forward(zone, request, deps.forward);
   } catch (err) {
-    const failed = failedAnswer(err);
-    if (failed !== undefined) failures.record(q.key, clock.now(), cache.has(q.key), failed);
+    const outcome = queryOutcome(err);
+    if (QUERY_RULES[outcome].blame === 'name') {
+      failures.record(q.key, clock.now(), cache.has(q.key), unansweredReply(outcome), zoneEpoch(zone));
+    }
     throw err;
   }
+  const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
+  if (!isAnswer(answer.scan.rcode)) {
+    failures.record(q.key, clock.now(), cache.has(q.key), { rcode: entry.rcode }, zoneEpoch(zone));
+    throw new ErrorAnswer(entry);
+  }
+  failures.clear(q.key);
+  return entry;
 }

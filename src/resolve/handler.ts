@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { type CacheEntry, type DnsCache, NO_SLOT } from '../cache/index.js';
-import type { ForwardDeps, Zone, ZoneTable } from '../upstream/index.js';
+import { Askers, type ForwardDeps, queryOutcome, type ZoneTable } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
 import { isRejection, MAX_MESSAGE_SIZE, parseQuery, type Query } from '../wire/index.js';
 import { admit, type StaleReason } from './admission.js';
@@ -9,7 +9,6 @@ import { answerAny, isAny } from './any.js';
 import type { BudgetOptions } from './budget.js';
 import { Coalescer, type Flight } from './coalesce.js';
 import type { FailureCache } from './failures.js';
-import { type FairnessOptions, FairQueue } from './fairness.js';
 import { ErrorAnswer, fetchAndStore } from './fetch.js';
 import type { LoopDetector } from './loop.js';
 import type { ResolveMetrics } from './metrics.js';
@@ -55,7 +54,6 @@ export interface HandlerSettings {
   readonly udpSize: number;
   readonly stale: StaleOptions;
   readonly failures: FailureCache;
-  readonly fairness: FairnessOptions;
   /** The EDNS payload size ballast asks upstreams for. */
   readonly upstreamUdpSize: number;
   readonly budget: BudgetOptions;
@@ -71,15 +69,14 @@ export type HandlerDeps = HandlerParts & HandlerSettings;
  *   listener → parse → cache ─fresh→ reply (prefetch: maybe one jittered background refresh)
  *                            ─stale/none→ admit? (admission: zone health, failure cache, capacity, budget)
  *                                         ─no→ stale answer, or the error with its EDE, at once
- *                                         ─yes→ coalesce → queue (fairness) → forward → store (fetch) → reply
- *                                               with a stale entry, the refresh races the client timer (stale)
+ *                                         ─yes→ coalesce → forward (a fair turn at an upstream's capacity, then
+ *                                               attempts) → store (fetch) → reply; with a stale entry, the refresh
+ *                                               races the client timer (stale)
  *
  * `handle` answers a fresh hit synchronously: no promise, no allocation beyond the reply.
  */
 export class RequestHandler {
   private readonly flights: Coalescer<CacheEntry>;
-  /** One fair queue per zone table entry; a reload's new zones get new queues, the old ones drain. */
-  private queues = new WeakMap<Zone, FairQueue>();
   private readonly zoneStates: ZoneStates;
   private readonly replies: Replies;
   private deps: HandlerDeps;
@@ -98,7 +95,6 @@ export class RequestHandler {
     this.deps = { ...previous, ...settings };
     this.replies.configure(replySettings(this.deps));
     if (budgetChanged) this.zoneStates.configure(settings.budget);
-    if (!isDeepStrictEqual(settings.fairness, previous.fairness)) this.queues = new WeakMap();
   }
 
   /** One query's bytes in; the reply's bytes out, or null to send nothing. */
@@ -188,7 +184,7 @@ export class RequestHandler {
     } catch (err) {
       if (err instanceof ErrorAnswer) return this.replies.answer(q, err.entry, clock.now(), maxSize, 'upstream');
       this.deps.log.debug({ err, qtype: q.qtype }, 'upstream failed');
-      return this.replies.failed(q, err);
+      return this.replies.failed(q, queryOutcome(err));
     } finally {
       metrics.inflight.dec();
     }
@@ -234,22 +230,28 @@ export class RequestHandler {
     if (decision === 'go') this.fetch(q, view!, 'prefetch', REFRESH_FLOW).promise.catch(() => {});
   }
 
-  /** coalesce → queue → forward → store, counting joins and refresh results. */
+  /**
+   * coalesce → forward → store, counting joins and refresh results. The flow is the client in the zone: its turn at
+   * an upstream's capacity (upstream/queue.ts). A client that joins a flight still waiting for capacity waits in its
+   * own lane too, so it does not inherit the first asker's place behind a flood.
+   */
   private fetch(
     q: Query,
     view: ZoneView,
     refresh: 'prefetch' | 'stale' | undefined,
     client: string,
   ): Flight<CacheEntry> {
+    const zone = view.zone;
     const { flight, joined } = this.flights.run(q.key, this.deps.clock.now(), () => {
       view.budget.noteQuery();
-      const zone = view.zone;
+      const askers = new Askers();
       const deps = { ...this.deps, forward: this.deps.upstreams.forward };
-      const fetch = (waitedMs: number) => fetchAndStore(q, zone, deps, zone.deadlineMs - waitedMs);
-      return this.queue(zone).run(client, fetch, zone.deadlineMs);
+      const promise = fetchAndStore(q, zone, deps, { flow: flowOf(client, zone.name), askers });
+      return { promise, join: (other: string) => askers.join(flowOf(other, zone.name)) };
     });
     if (joined) {
       this.deps.metrics.coalesced.inc();
+      flight.join?.(client);
       return flight;
     }
     if (refresh !== undefined) {
@@ -260,27 +262,6 @@ export class RequestHandler {
       );
     }
     return flight;
-  }
-
-  /** The zone's fair queue: capacity is an available route; news of it, any of the zone's upstreams freeing up. */
-  private queue(zone: Zone): FairQueue {
-    let q = this.queues.get(zone);
-    if (q === undefined) {
-      const capacity = {
-        available: () => zone.routes.some((r) => r.available),
-        subscribe: (fn: () => void) => {
-          const offs = zone.routes.map((r) => r.upstream.onFree(fn));
-          return () => {
-            for (const off of offs) off();
-          };
-        },
-      };
-      const { queueWaiting, queueRefused } = this.deps.metrics;
-      const events = { waiting: queueWaiting.labels(zone.name), refused: queueRefused.labels(zone.name) };
-      q = new FairQueue(this.deps.fairness, capacity, this.deps.clock, events);
-      this.queues.set(zone, q);
-    }
-    return q;
   }
 
   /** Whether any upstream of the zone serving `qname` may take traffic (for the stale sweep). */
@@ -304,8 +285,13 @@ export class RequestHandler {
   }
 }
 
-/** The flow background refreshes share capacity as. */
+/** The client background refreshes share capacity as. */
 const REFRESH_FLOW = 'ballast:refresh';
+
+/** A flow of the fair queues: one client's queries for one zone. */
+function flowOf(client: string, zone: string): string {
+  return `${client} ${zone}`;
+}
 
 function replySettings(deps: HandlerSettings) {
   return { udpSize: deps.udpSize, staleTtlSeconds: deps.stale.answerTtlSeconds };

@@ -2,7 +2,6 @@ export * from './admission.js';
 export * from './budget.js';
 export * from './coalesce.js';
 export * from './failures.js';
-export * from './fairness.js';
 export * from './fetch.js';
 export * from './handler.js';
 export * from './loop.js';

@@ -59,7 +59,7 @@ export class LoopDetector {
   private send(zone: Zone, route: Zone['routes'][number], name: Buffer, udpSize: number): void {
     const { query, questionEnd } = ownQuery(name, RrType.HINFO, udpSize);
     route.upstream
-      .send({ query, questionEnd, protocol: zone.protocol, timeoutMs: 2000, zone: zone.name, name: '', own: true })
+      .send({ query, questionEnd, protocol: zone.protocol, timeoutMs: 2000, zone: zone.name, own: true })
       .catch(() => {}); // the answer does not matter, only whether the name comes back in
   }
 

@@ -110,18 +110,6 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
         this.set(sources.failureCacheEntries());
       },
     }),
-    queueWaiting: new Gauge({
-      name: 'ballast_fair_queue_waiting',
-      help: 'Upstream-bound queries waiting in the fair queues for capacity, by zone.',
-      labelNames: ['zone'] as const,
-      registers,
-    }),
-    queueRefused: new Counter({
-      name: 'ballast_fair_queue_refused_total',
-      help: 'Queries refused (REFUSED, EDE "client queue full") because their client’s queue was full, by zone.',
-      labelNames: ['zone'] as const,
-      registers,
-    }),
     inflight: new Gauge({
       name: 'ballast_inflight_queries',
       help: 'Client queries waiting on an upstream answer right now.',

@@ -1,8 +1,7 @@
 import type { CacheEntry, DnsCache } from '../cache/index.js';
-import { QueueFullError, UpstreamBusyError, UpstreamsDownError } from '../errors.js';
+import { type Unanswered, unansweredReply } from '../upstream/index.js';
 import { Ede, type Query, type QueryRejection, Rcode, synthesize } from '../wire/index.js';
 import type { Refusal, StaleReason } from './admission.js';
-import { failedAnswer } from './fetch.js';
 import type { ResolveMetrics, Source } from './metrics.js';
 
 export interface ReplySettings {
@@ -70,7 +69,7 @@ export class Replies {
   refuse(q: Query, refusal: Refusal | { readonly reason: 'loop' }): Buffer {
     switch (refusal.reason) {
       case 'upstream_down':
-        return this.synthesized(q, Rcode.SERVFAIL, Ede.NO_REACHABLE_AUTHORITY);
+        return this.failed(q, 'zone_down');
       case 'failure_cached': {
         const f = (refusal as Refusal).failure!;
         return this.synthesized(q, f.rcode, f.ede);
@@ -78,7 +77,7 @@ export class Replies {
       case 'loop':
         return this.synthesized(q, Rcode.REFUSED, Ede.OTHER, 'forwarding loop');
       default:
-        return this.synthesized(q, Rcode.SERVFAIL, Ede.OTHER, 'no upstream capacity');
+        return this.failed(q, 'queue_timeout');
     }
   }
 
@@ -92,13 +91,10 @@ export class Replies {
     return this.synthesized(q, Rcode.REFUSED, Ede.NOT_AUTHORITATIVE);
   }
 
-  /** No answer came from upstream (and nothing stale): what the error means for the client. */
-  failed(q: Query, err: unknown): Buffer {
-    if (err instanceof UpstreamsDownError) return this.refuse(q, { reason: 'upstream_down' });
-    if (err instanceof QueueFullError) return this.synthesized(q, Rcode.REFUSED, Ede.OTHER, 'client queue full');
-    if (err instanceof UpstreamBusyError) return this.refuse(q, { reason: 'busy' });
-    const f = failedAnswer(err) ?? { rcode: Rcode.SERVFAIL, ede: Ede.NETWORK_ERROR };
-    return this.synthesized(q, f.rcode, f.ede);
+  /** No answer came from upstream (and nothing stale): the reply outcome.ts gives the way the query ended. */
+  failed(q: Query, outcome: Unanswered): Buffer {
+    const r = unansweredReply(outcome);
+    return this.synthesized(q, r.rcode, r.ede, r.text);
   }
 
   /** docs/design.md §6: FORMERR / NOTIMP / BADVERS for readable queries, silence for the rest. */

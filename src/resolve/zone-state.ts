@@ -15,7 +15,16 @@ export interface ZoneView {
   readonly healthy: boolean;
   /** Some upstream is healthy and under its in-flight cap. */
   readonly available: boolean;
+  /** Recoveries of the zone's upstreams so far: failure holds from an earlier epoch are void (failures.ts). */
+  readonly epoch: number;
   readonly budget: ZoneBudget;
+}
+
+/** The zone's epoch: how many times any of its upstreams came back from being down. */
+export function zoneEpoch(zone: Zone): number {
+  let epoch = 0;
+  for (const r of zone.routes) epoch += r.epoch;
+  return epoch;
 }
 
 interface ZoneState {
@@ -56,7 +65,7 @@ export class ZoneStates {
       state.staleCount = 0;
     }
     const available = healthy && zone.routes.some((r) => r.available);
-    return { zone, healthy, available, budget: state.budget };
+    return { zone, healthy, available, epoch: zoneEpoch(zone), budget: state.budget };
   }
 
   /** A stale answer went out because every upstream of the zone is down. */

@@ -1,11 +1,19 @@
-import { AbandonedError, UpstreamNetworkError, UpstreamsDownError, UpstreamTimeoutError } from '../errors.js';
+import {
+  AbandonedError,
+  CapacityTimeoutError,
+  QueueFullError,
+  RetryStarvedError,
+  UpstreamsDownError,
+  UpstreamTimeoutError,
+} from '../errors.js';
 import { Cancel } from '../util/cancel.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { Rcode } from '../wire/index.js';
 import type { RetryBudget } from './budget.js';
 import type { UpstreamMetrics } from './metrics.js';
-import type { Route } from './route.js';
-import { isUnreachable } from './udp.js';
+import { attemptOutcome } from './outcome.js';
+import type { Ticket } from './queue.js';
+import type { Asked, Route } from './route.js';
 import type { Answer } from './upstream.js';
 import type { Zone } from './zones.js';
 
@@ -15,11 +23,29 @@ export interface ForwardDeps {
   readonly metrics: UpstreamMetrics;
 }
 
-/** What is asked: the query bytes (ID 0; each attempt writes its own), and the cache key it is for. */
-export interface ForwardRequest {
+/** Flows that join a query while it waits for capacity (coalesced askers): it then waits in their lanes too. */
+export class Askers {
+  private listener: ((flow: string) => void) | undefined;
+
+  join(flow: string): void {
+    this.listener?.(flow);
+  }
+
+  listen(fn: (flow: string) => void): () => void {
+    this.listener = fn;
+    return () => {
+      this.listener = undefined;
+    };
+  }
+}
+
+/** What is asked: the query bytes (ID 0; each attempt writes its own), and who asks it. */
+export interface ForwardRequest extends Asked {
   readonly query: Buffer;
   readonly questionEnd: number;
-  readonly name: string;
+  /** Whose turn it is in the fair queue, and who pays for its retransmissions: a client, in a zone. */
+  readonly flow: string;
+  readonly askers?: Askers;
 }
 
 /** Whether an upstream answer can be cached and served (RFC 8767 §4: only these refresh an entry). */
@@ -28,84 +54,141 @@ export function isAnswer(rcode: number): boolean {
 }
 
 /**
- * Asks the zone's upstreams until one answers or the zone's deadline passes (docs/design.md §4, §5). A UDP query that
- * gets no answer within its route's retransmission timeout (RFC 6298's estimator, doubled per attempt) is sent again
- * — to the zone's next upstream when there is one — while every earlier attempt keeps listening, so a slow answer
- * (a cold recursion of 400 ms) is taken whenever it arrives and one lost datagram is one retransmission, not a
- * failure. An error rcode or an unreachable upstream moves on to another upstream at once. Every send after the
- * first is paid from the node's retry budget. Resolves with the first NOERROR/NXDOMAIN answer, else the last error
- * answer; rejects with UpstreamTimeoutError at the deadline, UpstreamsDownError when no route is usable.
+ * Asks the zone's upstreams until one answers or the deadline passes (docs/resilience.md). The query first gets a
+ * slot of an upstream's capacity: at once when one is free and nobody waits, else in its flow's lane of that
+ * upstream's fair queue (queue.ts), for at most the zone's deadline. The deadline on the wire starts with the first
+ * attempt, so time in ballast's own queue is never blamed on the name or the upstream. A UDP query that gets no
+ * answer within its route's retransmission timeout (RFC 6298's estimator, doubled per attempt) is sent again — to
+ * the zone's next upstream when there is one — while every earlier attempt keeps listening; each resend is paid
+ * from the node's retry budget. An error rcode or an unreachable upstream moves on to another upstream at once. A
+ * route that goes down ends the query at once unless another upstream of the zone is still usable.
+ *
+ * Resolves with the first NOERROR/NXDOMAIN answer, else the last error answer; rejects with the error that names
+ * the query's outcome (outcome.ts `queryOutcome`).
  */
-export function forward(
-  zone: Zone,
-  req: ForwardRequest,
-  deps: ForwardDeps,
-  deadlineMs = zone.deadlineMs,
-): Promise<Answer> {
-  return new Promise((resolve, reject) => new Attempts(zone, req, deps, deadlineMs, resolve, reject).start());
+export function forward(zone: Zone, req: ForwardRequest, deps: ForwardDeps): Promise<Answer> {
+  return new Promise((resolve, reject) => new Attempts(zone, req, deps, resolve, reject).start());
 }
 
 class Attempts {
   private readonly order: readonly Route[];
   private readonly cancel = new Cancel();
-  private readonly deadlineAt: number;
+  private deadlineAt = 0;
   private readonly tried = new Set<Route>();
   private sent = 0;
   private pending = 0;
   private settled = false;
+  /** A retransmission was due but not sent (no budget token, no capacity): a timeout is then not the name's. */
+  private starved = false;
+  private ticket: Ticket | undefined;
+  /** The route whose upstream's queue the ticket waits in. */
+  private queuedOn: Route | undefined;
+  private release: (() => void) | undefined;
   private rtoTimer: Timer | undefined;
+  /** Retransmission timeouts so far (sent or not): each waits twice as long as the one before. */
+  private rounds = 0;
+  /** The route of the last attempt, whose RTO times the next retransmission. */
+  private last: Route | undefined;
   private deadlineTimer: Timer | undefined;
   private errorAnswer: Answer | undefined;
   private lastError: unknown;
-  private readonly unsubscribe: (() => void)[] = [];
+  private readonly offs: (() => void)[] = [];
 
   constructor(
     private readonly zone: Zone,
     private readonly req: ForwardRequest,
     private readonly deps: ForwardDeps,
-    private readonly deadlineMs: number,
     private readonly resolve: (a: Answer) => void,
     private readonly reject: (e: unknown) => void,
   ) {
-    this.order = zone.selector.order(zone.routes).filter((r) => r.usable);
-    this.deadlineAt = deps.clock.now() + deadlineMs;
+    this.order = zone.selector.order(zone.routes);
   }
 
   start(): void {
-    if (this.order.length === 0) {
+    if (!this.order.some((r) => r.usable)) {
       this.reject(new UpstreamsDownError(`every upstream of zone ${this.zone.name} is down`));
       return;
     }
-    this.deadlineTimer = this.deps.clock.setTimer(() => this.onDeadline(), this.deadlineMs);
-    if (!this.send()) this.finish(undefined, this.lastError);
+    for (const r of this.order) this.offs.push(r.onDown(() => this.onRouteDown()));
+    this.admit();
+  }
+
+  /** A slot now on a usable upstream with capacity and nobody waiting, else a turn in the first one's fair queue. */
+  private admit(): void {
+    const usable = this.order.filter((r) => r.usable);
+    const free = usable.find((r) => r.upstream.queue.free);
+    if (free !== undefined) {
+      this.begin(free);
+      return;
+    }
+    const route = usable[0];
+    const { deadlineMs } = this.zone;
+    const ticket = route.upstream.queue.wait(
+      this.req.flow,
+      (release) => {
+        this.ticket = this.queuedOn = undefined;
+        this.release = release;
+        this.begin(route);
+      },
+      () => this.finish(undefined, new CapacityTimeoutError(`no upstream capacity within ${deadlineMs} ms`)),
+      deadlineMs,
+    );
+    if (ticket === undefined) {
+      this.finish(undefined, new QueueFullError(`the queue of ${this.req.flow} is full`));
+      return;
+    }
+    this.ticket = ticket;
+    this.queuedOn = route;
+    if (this.req.askers !== undefined) {
+      // Each flow once: a client asking again (a retry) does not get a second place.
+      const flows = new Set([this.req.flow]);
+      const join = (flow: string) => !flows.has(flow) && flows.add(flow) && ticket.join(flow);
+      this.offs.push(this.req.askers.listen(join));
+    }
+  }
+
+  /** The first attempt, on `first`'s upstream, where the slot is: the deadline on the wire starts now. */
+  private begin(first: Route): void {
+    if (this.settled) return;
+    const { deadlineMs } = this.zone;
+    this.deadlineAt = this.deps.clock.now() + deadlineMs;
+    this.deadlineTimer = this.deps.clock.setTimer(() => this.onDeadline(), deadlineMs);
+    if (!this.send(first)) this.finish(undefined, this.lastError ?? new UpstreamsDownError('no upstream to ask'));
   }
 
   /**
-   * Sends one attempt: to an upstream not asked yet when there is one, else the next in turn (over TCP only a new
-   * upstream: the connection itself retransmits). Returns false when nothing could be sent.
+   * Sends one attempt: to `to`, or to an upstream not asked yet when there is one, else the next in turn (over TCP
+   * only a new upstream: the connection itself retransmits). Returns false when nothing could be sent.
    */
-  private send(): boolean {
-    const route = this.pick();
+  private send(to?: Route): boolean {
+    const route = to ?? this.pick();
     if (route === undefined) return false;
     if (this.sent > 0) {
-      if (!this.deps.budget.take()) {
+      if (!this.deps.budget.take(this.req.flow)) {
         this.deps.metrics.budgetExhausted.inc();
         return false;
       }
       this.deps.metrics.retransmissions.labels(route.upstream.label).inc();
     }
-    const n = this.sent++;
-    if (!this.tried.has(route)) this.unsubscribe.push(route.onDown(() => this.onRouteDown()));
+    this.sent++;
+    this.last = route;
     this.tried.add(route);
     this.pending++;
     const remaining = Math.max(1, this.deadlineAt - this.deps.clock.now());
-    route.exchange(Buffer.from(this.req.query), this.req.questionEnd, remaining, this.req.name, this.cancel).then(
+    route.exchange(Buffer.from(this.req.query), this.req.questionEnd, remaining, this.req, this.cancel).then(
       (a) => this.onAnswer(a),
       (e) => this.onError(e),
     );
-    this.rtoTimer?.cancel();
-    this.rtoTimer = this.deps.clock.setTimer(() => this.onRto(), Math.min(route.rto(n), remaining));
+    this.armRto();
     return true;
+  }
+
+  /** The next retransmission timeout: the last route's RTO, doubled per timeout so far, within the deadline. */
+  private armRto(): void {
+    const remaining = this.deadlineAt - this.deps.clock.now();
+    this.rtoTimer?.cancel();
+    if (remaining <= 0 || this.last === undefined) return;
+    this.rtoTimer = this.deps.clock.setTimer(() => this.onRto(), Math.min(this.last.rto(this.rounds), remaining));
   }
 
   private pick(): Route | undefined {
@@ -115,15 +198,21 @@ class Attempts {
     return candidates.length === 0 ? undefined : candidates[this.sent % candidates.length];
   }
 
-  /** No answer within the timeout: send again if the deadline and the budget allow; either way, keep listening. */
+  /**
+   * No answer within the timeout: send again if the budget and capacity allow; either way, keep listening, and when
+   * nothing could be sent, try again at the next timeout (a token may have come in by then).
+   */
   private onRto(): void {
     if (this.settled) return;
-    this.send();
+    this.rounds++;
+    if (this.send() || this.zone.protocol === 'tcp') return;
+    this.starved = true;
+    this.armRto();
   }
 
   private onAnswer(answer: Answer): void {
     this.pending--;
-    this.deps.budget.earn();
+    this.deps.budget.earn(this.req.flow);
     if (this.settled) return;
     if (isAnswer(answer.scan.rcode)) {
       this.finish(answer);
@@ -141,40 +230,58 @@ class Attempts {
     this.lastError = err;
     // An unreachable upstream or a broken connection: another upstream now, if the zone has one not asked yet;
     // otherwise, once nothing else is out, the query has failed — there is no point waiting for the deadline.
-    const unreachable = err instanceof UpstreamNetworkError || isUnreachable(err);
-    if (unreachable && this.order.some((r) => !this.tried.has(r) && r.available) && this.send()) return;
-    if (this.pending === 0 && (unreachable || this.deps.clock.now() >= this.deadlineAt)) {
-      this.finish(this.errorAnswer, err);
+    const transport = attemptOutcome(undefined, err) !== 'no_answer';
+    if (transport && this.order.some((r) => !this.tried.has(r) && r.available) && this.send()) return;
+    if (this.pending === 0 && (transport || this.deps.clock.now() >= this.deadlineAt)) {
+      this.finish(this.errorAnswer, transport ? err : this.timeout());
     }
   }
 
   /**
-   * An upstream asked went down (its health, not this name): if no upstream of the zone is usable any more, waiting
-   * on is pointless — the query gives up now, so a client with a stale answer gets it at once (docs/design.md §4).
+   * A route of the zone went down (its health, not this name). Still waiting for capacity: wait on another usable
+   * upstream, if any. Attempts out: if no upstream of the zone is usable any more, waiting on is pointless — the
+   * query ends now, so a client with a stale answer gets it at once; if only the routes asked went down, ask another.
    */
   private onRouteDown(): void {
-    if (this.settled || this.order.some((r) => r.usable)) return;
-    this.finish(this.errorAnswer, new UpstreamsDownError(`every upstream of zone ${this.zone.name} went down`));
+    if (this.settled) return;
+    if (!this.order.some((r) => r.usable)) {
+      this.finish(this.errorAnswer, new UpstreamsDownError(`every upstream of zone ${this.zone.name} went down`));
+      return;
+    }
+    if (this.ticket !== undefined) {
+      if (this.queuedOn!.usable) return;
+      this.ticket.cancel();
+      this.ticket = this.queuedOn = undefined;
+      this.admit();
+    } else if (this.sent > 0 && ![...this.tried].some((r) => r.usable)) {
+      this.send();
+    }
   }
 
-  /** The deadline: every upstream asked has failed this name; the answer is the last error answer, or a timeout. */
+  /** The deadline on the wire: every upstream asked has failed this name, unless a resend was starved. */
   private onDeadline(): void {
     if (this.settled) return;
-    for (const r of this.tried) r.noAnswer(this.req.name);
-    this.finish(
-      this.errorAnswer,
-      new UpstreamTimeoutError(`no answer for zone ${this.zone.name} within ${this.deadlineMs} ms`),
-    );
+    for (const r of this.tried) r.deadline(this.req, this.starved);
+    this.finish(this.errorAnswer, this.timeout());
+  }
+
+  private timeout(): Error {
+    const within = `within ${this.zone.deadlineMs} ms`;
+    return this.starved
+      ? new RetryStarvedError(`no answer for zone ${this.zone.name} ${within}; a retransmission was not sent`)
+      : new UpstreamTimeoutError(`no answer for zone ${this.zone.name} ${within}`);
   }
 
   private finish(answer: Answer | undefined, err?: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    for (const off of this.unsubscribe) off();
+    for (const off of this.offs) off();
+    this.ticket?.cancel();
+    this.release?.();
     this.rtoTimer?.cancel();
     this.deadlineTimer?.cancel();
     this.cancel.cancel();
     if (answer !== undefined) this.resolve(answer);
-    else this.reject(err ?? new UpstreamTimeoutError(`no answer for zone ${this.zone.name}`));
+    else this.reject(err ?? this.timeout());
   }
 }

@@ -14,7 +14,9 @@ export function createUpstreamMetrics(registry: Registry) {
     }),
     errors: new Counter({
       name: 'ballast_upstream_errors_total',
-      help: 'Upstream exchanges that produced no usable answer, by upstream and kind (timeout, network, busy).',
+      help:
+        'Upstream attempts that produced no answer, by upstream and kind: the attempt outcome (no_answer, ' +
+        'unreachable, broken, busy).',
       labelNames: ['upstream', 'kind'] as const,
       registers,
     }),
@@ -63,7 +65,9 @@ export function createUpstreamMetrics(registry: Registry) {
     }),
     limit: new Gauge({
       name: 'ballast_upstream_inflight_limit',
-      help: 'In-flight limit per upstream: upstream.maxInflight, halved while the upstream answers REFUSED to many names.',
+      help:
+        'In-flight window per upstream: upstream.maxInflight, halved while the upstream answers REFUSED for names in ' +
+        'many domains.',
       labelNames: ['upstream'] as const,
       registers,
     }),
@@ -78,6 +82,18 @@ export function createUpstreamMetrics(registry: Registry) {
     budgetExhausted: new Counter({
       name: 'ballast_upstream_retransmissions_skipped_total',
       help: 'Retransmissions not sent because the retry budget was empty.',
+      registers,
+    }),
+    queueWaiting: new Gauge({
+      name: 'ballast_fair_queue_waiting',
+      help: 'Queries waiting in an upstream’s fair queue for capacity, by upstream.',
+      labelNames: ['upstream'] as const,
+      registers,
+    }),
+    queueRefused: new Counter({
+      name: 'ballast_fair_queue_refused_total',
+      help: 'Queries refused (REFUSED, EDE "client queue full") because their flow’s lane was full, by upstream.',
+      labelNames: ['upstream'] as const,
       registers,
     }),
     inflight: new Gauge({

@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import type { Cancel } from '../util/cancel.js';
 import { Rcode } from '../wire/index.js';
-import { Health, type HealthOptions, type HealthState } from './health.js';
+import { type EvidenceOptions, TransportEvidence } from './evidence.js';
+import { Health, type HealthState, type ProbeOptions } from './health.js';
 import type { UpstreamMetrics } from './metrics.js';
+import { ATTEMPT_RULES, type AttemptOutcome, attemptOutcome } from './outcome.js';
 import { type RtoOptions, RttEstimator } from './rtt.js';
 import type { Protocol } from './transport.js';
-import { isUnreachable } from './udp.js';
 import type { Answer, Upstream } from './upstream.js';
 
-/** What a route asks when it probes: a query known to be answerable (docs/design.md §4). */
+/** A query a route sends of its own accord (a probe): its bytes and where its question ends. */
 export interface ProbeQuery {
   readonly query: Buffer;
   readonly questionEnd: number;
@@ -17,10 +18,16 @@ export interface ProbeQuery {
 export interface RouteOptions {
   readonly zone: string;
   readonly protocol: Protocol;
-  readonly health: HealthOptions;
+  readonly health: EvidenceOptions & ProbeOptions;
   readonly rto: RtoOptions;
-  /** The zone's SOA query, the probe of last resort (before any name of the zone has been answered). */
+  /** The zone's SOA query: what every probe asks (docs/resilience.md, "Probes"). */
   readonly soaProbe: ProbeQuery;
+}
+
+/** Which query one attempt is for, as the route's evidence counts it: its cache key, and its domain (outcome.ts). */
+export interface Asked {
+  readonly name: string;
+  readonly domain: string;
 }
 
 const STATE_VALUE: Record<HealthState, number> = { closed: 0, suspect: 1, probing: 1, open: 2 };
@@ -28,22 +35,22 @@ const STATE_VALUE: Record<HealthState, number> = { closed: 0, suspect: 1, probin
 /**
  * One upstream as one zone sees it: its health and retransmission timeout are kept per (upstream, zone), because
  * CoreDNS can serve cluster.local perfectly while its forwarding to the internet is broken — then only "." is
- * affected, even when both zones use the same address. The upstream object owns the sockets and the in-flight
- * limit; the route owns what is learnt about answers for its zone.
+ * affected, even when both zones use the same address. The upstream object owns the sockets, the in-flight window
+ * and the fair queue; the route classifies each attempt's outcome once (outcome.ts) and hands each part of it to its
+ * consumer: the transport evidence to its own health, the congestion signal to the upstream's window.
  */
 export class Route {
   readonly health: Health;
+  private readonly evidence: TransportEvidence;
   private readonly rtt: RttEstimator;
-  /** The zone's most recently answered query: the first choice for a probe. */
-  private lastAnswered: ProbeQuery | undefined;
-  /** Called when the route goes down, so queries waiting on it can give up at once. */
+  /** Called when the route goes down, so the queries waiting on it end at once. */
   private readonly downListeners = new Set<() => void>();
   private readonly children;
 
   constructor(
     readonly upstream: Upstream,
     private readonly opts: RouteOptions,
-    deps: { metrics: UpstreamMetrics; log: Logger },
+    private readonly deps: { metrics: UpstreamMetrics; log: Logger },
   ) {
     this.rtt = new RttEstimator(opts.rto);
     const m = deps.metrics;
@@ -62,11 +69,19 @@ export class Route {
       (state, reason) => {
         this.children.state.set(STATE_VALUE[state]);
         m.transitions.labels(...labels, state).inc();
+        if (state === 'closed') this.evidence.reset();
         // Each change is logged once (docs/design.md §8); probing is too frequent to be worth a line.
         if (state === 'open' && reason !== 'probe failed') deps.log.warn({ ...log, reason }, 'upstream down for zone');
         else if (state === 'closed') deps.log.info({ ...log, reason }, 'upstream up for zone');
         else if (state === 'suspect') deps.log.info({ ...log, reason }, 'upstream suspect for zone; probing');
+        if (state === 'open') for (const fn of [...this.downListeners]) fn();
       },
+    );
+    this.evidence = new TransportEvidence(
+      opts.health,
+      upstream.clock,
+      (reason) => this.health.suspect(reason),
+      () => this.health.alive(),
     );
   }
 
@@ -83,7 +98,7 @@ export class Route {
     return this.health.usable;
   }
 
-  /** Usable, and the upstream is under its in-flight limit. */
+  /** Usable, and the upstream is under its in-flight window. */
   get available(): boolean {
     return this.health.usable && this.upstream.available;
   }
@@ -93,33 +108,31 @@ export class Route {
     return this.rtt.rtoMs * 2 ** n;
   }
 
-  /**
-   * One attempt for `name` (the cache key), open until `timeoutMs` or `signal`. The outcome teaches the route: any
-   * answer proves the transport alive; SERVFAIL counts against the zone's distinct-name ratio; an unreachable
-   * upstream counts towards the transport-error run.
-   */
-  async exchange(query: Buffer, questionEnd: number, timeoutMs: number, name: string, signal: Cancel): Promise<Answer> {
-    this.health.sent();
+  /** One attempt, open until `timeoutMs` or `signal`; its outcome is classified and reported before it settles. */
+  async exchange(query: Buffer, questionEnd: number, timeoutMs: number, asked: Asked, signal: Cancel): Promise<Answer> {
+    this.evidence.sent();
+    const { zone, protocol } = this.opts;
+    let answer: Answer;
     try {
-      const answer = await this.upstream.send({
-        query,
-        questionEnd,
-        protocol: this.opts.protocol,
-        timeoutMs,
-        zone: this.opts.zone,
-        name,
-        signal,
-      });
-      this.rtt.sample(answer.rttMs);
-      const rcode = answer.scan.rcode;
-      this.health.answered(name, rcode === Rcode.SERVFAIL);
-      if (rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN) this.lastAnswered = { query, questionEnd };
-      return answer;
+      answer = await this.upstream.send({ query, questionEnd, protocol, timeoutMs, zone, signal });
     } catch (err) {
-      if (isUnreachable(err)) this.health.transportError();
-      else this.health.checkSilence();
+      const outcome = attemptOutcome(undefined, err);
+      if (outcome !== 'abandoned') this.deps.metrics.errors.labels(this.upstream.label, outcome).inc();
+      this.report(outcome, asked);
       throw err;
     }
+    this.rtt.sample(answer.rttMs);
+    this.report(attemptOutcome(answer.scan.rcode), asked);
+    return answer;
+  }
+
+  /**
+   * The query spent its whole deadline on the wire and this route never answered it. `starved`: a retransmission it
+   * needed was not sent (retry budget, capacity), so only the silence counts, not the name.
+   */
+  deadline(asked: Asked, starved: boolean): void {
+    if (starved) this.evidence.attempt('silence', asked.name, asked.domain);
+    else this.evidence.deadline(asked.name, asked.domain);
   }
 
   /** Calls `fn` when this route goes down; returns the unsubscribe. */
@@ -128,18 +141,21 @@ export class Route {
     return () => this.downListeners.delete(fn);
   }
 
-  /** The query for `name` got nothing from this route by its deadline. */
-  noAnswer(name: string): void {
-    this.health.noAnswer(name);
+  /** The one place an attempt's outcome is handed out: the table's columns, each to its consumer. */
+  private report(outcome: AttemptOutcome, asked: Asked): void {
+    const rule = ATTEMPT_RULES[outcome];
+    this.upstream.congestion(rule.window, asked.domain);
+    this.evidence.attempt(rule.health, asked.name, asked.domain);
   }
 
   /**
-   * One probe: the zone's most recently answered query, else its SOA — never a name that failed. Any answer but
-   * SERVFAIL means alive: REFUSED is overload, not death; SERVFAIL means the zone is not served there. It waits twice
-   * the RTO, at least 0.5 s: a known name is answered from the upstream's memory, so this is not a slow recursion.
+   * One probe: the zone's own SOA, whose answer depends on no one domain — never a name that failed, never a name
+   * remembered from earlier, so one broken domain cannot keep a live upstream down. Any answer but SERVFAIL means
+   * alive: REFUSED is overload, not death; SERVFAIL means the zone is not served there. It waits twice the RTO, at
+   * least 0.5 s: the apex's SOA is answered from the server's memory, not by a slow recursion.
    */
   private async probe(): Promise<boolean> {
-    const p = this.lastAnswered ?? this.opts.soaProbe;
+    const p = this.opts.soaProbe;
     try {
       const answer = await this.upstream.send({
         query: Buffer.from(p.query),
@@ -147,7 +163,6 @@ export class Route {
         protocol: this.opts.protocol,
         timeoutMs: Math.max(500, 2 * this.rtt.rtoMs),
         zone: this.opts.zone,
-        name: '',
         own: true,
       });
       const alive = answer.scan.rcode !== Rcode.SERVFAIL;
@@ -161,5 +176,11 @@ export class Route {
 
   close(): void {
     this.health.stop();
+    this.evidence.stop();
+  }
+
+  /** Recoveries of this route so far: part of its zone's epoch (resolve/failures.ts). */
+  get epoch(): number {
+    return this.health.epoch;
   }
 }

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
-import { AbandonedError, UpstreamBusyError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
+import { UpstreamBusyError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import { Rcode, type ResponseScan } from '../wire/index.js';
+import type { ResponseScan } from '../wire/index.js';
 import type { UpstreamMetrics } from './metrics.js';
-import { InflightLimit } from './overload.js';
+import type { AttemptRule } from './outcome.js';
+import { type FairnessOptions, FairQueue } from './queue.js';
 import type { TcpPoolOptions } from './tcp.js';
 import { type ExchangeRequest, SocketTransport, type Transport, type TransportEvents } from './transport.js';
+import { InflightWindow } from './window.js';
 
 export interface Answer {
   readonly bytes: Buffer;
@@ -24,31 +26,35 @@ export interface UpstreamDeps {
   readonly metrics: UpstreamMetrics;
   readonly log: Logger;
   readonly tcp: TcpPoolOptions;
-  /** Queries in flight to this upstream at most; the limit falls below it while the upstream refuses (overload). */
+  /** Queries in flight to this upstream at most; the window falls below it while the upstream refuses (overload). */
   readonly maxInflight: number;
+  /** How waiting queries share this upstream's capacity. */
+  readonly fairness: FairnessOptions;
   /** Wraps the socket transport, when set (chaos.enabled: docs/design.md §9). */
   readonly intercept?: TransportInterceptor;
   /** Builds the transport, when not the socket one (an in-memory network for a simulation). */
   readonly transport?: (host: string, port: number, events: TransportEvents) => Transport;
 }
 
-/** One attempt as the upstream sees it: the transport's request, plus the cache key it is for. */
+/** One attempt as the upstream sees it: the transport's request. */
 export interface SendRequest extends ExchangeRequest {
-  readonly name: string;
-  /** A health probe or a loop check: one at a time per route, so it is not held to the in-flight limit. */
+  /** A health probe or a loop check: one at a time per route, so it is not held to the in-flight window. */
   readonly own?: boolean;
 }
 
 /**
- * One upstream server: it owns its sockets, its in-flight limit and its metrics. What is learnt per zone (health,
- * retransmission timeout) lives in the routes (route.ts), one per zone that uses it.
+ * One upstream server: it owns its sockets, its in-flight window, the fair queue in front of that window, and its
+ * metrics. What is learnt per zone (health, retransmission timeout) lives in the routes (route.ts), one per zone
+ * that uses it.
  */
 export class Upstream {
   readonly label: string;
   readonly clock: Clock;
   readonly random: Random;
   private readonly transport: Transport;
-  private readonly limit: InflightLimit;
+  private readonly window: InflightWindow;
+  private fairQueue: FairQueue;
+  private fairness: FairnessOptions;
   private readonly children;
   private readonly freeListeners = new Set<() => void>();
   private inflightCount = 0;
@@ -56,12 +62,12 @@ export class Upstream {
   constructor(
     readonly host: string,
     readonly port: number,
-    private readonly deps: UpstreamDeps,
+    deps: UpstreamDeps,
   ) {
     this.label = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.clock = deps.clock;
     this.random = deps.random;
-    this.limit = new InflightLimit(deps.maxInflight);
+    this.window = new InflightWindow(deps.maxInflight);
     const m = deps.metrics;
     const reject = {
       id: m.rejected.labels(this.label, 'id'),
@@ -79,8 +85,11 @@ export class Upstream {
       limit: m.limit.labels(this.label),
       truncated: m.truncated.labels(this.label),
       topBitTtls: m.topBitTtls.labels(this.label),
+      queue: { waiting: m.queueWaiting.labels(this.label), refused: m.queueRefused.labels(this.label) },
     };
-    this.children.limit.set(this.limit.value);
+    this.children.limit.set(this.window.value);
+    this.fairness = deps.fairness;
+    this.fairQueue = this.newQueue();
     const events: TransportEvents = {
       sent: (protocol) => this.children[protocol].inc(),
       rejected: (reason) => reject[reason].inc(),
@@ -90,9 +99,37 @@ export class Upstream {
     this.transport = deps.intercept?.(inner, { label: this.label, events }) ?? inner;
   }
 
-  /** Under its in-flight limit. */
+  /** Under its in-flight window. */
   get available(): boolean {
-    return this.inflightCount < this.limit.value;
+    return this.inflightCount < this.window.value;
+  }
+
+  /** The fair queue in front of the window: where a query waits when the window is full. */
+  get queue(): FairQueue {
+    return this.fairQueue;
+  }
+
+  /**
+   * New fairness settings (a reload): queries that arrive from now on wait in a new queue; those already waiting
+   * keep their places in the old one, which drains as capacity frees.
+   */
+  configure(fairness: FairnessOptions): void {
+    if (JSON.stringify(fairness) === JSON.stringify(this.fairness)) return;
+    this.fairness = fairness;
+    this.fairQueue = this.newQueue();
+  }
+
+  private newQueue(): FairQueue {
+    const capacity = { available: () => this.available, subscribe: (fn: () => void) => this.onFree(fn) };
+    return new FairQueue(this.fairness, capacity, this.clock, this.children.queue);
+  }
+
+  /** What one attempt's outcome says about this upstream's capacity (the `window` column of outcome.ts). */
+  congestion(signal: AttemptRule['window'], domain: string): void {
+    if (signal === 'none') return;
+    if (signal === 'good') this.window.good(this.clock.now());
+    else this.window.refused(domain, this.clock.now());
+    this.children.limit.set(this.window.value);
   }
 
   get inflight(): number {
@@ -107,11 +144,11 @@ export class Upstream {
 
   /**
    * One attempt: resolves with a validated answer of any rcode; rejects with UpstreamTimeoutError,
-   * UpstreamNetworkError (AbandonedError when the caller gave up on it) or UpstreamBusyError.
+   * UpstreamNetworkError (AbandonedError when the caller gave up on it) or UpstreamBusyError. What the outcome means
+   * is for the caller to classify (outcome.ts); the upstream only moves the bytes and counts them.
    */
   async send(req: SendRequest): Promise<Answer> {
     if (!req.own && !this.available) {
-      this.deps.metrics.errors.labels(this.label, 'busy').inc();
       throw new UpstreamBusyError(`${this.label}: ${this.inflightCount} queries in flight`);
     }
     const started = this.clock.now();
@@ -122,12 +159,7 @@ export class Upstream {
       const rttMs = this.clock.now() - started;
       this.children.duration.observe(rttMs / 1000);
       if (answer.scan.topBitTtls > 0) this.children.topBitTtls.inc(answer.scan.topBitTtls);
-      this.limit.observe(answer.scan.rcode === Rcode.REFUSED ? req.name : null, this.clock.now());
-      this.children.limit.set(this.limit.value);
       return { ...answer, rttMs };
-    } catch (err) {
-      if (!(err instanceof AbandonedError)) this.deps.metrics.errors.labels(this.label, errorKind(err)).inc();
-      throw err;
     } finally {
       this.inflightCount--;
       this.children.inflight.dec();
@@ -138,11 +170,4 @@ export class Upstream {
   close(): void {
     this.transport.close();
   }
-}
-
-function errorKind(err: unknown): string {
-  if (err instanceof UpstreamTimeoutError) return 'timeout';
-  if (err instanceof UpstreamBusyError) return 'busy';
-  if (err instanceof UpstreamNetworkError) return 'network';
-  return 'other';
 }

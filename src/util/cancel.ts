@@ -19,6 +19,9 @@ export class Cancel {
     }
     list.push(fn);
     return () => {
+      // Once cancelled, the list is being walked (and is done with): a listener that unregisters itself from its
+      // own callback must not shift the others under the walk, or some would never be called.
+      if (this.listeners !== list) return;
       const i = list.indexOf(fn);
       if (i !== -1) list.splice(i, 1);
     };

@@ -69,8 +69,8 @@ describe('defaults', () => {
           transportErrors: 3,
           failureRatio: 0.9,
           minNames: 20,
-          probeBackoffMinMs: 500,
-          probeBackoffMaxMs: 30_000,
+          minDomains: 3,
+          probeIntervalMs: 1000,
         },
         udpPayloadSize: 1232,
         tcp: { maxConnections: 4, maxInflightPerConnection: 1000, idleTimeoutMs: 5000 },
@@ -459,11 +459,11 @@ describe('bad values: the error names the key path, the value and what is allowe
       allowed: 'must not exceed fairness.queues (4)',
     },
     {
-      what: 'first probe backoff above the longest',
-      input: { upstream: { ...up, health: { probeBackoffMinMs: 60_000 } } },
-      path: 'upstream.health.probeBackoffMinMs',
-      value: '60000',
-      allowed: 'must not exceed upstream.health.probeBackoffMaxMs (30000)',
+      what: 'a probe interval under 0.1 s',
+      input: { upstream: { ...up, health: { probeIntervalMs: 50 } } },
+      path: 'upstream.health.probeIntervalMs',
+      value: '50',
+      allowed: 'an integer from 100 to 600000',
     },
     {
       what: 'first failure hold above the longest',
@@ -588,7 +588,6 @@ describe('accepted values', () => {
       upstream: {
         ...up,
         retransmit: { minRtoMs: 400, maxRtoMs: 400 },
-        health: { probeBackoffMinMs: 1000, probeBackoffMaxMs: 1000 },
       },
       fairness: { queues: 8, handSize: 8 },
       cache: { minTtlSeconds: 60, maxTtlSeconds: 60 },
@@ -597,7 +596,6 @@ describe('accepted values', () => {
     });
     expect(c.upstream.retransmit).toMatchObject({ minRtoMs: 400, maxRtoMs: 400 });
     expect(c.fairness).toMatchObject({ queues: 8, handSize: 8 });
-    expect(c.upstream.health).toMatchObject({ probeBackoffMinMs: 1000, probeBackoffMaxMs: 1000 });
     expect(c.refresh).toMatchObject({ fromFraction: 0.8, toFraction: 0.8 });
     expect(c.failureCache).toMatchObject({ initialSeconds: 30, maxSeconds: 30 });
   });
@@ -627,6 +625,11 @@ describe('settings of earlier releases fail at load, naming what replaced them',
     [{ upstream: { ...up, health: { failureThreshold: 5 } } }, 'upstream.health.failureThreshold', 'transportErrors'],
     [{ upstream: { ...up, health: { servfailRatio: 0.9 } } }, 'upstream.health.servfailRatio', 'failureRatio'],
     [{ upstream: { ...up, health: { servfailMinNames: 10 } } }, 'upstream.health.servfailMinNames', 'minNames'],
+    [
+      { upstream: { ...up, health: { probeBackoffMaxMs: 30_000 } } },
+      'upstream.health.probeBackoffMaxMs',
+      'probeIntervalMs',
+    ],
     [{ zones: [{ name: 'a.example', servers: ['127.0.0.1'], timeoutMs: 500 }] }, 'zones.0.timeoutMs', 'deadlineMs'],
   ])('%j', (input, path, replacement) => {
     const err = configError(() => validate(input));

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import dns2 from 'dns2';
 import { listenDns } from '../../bench/lib/dns2-listen.js';
 import { bindPair } from '../../src/server/index.js';
+import type { Clock } from '../../src/util/clock.js';
 
 const { Packet } = dns2;
 
@@ -54,6 +55,8 @@ export interface FakeUpstreamOptions {
     /** How long the answer to `name` takes (a cold recursion behind the server). */
     delayMs?: (name: string) => number;
   };
+  /** The clock `delayMs` runs on: real time by default; a test's ManualClock puts the server on ballast's time. */
+  clock?: Clock;
 }
 
 export const NEGATIVE_SOA_TTL = 60;
@@ -86,8 +89,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         send = (r) => {
           if (transport === 'udp' && network.lose?.()) return; // lost on the way back
           const delay = network.delayMs?.(q.name.toLowerCase()) ?? 0;
-          if (delay > 0) setTimeout(() => !state.closed && direct(r), delay);
-          else direct(r);
+          const later = () => !state.closed && direct(r);
+          if (delay <= 0) direct(r);
+          else if (opts.clock !== undefined) opts.clock.setTimer(later, delay);
+          else setTimeout(later, delay);
         };
       }
       queries.push({ name: q.name.toLowerCase(), type: q.type, transport, id: request.header.id, port: rinfo.port });

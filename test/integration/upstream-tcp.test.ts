@@ -1,6 +1,6 @@
 // A TCP upstream that breaks the stream (docs/design.md §6): it stops in the middle of an answer, sends a length
 // prefix and nothing after it, or resets the connection. Each costs the query in flight a SERVFAIL, is counted
-// (ballast_upstream_rejected_responses_total{reason="stalled"}, ballast_upstream_errors_total{kind="network"}), and
+// (ballast_upstream_rejected_responses_total{reason="stalled"}, ballast_upstream_errors_total{kind="unreachable"}), and
 // leaves no broken connection behind: the next query is answered on a new one.
 // Time is a ManualClock, moved past the deadline by hand; health checks are set out of the way, so what is seen is
 // the connection handling alone.
@@ -96,12 +96,12 @@ describe('a TCP upstream that breaks the stream', () => {
     });
   }
 
-  it('resets the connection: SERVFAIL at once (after one retry on a new connection), counted as a network error', async () => {
-    const before = await b.metric('ballast_upstream_errors_total', { kind: 'network' });
+  it('resets the connection: SERVFAIL at once (after one retry on a new connection), counted as an unreachable upstream (a reset)', async () => {
+    const before = await b.metric('ballast_upstream_errors_total', { kind: 'unreachable' });
     up.onQuery = (q) => q.tcp!.resetAndDestroy();
     const r = await query(b.port, 'reset.test', A);
     expect(header(r.raw).rcode).toBe(2);
-    expect(await b.metric('ballast_upstream_errors_total', { kind: 'network' })).toBeGreaterThan(before);
+    expect(await b.metric('ballast_upstream_errors_total', { kind: 'unreachable' })).toBeGreaterThan(before);
     await recovers('after-reset.test');
   });
 });

@@ -23,7 +23,7 @@ function setup() {
   const metrics = createResolveMetrics(createRegistry(false), { failureCacheEntries: () => failures.size });
   const budget = new ZoneBudget({ refreshPerSecond: 10, recoveryMinPerSecond: 1 }, clock);
   const view = (over: Partial<ZoneView> = {}): ZoneView =>
-    ({ zone: undefined as never, healthy: true, available: true, budget, ...over }) as ZoneView;
+    ({ zone: undefined as never, healthy: true, available: true, epoch: 0, budget, ...over }) as ZoneView;
   const candidate = (over: Partial<Candidate> = {}): Candidate => ({
     query: { key: 'k' },
     view: view(),

@@ -28,6 +28,18 @@ describe('TokenBucket', () => {
   });
 });
 
+/** When the hold on `key` ends, as `held` shows it (the first millisecond it no longer holds); undefined if not held. */
+function heldUntil(f: FailureCache, key: string, now: number, epoch = 0): number | undefined {
+  if (f.held(key, now, epoch) === undefined) return undefined;
+  let [lo, hi] = [now, now + 10_000_000];
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (f.held(key, mid, epoch) === undefined) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
 describe('FailureCache (RFC 9520)', () => {
   // A random source at the middle of its range: every hold is exactly its nominal length.
   const middle = { float: () => 0.5, id16: () => 0 };
@@ -39,22 +51,22 @@ describe('FailureCache (RFC 9520)', () => {
     const holds: number[] = [];
     for (let i = 0; i < 9; i++) {
       f.record('k', clock.now(), false);
-      const until = f.heldUntil('k', clock.now())!;
+      const until = heldUntil(f, 'k', clock.now())!;
       holds.push(until - clock.now());
       clock.advance(until - clock.now());
-      expect(f.heldUntil('k', clock.now())).toBeUndefined();
+      expect(heldUntil(f, 'k', clock.now())).toBeUndefined();
     }
     expect(holds).toEqual([5000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]);
     f.clear('k');
     f.record('k', clock.now(), false);
-    expect(f.heldUntil('k', clock.now())! - clock.now()).toBe(5000);
+    expect(heldUntil(f, 'k', clock.now())! - clock.now()).toBe(5000);
   });
 
   it('holds a key with a stale answer for the recheck time (30 s)', () => {
     const f = new FailureCache(opts);
     f.record('k', 0, true);
-    expect(f.heldUntil('k', 29_999)).toBe(30_000);
-    expect(f.heldUntil('k', 30_000)).toBeUndefined();
+    expect(heldUntil(f, 'k', 29_999)).toBe(30_000);
+    expect(heldUntil(f, 'k', 30_000)).toBeUndefined();
   });
 
   it('spreads each hold uniformly over ±25 % of its length, never under 1 s, never past the backoff cap', () => {
@@ -62,7 +74,7 @@ describe('FailureCache (RFC 9520)', () => {
     const f = new FailureCache({ ...opts, maxEntries: 10_000, random });
     const holds = Array.from({ length: 2000 }, (_, i) => {
       f.record(`k${i}`, 0, false);
-      return f.heldUntil(`k${i}`, 0)!;
+      return heldUntil(f, `k${i}`, 0)!;
     });
     expect(Math.min(...holds)).toBeGreaterThanOrEqual(3750);
     expect(Math.max(...holds)).toBeLessThan(6250);
@@ -73,20 +85,30 @@ describe('FailureCache (RFC 9520)', () => {
 
     const low = new FailureCache({ ...opts, initialMs: 1000, random: { float: () => 0, id16: () => 0 } });
     low.record('k', 0, false);
-    expect(low.heldUntil('k', 0)).toBe(1000); // 750 ms would be under RFC 9520 §3.2's 1 s
+    expect(heldUntil(low, 'k', 0)).toBe(1000); // 750 ms would be under RFC 9520 §3.2's 1 s
     const high = new FailureCache({ ...opts, initialMs: 300_000, random: { float: () => 0.999, id16: () => 0 } });
     high.record('k', 0, false);
-    expect(high.heldUntil('k', 0)).toBe(300_000); // never past failureCache.maxSeconds
+    expect(heldUntil(high, 'k', 0)).toBe(300_000); // never past failureCache.maxSeconds
     high.record('s', 0, true);
-    expect(high.heldUntil('s', 0)).toBeGreaterThan(300_000); // a key with a stale answer is not backing off
+    expect(heldUntil(high, 's', 0)).toBeGreaterThan(300_000); // a key with a stale answer is not backing off
+  });
+
+  it('a hold lasts while its zone stays in the epoch it was recorded in: a recovery voids it, and the backoff', () => {
+    const f = new FailureCache(opts);
+    f.record('k', 0, false, undefined, 0);
+    f.record('k', 5000, false, undefined, 0); // backing off: 10 s
+    expect(heldUntil(f, 'k', 5000, 0)).toBe(15_000);
+    expect(f.held('k', 6000, 1)).toBeUndefined(); // an upstream of the zone came back from being down
+    f.record('k', 6000, false, undefined, 1); // failing again after the recovery starts over at 5 s
+    expect(heldUntil(f, 'k', 6000, 1)).toBe(11_000);
   });
 
   it('is bounded: the least recently failed key is forgotten', () => {
     const f = new FailureCache(opts);
     for (const k of ['a', 'b', 'c', 'd']) f.record(k, 0, false);
     expect(f.size).toBe(3);
-    expect(f.heldUntil('a', 1)).toBeUndefined();
-    expect(f.heldUntil('d', 1)).toBe(5000);
+    expect(heldUntil(f, 'a', 1)).toBeUndefined();
+    expect(heldUntil(f, 'd', 1)).toBe(5000);
   });
 });
 

@@ -19,7 +19,7 @@ describe('Coalescer', () => {
     let starts = 0;
     const start = () => {
       starts++;
-      return d.promise;
+      return { promise: d.promise };
     };
     const first = c.run('k', 1000, start);
     const second = c.run('k', 1500, start);
@@ -27,7 +27,7 @@ describe('Coalescer', () => {
     expect(second.joined).toBe(true);
     expect(second.flight).toBe(first.flight);
     expect(second.flight.startedAt).toBe(1000);
-    expect(c.run('other', 1500, () => Promise.resolve('x')).joined).toBe(false);
+    expect(c.run('other', 1500, () => ({ promise: Promise.resolve('x') })).joined).toBe(false);
     expect(c.size).toBe(2);
     d.resolve('answer');
     expect(await second.flight.promise).toBe('answer');
@@ -37,11 +37,11 @@ describe('Coalescer', () => {
   it('forgets a flight once it settles, either way, so the next asker starts a new one', async () => {
     const c = new Coalescer<string>();
     const d = deferred<string>();
-    const { flight } = c.run('k', 0, () => d.promise);
+    const { flight } = c.run('k', 0, () => ({ promise: d.promise }));
     d.reject(new Error('timeout'));
     await expect(flight.promise).rejects.toThrow('timeout');
     expect(c.has('k')).toBe(false);
-    expect(c.run('k', 1, () => Promise.resolve('fresh')).joined).toBe(false);
+    expect(c.run('k', 1, () => ({ promise: Promise.resolve('fresh') })).joined).toBe(false);
   });
 
   it('disabled (the fleet simulation ablation), starts a fetch per asker and never reports one in flight', () => {
@@ -49,7 +49,7 @@ describe('Coalescer', () => {
     let starts = 0;
     const start = () => {
       starts++;
-      return new Promise<string>(() => {});
+      return { promise: new Promise<string>(() => {}) };
     };
     expect(c.run('k', 0, start).joined).toBe(false);
     expect(c.run('k', 1, start).joined).toBe(false);

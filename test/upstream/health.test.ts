@@ -1,25 +1,91 @@
-// An upstream's health for one zone, as a timeline on an injected clock: what makes it suspect, how a probe of
-// something answerable decides, and the backoff of probes while it is down (docs/design.md §4).
+// What counts against an upstream, for one zone, as timelines on an injected clock (docs/resilience.md, "What
+// failed"): the evidence that turns outcomes about names into a verdict about the transport, the state machine a
+// verdict starts (only a probe of the zone's SOA takes it down), probing about once a second while down, and the
+// in-flight window that REFUSED in many domains halves.
 import { describe, expect, it } from 'vitest';
-import { Health, type HealthState, InflightLimit, RttEstimator } from '../../src/upstream/index.js';
+import { Health, type HealthState, InflightWindow, RttEstimator, TransportEvidence } from '../../src/upstream/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 
-const opts = {
-  silenceMs: 2000,
-  transportErrors: 3,
-  failureRatio: 0.9,
-  minNames: 20,
-  probeBackoffMinMs: 500,
-  probeBackoffMaxMs: 30_000,
-};
+const evidenceOpts = { silenceMs: 2000, transportErrors: 3, failureRatio: 0.9, minNames: 20, minDomains: 3 };
 
-function setup(float = 0.999) {
+function evidence() {
+  const clock = new ManualClock(0);
+  const verdicts: string[] = [];
+  const e = new TransportEvidence(evidenceOpts, clock, (why) => verdicts.push(why));
+  return { clock, e, verdicts };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('TransportEvidence: what is not about one name', () => {
+  it('silence: no answer to anything for silenceMs while queries are out', async () => {
+    const { clock, e, verdicts } = evidence();
+    e.sent();
+    clock.advance(1999);
+    e.attempt('silence', 'a', 'd');
+    expect(verdicts).toEqual([]);
+    clock.advance(1);
+    await flush(); // the silence timer decides after pending I/O
+    expect(verdicts).toEqual(['no answer to any query for 2000 ms']);
+  });
+
+  it('any answer, whatever its rcode, proves the transport alive and restarts the silence clock', async () => {
+    const { clock, e, verdicts } = evidence();
+    e.sent();
+    clock.advance(1500);
+    e.attempt('name_failed', 'servfail.example', 'example');
+    e.sent();
+    clock.advance(1500);
+    e.attempt('silence', 'x', 'd');
+    await flush();
+    expect(verdicts).toEqual([]);
+  });
+
+  it('transport errors in a row; an answer in between resets the run', () => {
+    const { e, verdicts } = evidence();
+    e.attempt('transport_error', 'a', 'd');
+    e.attempt('transport_error', 'a', 'd');
+    e.attempt('alive', 'b', 'd');
+    e.attempt('transport_error', 'a', 'd');
+    e.attempt('transport_error', 'a', 'd');
+    expect(verdicts).toEqual([]);
+    e.attempt('transport_error', 'a', 'd');
+    expect(verdicts).toEqual(['3 transport errors in a row']);
+  });
+
+  it('failures for ≥ 90 % of ≥ 20 distinct names from ≥ 3 domains; not one name repeated, not one domain', () => {
+    const one = evidence();
+    for (let i = 0; i < 100; i++) one.e.attempt('name_failed', 'same-name', 'example');
+    expect(one.verdicts).toEqual([]);
+    // 200 names of one broken domain (its authority answers SERVFAIL): that domain's trouble, not the upstream's.
+    const domain = evidence();
+    for (let i = 0; i < 200; i++) domain.e.deadline(`n${i}.partner.example`, 'partner.example');
+    expect(domain.verdicts).toEqual([]);
+    const many = evidence();
+    many.e.attempt('alive', 'ok0', 'a');
+    many.e.attempt('alive', 'ok1', 'a');
+    for (let i = 0; i < 17; i++) many.e.deadline(`n${i}`, `d${i % 3}`);
+    expect(many.verdicts).toEqual([]); // 19 distinct names: below minNames
+    many.e.attempt('name_failed', 'n17', 'd0');
+    expect(many.verdicts).toEqual(['failures for 18 of the last 20 distinct names, from 3 domains']);
+  });
+
+  it('a name that fails and then answers counts once, by its latest outcome', () => {
+    const { e, verdicts } = evidence();
+    for (let i = 0; i < 19; i++) e.attempt('name_failed', `n${i}`, `d${i % 3}`);
+    for (let i = 0; i < 19; i++) e.attempt('alive', `n${i}`, `d${i % 3}`);
+    e.attempt('name_failed', 'n19', 'd0');
+    expect(verdicts).toEqual([]);
+  });
+});
+
+function health(float = 0.999) {
   const clock = new ManualClock(0);
   const probes: number[] = [];
   let alive = false;
   const states: [HealthState, string][] = [];
-  const health = new Health(
-    opts,
+  const h = new Health(
+    { probeIntervalMs: 1000 },
     clock,
     { float: () => float, id16: () => 0 },
     async () => {
@@ -28,120 +94,89 @@ function setup(float = 0.999) {
     },
     (s, why) => states.push([s, why]),
   );
-  return { clock, probes, states, health, setAlive: (v: boolean) => (alive = v) };
+  return { clock, probes, states, h, setAlive: (v: boolean) => (alive = v) };
 }
 
-const flush = () => new Promise((r) => setImmediate(r));
-
-describe('Health: what makes an upstream suspect', () => {
-  it('silence: no answer to anything for silenceMs while queries are out; traffic still flows while it is probed', async () => {
-    const { clock, health, probes, states, setAlive } = setup();
+describe('Health: suspect, down, and back', () => {
+  it('a verdict makes it suspect and sends one probe at once; traffic still flows; an answered probe closes it', async () => {
+    const { h, probes, states, setAlive } = health();
     setAlive(true);
-    health.sent();
-    clock.advance(1999);
-    health.checkSilence();
-    expect(health.state).toBe('closed');
-    clock.advance(1);
-    health.checkSilence();
-    expect(health.state).toBe('suspect');
-    expect(health.usable).toBe(true);
-    expect(probes).toEqual([2000]);
+    h.suspect('no answer to any query for 1000 ms');
+    expect(h.state).toBe('suspect');
+    expect(h.usable).toBe(true);
+    expect(probes).toEqual([0]);
     await flush();
-    expect(health.state).toBe('closed');
+    expect(h.state).toBe('closed');
+    expect(h.epoch).toBe(0); // never down, so no recovery
     expect(states.map(([s]) => s)).toEqual(['suspect', 'closed']);
   });
 
-  it('any answer, whatever its rcode, proves the transport alive and restarts the silence clock', () => {
-    const { clock, health } = setup();
-    health.sent();
-    clock.advance(1500);
-    health.answered('nx.example', false);
-    health.sent();
-    clock.advance(1500);
-    health.checkSilence();
-    expect(health.state).toBe('closed');
-  });
-
-  it('a few dead names asked again and again never open it: the probe asks something answerable', async () => {
-    const { clock, health, probes, setAlive } = setup();
-    setAlive(true);
-    for (let round = 0; round < 5; round++) {
-      for (let i = 0; i < 8; i++) health.sent();
-      clock.advance(4000);
-      for (let i = 0; i < 8; i++) health.noAnswer(`dead${i}.example`);
-      await flush();
-      expect(health.state).toBe('closed');
-    }
-    expect(probes.length).toBe(5); // one probe per silent spell, each answered
-  });
-
-  it('transport errors in a row (refused, unreachable); an answer in between resets the run', () => {
-    const { health } = setup();
-    health.transportError();
-    health.transportError();
-    health.answered('a', false);
-    health.transportError();
-    health.transportError();
-    expect(health.state).toBe('closed');
-    health.transportError();
-    expect(health.state).toBe('suspect');
-  });
-
-  it('failures for ≥ 90 % of ≥ 20 recent distinct names, but not one name repeated', () => {
-    const one = setup().health;
-    for (let i = 0; i < 100; i++) one.answered('same-name', true);
-    expect(one.state).toBe('closed');
-    const many = setup().health;
-    many.answered('ok0', false);
-    many.answered('ok1', false);
-    for (let i = 0; i < 17; i++) many.noAnswer(`n${i}`);
-    expect(many.state).toBe('closed'); // 19 distinct names: below minNames
-    many.answered('n17', true);
-    expect(many.state).toBe('suspect'); // 18 failures of 20 distinct names: 90 %
-  });
-});
-
-describe('Health: down, and back', () => {
-  it('a failed probe opens it; probes follow one at a time, 0.5 s → 30 s with full jitter; an answer closes it', async () => {
-    const { clock, probes, health, setAlive, states } = setup(0.999);
-    for (let i = 0; i < 3; i++) health.transportError();
+  it('a failed probe opens it; then one probe at a time, each in [0.75, 1.25] s after the last; an answer closes it', async () => {
+    const { clock, probes, h, setAlive, states } = health(0.999);
+    h.suspect('3 transport errors in a row');
     await flush(); // the suspect probe fails
-    expect(health.state).toBe('open');
-    expect(health.usable).toBe(false);
+    expect(h.state).toBe('open');
+    expect(h.usable).toBe(false);
     probes.length = 0;
-    // float 0.999 → each delay is 99.9 % of its cap: 0.5 s, 1 s, 2 s … then capped at 30 s.
-    const gaps = [499.5, 999, 1998, 3996, 7992, 15984, 29970, 29970];
-    for (const [n, gap] of gaps.entries()) {
-      clock.advance(gap - 0.5);
+    for (let n = 0; n < 20; n++) {
+      clock.advance(1249); // float 0.999: 750 + 499.5 ms
       await flush();
       expect(probes).toHaveLength(n);
-      clock.advance(0.5);
+      clock.advance(1);
       await flush(); // the probe fails; it re-opens and schedules the next one from now
       expect(probes).toHaveLength(n + 1);
-      expect(health.state).toBe('open');
+      expect(h.state).toBe('open');
     }
-    expect(states.filter(([s]) => s === 'probing').length).toBe(probes.length);
+    expect(states.filter(([s]) => s === 'probing').length).toBe(20);
     setAlive(true);
-    clock.advance(30_000);
+    clock.advance(1250);
     await flush();
-    expect(health.state).toBe('closed');
+    expect(h.state).toBe('closed');
+    expect(h.epoch).toBe(1);
   });
 
-  it('full jitter: with a small random draw the probe comes early', async () => {
-    const { clock, probes, health } = setup(0.1);
-    for (let i = 0; i < 3; i++) health.transportError();
+  it('a client query answered while the probe is out ends the suspicion: slow is not dead', async () => {
+    const { h, states } = health();
+    let answerProbe: (alive: boolean) => void = () => {};
+    const slow = new Health(
+      { probeIntervalMs: 1000 },
+      new ManualClock(0),
+      { float: () => 0.5, id16: () => 0 },
+      () => new Promise<boolean>((r) => (answerProbe = r)),
+      (s, why) => states.push([s, why]),
+    );
+    slow.suspect('no answer to any query for 1000 ms');
+    slow.alive();
+    expect(slow.state).toBe('closed');
+    answerProbe(false); // the probe's late verdict no longer counts
+    await flush();
+    expect(slow.state).toBe('closed');
+    expect(states.map(([s, why]) => `${s}: ${why}`)).toEqual([
+      'suspect: no answer to any query for 1000 ms',
+      'closed: a query was answered',
+    ]);
+    h.alive(); // closed already: nothing happens
+    expect(h.state).toBe('closed');
+  });
+
+  it('jitter: with the smallest random draw the probe comes at three quarters of the interval', async () => {
+    const { clock, probes, h } = health(0);
+    h.suspect('silence');
     await flush();
     probes.length = 0;
-    clock.advance(50);
+    clock.advance(749);
     await flush();
-    expect(probes).toEqual([50]);
+    expect(probes).toEqual([]);
+    clock.advance(1);
+    await flush();
+    expect(probes).toEqual([750]);
   });
 
   it('stop() ends probing', async () => {
-    const { clock, probes, health } = setup(0.5);
-    for (let i = 0; i < 3; i++) health.transportError();
+    const { clock, probes, h } = health(0.5);
+    h.suspect('silence');
     await flush();
-    health.stop();
+    h.stop();
     clock.advance(60_000);
     await flush();
     expect(probes).toHaveLength(1); // only the suspect probe
@@ -162,27 +197,52 @@ describe('RttEstimator (RFC 6298)', () => {
   });
 });
 
-describe('InflightLimit (AIMD on REFUSED)', () => {
-  it('halves when many distinct names are refused, at most once per 100 ms, and grows back by one per window', () => {
-    const limit = new InflightLimit(64);
-    for (let i = 0; i < 7; i++) limit.observe(`r${i}`, 0);
-    expect(limit.value).toBe(64); // 7 distinct refused names: not yet overload
-    limit.observe('r7', 0);
-    expect(limit.value).toBe(32);
-    limit.observe('r8', 50);
-    expect(limit.value).toBe(32); // within 100 ms of the last decrease
-    limit.observe('r9', 100);
-    expect(limit.value).toBe(16);
-    for (let i = 0; i < 16; i++) limit.observe(null, 200);
-    expect(limit.value).toBe(17);
+describe('InflightWindow (REFUSED in many domains is congestion)', () => {
+  it('halves when ≥ 8 of the last 32 answers are REFUSED in ≥ 3 domains, at most once per 100 ms', () => {
+    const w = new InflightWindow(64);
+    for (let i = 0; i < 7; i++) w.refused(`d${i % 3}`, 0);
+    expect(w.value).toBe(64); // 7 refused: not yet overload
+    w.refused('d0', 0);
+    expect(w.value).toBe(32);
+    w.refused('d1', 50);
+    expect(w.value).toBe(32); // within 100 ms of the last decrease
+    w.refused('d2', 100);
+    expect(w.value).toBe(16);
   });
 
-  it('one name refused again and again (policy, not overload) changes nothing', () => {
-    const limit = new InflightLimit(64);
-    for (let i = 0; i < 100; i++) {
-      limit.observe('refused-by-policy.example', i * 1000);
-      limit.observe(null, i * 1000);
+  it('one domain refused again and again (its policy) never moves it, however many of its names', () => {
+    const w = new InflightWindow(1000);
+    for (let i = 0; i < 200; i++) w.refused('policy.example', i * 10);
+    expect(w.value).toBe(1000);
+  });
+
+  it('grows back in seconds: gently for 2 s above the size it was refused at, then doubling to its maximum', () => {
+    const w = new InflightWindow(1000);
+    let t = 0;
+    while (w.value > 1) {
+      for (let i = 0; i < 8; i++) w.refused(`d${i % 3}`, t);
+      t += 100;
     }
-    expect(limit.value).toBe(64);
+    const floor = t - 100; // the last decrease
+    const sizes: number[] = [];
+    for (; w.value < 1000; t += 10) {
+      w.good(t);
+      if (sizes.at(-1) !== w.value) sizes.push(w.value);
+    }
+    expect(sizes.slice(0, 8)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]); // up to the refused size (2), then 12.5 % a step
+    expect(sizes.slice(8)).toEqual([16, 32, 64, 128, 256, 512, 1000]); // 2 s without REFUSED: doubling
+    expect(t - floor).toBeLessThanOrEqual(4_000);
+  });
+
+  it('while the server keeps refusing, it grows gently past the size it was refused at instead of doubling', () => {
+    const w = new InflightWindow(1000);
+    for (const t of [0, 100, 200, 300]) for (let i = 0; i < 8; i++) w.refused(`d${i % 3}`, t);
+    expect(w.value).toBe(62); // 1000 → 500 → 250 → 125 → 62: refused last at 125
+    const sizes: number[] = [];
+    for (let t = 550; t <= 1550; t += 250) {
+      w.good(t);
+      sizes.push(w.value);
+    }
+    expect(sizes).toEqual([124, 125, 141, 159, 179]);
   });
 });
