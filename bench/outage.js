@@ -51,13 +51,14 @@ const TIMEOUT_MS = 2000;
 const addressOf = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
 /**
- * The names a cluster's pods ask, spread over namespaces as Services are: nameN.nsM.outage.test. A CoreDNS that
- * fails fails them all, across domains; one domain failing is that domain's trouble (docs/resilience.md).
+ * The names the clients ask, spread over 16 domains as a cluster's Services are over namespaces: nameN.nsM.test. An
+ * upstream that fails fails them all, across domains; one domain failing is that domain's trouble, and ballast tells
+ * them apart by the two labels below the zone (docs/resilience.md, "From evidence to a verdict").
  */
-const NAMESPACES = 16;
-const nameOf = (i) => `name${i}.ns${i % NAMESPACES}.outage.test`;
+const DOMAINS = 16;
+const nameOf = (i) => `name${i}.ns${i % DOMAINS}.test`;
 
-/** The fake CoreDNS: nameN.nsM.outage.test A → 10.x.y.z, TTL 5; counts queries per second; mode switchable. */
+/** The fake upstream: nameN.nsM.test A → 10.x.y.z, TTL 5; counts queries per second; mode switchable. */
 async function startSwitchableUpstream() {
   const state = { mode: 'answer', times: [] };
   const handle = (request, send) => {
@@ -70,7 +71,7 @@ async function startSwitchableUpstream() {
       return send(response);
     }
     const [q] = request.questions;
-    const m = /^name(\d+)\.ns\d+\.outage\.test$/i.exec(q.name);
+    const m = /^name(\d+)\.ns\d+\.test$/i.exec(q.name);
     if (m && q.type === Packet.TYPE.A) {
       response.header.aa = 1;
       response.answers.push({ name: q.name, type: 1, class: 1, ttl: 5, address: addressOf(Number(m[1])) });

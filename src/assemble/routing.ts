@@ -67,7 +67,6 @@ export class Routing {
     const routeTo = (ep: { host: string; port: number }, options: RouteOptions) => {
       const k = `${ep.host}|${ep.port}|${settings}`;
       const upstream = upstreams.get(k) ?? previous.get(k) ?? new Upstream(ep.host, ep.port, deps);
-      upstream.configure(config.fairness);
       upstreams.set(k, upstream);
       const rk = `${k}|${options.zone}`;
       const route =
@@ -88,6 +87,7 @@ export class Routing {
       };
       return {
         name,
+        labels: name === '.' ? 0 : name.split('.').length,
         routes: servers.map((ep) => routeTo(ep, options)),
         protocol,
         deadlineMs: z.deadlineMs ?? u.deadlineMs,
@@ -111,6 +111,7 @@ export class Routing {
       this.forward !== undefined && JSON.stringify(this.budgetOptions) === JSON.stringify(budgetOptions);
     const budget = sameBudget ? this.forward.budget : new RetryBudget(budgetOptions, ctx.clock);
     return () => {
+      for (const upstream of upstreams.values()) upstream.configure(config.fairness);
       this.zones = zones;
       this.upstreams = upstreams;
       this.routes = routes;

@@ -103,9 +103,10 @@ export const settings = v.object({
     protocol: v.optional(protocol, 'prefer-udp'),
     policy: v.optional(policy, 'random'),
     /**
-     * How long one query may take, retransmissions included, before it has failed (SERVFAIL, and the failure
-     * cache). Under glibc's 5 s resolver timeout, so a client gets an answer before it gives up on its attempt;
-     * above NodeLocal DNSCache's fixed 2 s, so a cold recursion behind the upstream has time to finish.
+     * How long one query may take on the wire, from its first attempt, retransmissions included, before it has
+     * failed (SERVFAIL, and the failure cache). Under glibc's 5 s resolver timeout, so a client gets an answer before
+     * it gives up on its attempt; above NodeLocal DNSCache's fixed 2 s, so a cold recursion behind the upstream has
+     * time to finish. A wait for capacity in a fair queue comes before it, and is bounded by it too.
      */
     deadlineMs: v.optional(int(100, 30_000), 4000),
     /** Queries in flight to one upstream at most (CoreDNS max_concurrent); halved while it answers REFUSED. */

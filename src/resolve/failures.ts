@@ -26,6 +26,17 @@ const MIN_HOLD_MS = 1000;
 /** The epoch of a hold that no recovery voids. */
 const ANY_EPOCH = -1;
 
+/** How a failure is recorded: whether the key has a stale answer, how it failed, in which epoch, with backoff. */
+export interface Failed {
+  readonly hasStale?: boolean;
+  readonly answer?: FailedAnswer;
+  readonly epoch?: number;
+  /** false: the first hold each time, never longer (a failure that may have been ballast's own, outcome.ts). */
+  readonly backoff?: boolean;
+}
+
+const SERVFAIL: FailedAnswer = { rcode: Rcode.SERVFAIL };
+
 /** How a query failed, so that the same failure is answered again while it is held (the same rcode, the same EDE). */
 export interface FailedAnswer {
   readonly rcode: number;
@@ -72,25 +83,23 @@ export class FailureCache {
     return f !== undefined && nowMs < f.until && (f.epoch === epoch || f.epoch === ANY_EPOCH) ? f.answer : undefined;
   }
 
-  /** Records a failure for `key` in its zone's epoch; `hasStale` picks the stale recheck time over the backoff. */
-  record(
-    key: string,
-    nowMs: number,
-    hasStale: boolean,
-    answer: FailedAnswer = { rcode: Rcode.SERVFAIL },
-    epoch = 0,
-  ): void {
+  /**
+   * Records a failure for `key`. `hasStale` picks the stale recheck time over the backoff; `epoch` is the zone's
+   * (resolve/zone-state.ts); `backoff: false` holds it for the first hold only, every time.
+   */
+  record(key: string, nowMs: number, failure: Failed = {}): void {
+    const { hasStale = false, answer = SERVFAIL, epoch = 0 } = failure;
     let previous = this.failures.peek(key);
-    // A key that has been fine for longer than the longest hold, or whose zone has recovered since, starts over.
+    // REFUSED is most often a server shedding load (CoreDNS's max_concurrent), which passes: it is held, and answered
+    // the same way while held, but never backed off beyond the first hold; and no recovery voids it.
     const refused = answer.rcode === Rcode.REFUSED;
     const at = refused ? ANY_EPOCH : epoch;
+    // A key that has been fine for longer than the longest hold, or whose zone has recovered since, starts over.
     if (previous !== undefined && (nowMs - previous.until > this.opts.maxMs || previous.epoch !== at)) {
       previous = undefined;
     }
-    // REFUSED is most often a server shedding load (CoreDNS's max_concurrent), which passes: it is held, and answered
-    // the same way while held, but never backed off beyond the first hold.
-    const backoffMs =
-      previous === undefined || refused ? this.opts.initialMs : Math.min(previous.backoffMs * 2, this.opts.maxMs);
+    const first = previous === undefined || refused || failure.backoff === false;
+    const backoffMs = first ? this.opts.initialMs : Math.min(previous!.backoffMs * 2, this.opts.maxMs);
     const nominal = hasStale ? Math.max(this.opts.staleRecheckMs, backoffMs) : backoffMs;
     let hold = Math.round(nominal * (1 - HOLD_JITTER + 2 * HOLD_JITTER * this.opts.random.float()));
     if (!hasStale) hold = Math.min(hold, this.opts.maxMs);

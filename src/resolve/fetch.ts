@@ -53,7 +53,7 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
     query: upstreamQuery(q, deps.upstreamUdpSize),
     questionEnd: q.questionEnd,
     name: q.key,
-    domain: domainOf(q.qname),
+    domain: domainOf(q.qname, zone.labels),
     flow: asker.flow,
     askers: asker.askers,
   };
@@ -62,14 +62,25 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
     answer = await forward(zone, request, deps.forward);
   } catch (err) {
     const outcome = queryOutcome(err);
-    if (QUERY_RULES[outcome].blame === 'name') {
-      failures.record(q.key, clock.now(), cache.has(q.key), unansweredReply(outcome), zoneEpoch(zone));
+    const { hold } = QUERY_RULES[outcome];
+    if (hold !== 'none') {
+      const answer = unansweredReply(outcome);
+      failures.record(q.key, clock.now(), {
+        hasStale: cache.has(q.key),
+        answer,
+        epoch: zoneEpoch(zone),
+        backoff: hold === 'backoff',
+      });
     }
     throw err;
   }
   const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
   if (!isAnswer(answer.scan.rcode)) {
-    failures.record(q.key, clock.now(), cache.has(q.key), { rcode: entry.rcode }, zoneEpoch(zone));
+    failures.record(q.key, clock.now(), {
+      hasStale: cache.has(q.key),
+      answer: { rcode: entry.rcode },
+      epoch: zoneEpoch(zone),
+    });
     throw new ErrorAnswer(entry);
   }
   failures.clear(q.key);

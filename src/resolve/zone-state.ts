@@ -15,15 +15,18 @@ export interface ZoneView {
   readonly healthy: boolean;
   /** Some upstream is healthy and under its in-flight cap. */
   readonly available: boolean;
-  /** Recoveries of the zone's upstreams so far: failure holds from an earlier epoch are void (failures.ts). */
+  /** Changes when any upstream of the zone recovers: failure holds from an earlier epoch are void (failures.ts). */
   readonly epoch: number;
   readonly budget: ZoneBudget;
 }
 
-/** The zone's epoch: how many times any of its upstreams came back from being down. */
+/**
+ * The zone's epoch: the newest of its routes' stamps, which change (to a value never seen before) when a route comes
+ * back from being down, or is new.
+ */
 export function zoneEpoch(zone: Zone): number {
   let epoch = 0;
-  for (const r of zone.routes) epoch += r.epoch;
+  for (const r of zone.routes) epoch = Math.max(epoch, r.epoch);
   return epoch;
 }
 

@@ -14,6 +14,10 @@ export interface RetryBudgetOptions {
 const MAX_FLOWS = 4096;
 /** What a flow may resend from the lower half of the bank before any of its own queries was answered. */
 const START_CREDIT = 3;
+/** A flow banks at most this share of the bank (or START_CREDIT) as its own credit: no one flow empties the lower half. */
+const MAX_CREDIT_SHARE = 1 / 8;
+/** TokenBucket's tolerance for fractions (ten answers at perAnswer 0.1 make one token). */
+const EPSILON = 1e-9;
 
 /**
  * Bounds retransmissions for the whole node (RFC 9520 §3.1: retries must be bounded). They are paid for by answers:
@@ -23,9 +27,9 @@ const START_CREDIT = 3;
  *
  * The bank is shared like upstream capacity (docs/resilience.md, "Fair queuing"): while it is at least half full,
  * anyone may take from it, so a client alone may use all of it; below half, each flow (a client, in a zone) pays
- * with its own credit, earned by its own answers (a few to start with). So a client asking names that never answer
- * empties the upper half at most, and then resends nothing, while another client whose datagrams are lost keeps
- * earning, with each answer it gets, the resend its next lost datagram needs.
+ * with its own credit, earned by its own answers (a few to start with, an eighth of the bank at most). So a client
+ * asking names that never answer empties the upper half at most, and then resends nothing, while another client
+ * whose datagrams are lost keeps earning, with each answer it gets, the resend its next lost datagram needs.
  */
 export class RetryBudget {
   private readonly bucket: TokenBucket;
@@ -43,16 +47,17 @@ export class RetryBudget {
   /** An upstream answered a query of `flow`. */
   earn(flow: string): void {
     this.bucket.give(this.opts.perAnswer);
-    this.setCredit(flow, Math.min(this.opts.burst, this.creditOf(flow) + this.opts.perAnswer));
+    const cap = Math.max(START_CREDIT, this.opts.burst * MAX_CREDIT_SHARE);
+    this.setCredit(flow, Math.min(cap, this.creditOf(flow) + this.opts.perAnswer));
   }
 
   /** Whether `flow` may send one retransmission now (and pays for it). */
   take(flow: string): boolean {
     const available = this.bucket.available;
-    if (available < 1) return false;
-    if (available < this.opts.burst / 2) {
+    if (available + EPSILON < 1) return false;
+    if (available <= this.opts.burst / 2) {
       const mine = this.creditOf(flow);
-      if (mine < 1) return false;
+      if (mine + EPSILON < 1) return false;
       this.setCredit(flow, mine - 1);
     }
     return this.bucket.take();

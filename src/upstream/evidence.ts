@@ -26,7 +26,18 @@ export interface EvidenceOptions {
  * A verdict only makes the route suspect: its probe, which asks the zone's own SOA, decides (health.ts).
  */
 export class TransportEvidence {
-  /** When the oldest query sent since the last answer went out; undefined right after an answer. */
+  /** Attempts out now, of this generation. */
+  private outstanding = 0;
+  /** Moves on when the route is found alive: attempts out before are explained (slow names), and no longer count. */
+  private generation = 0;
+  /** Names with attempts out in this generation, and how many. */
+  private readonly out = new Map<string, number>();
+  /**
+   * Names that were out when the route was last found alive: the upstream answers, so they are slow or dead names,
+   * and their retransmissions do not make it suspect again. A name leaves when it is answered or its deadline passes.
+   */
+  private explained = new Set<string>();
+  /** Since when nothing has been answered while attempts were out; undefined while none is out. */
   private unansweredSince: number | undefined;
   private silenceTimer: Timer | undefined;
   private transportErrorRun = 0;
@@ -45,26 +56,36 @@ export class TransportEvidence {
     private readonly alive: () => void = () => {},
   ) {}
 
-  /** A query went out. */
-  sent(): void {
-    if (this.unansweredSince !== undefined) {
-      this.checkSilence();
-      return;
-    }
-    this.unansweredSince = this.clock.now();
-    this.silenceTimer = this.clock.setTimer(() => afterPendingIo(() => this.checkSilence()), this.opts.silenceMs);
+  /** An attempt for `name` went out; returns what to hand to `ended` when it ends (undefined: not counted). */
+  sent(name: string): number | undefined {
+    if (this.explained.has(name)) return undefined;
+    this.outstanding++;
+    this.out.set(name, (this.out.get(name) ?? 0) + 1);
+    if (this.unansweredSince === undefined) this.unansweredSince = this.clock.now();
+    else if (this.checkSilence()) return this.generation;
+    this.armSilence();
+    return this.generation;
+  }
+
+  /** An attempt that `sent()` counted has ended, whatever its outcome (reported through `attempt`). */
+  ended(generation: number, name: string): void {
+    if (generation !== this.generation) return;
+    const n = (this.out.get(name) ?? 1) - 1;
+    if (n === 0) this.out.delete(name);
+    else this.out.set(name, n);
+    if (--this.outstanding === 0) this.quiet();
   }
 
   /** One attempt's outcome, by its rule's `health` column (outcome.ts). */
   attempt(health: AttemptRule['health'], name: string, domain: string): void {
     switch (health) {
       case 'alive':
-        this.answered();
+        this.answered(name);
         this.nameVerdict(name, undefined);
         this.alive();
         return;
       case 'name_failed':
-        this.answered();
+        this.answered(name);
         this.nameVerdict(name, domain);
         return;
       case 'transport_error':
@@ -82,22 +103,32 @@ export class TransportEvidence {
 
   /** The query for `name` spent its whole deadline on the wire without an answer from this route. */
   deadline(name: string, domain: string): void {
+    this.explained.delete(name);
     this.nameVerdict(name, domain);
     this.checkSilence();
   }
 
-  /** Forgets everything (the route was just found alive, or is shutting down). */
+  /**
+   * Forgets everything (the route was just found alive). Attempts still out no longer count towards a silence: the
+   * upstream answers, so they are slow names, and one slow name does not make it suspect again and again.
+   */
   reset(): void {
     this.quiet();
+    this.explained = new Set(this.out.keys());
+    this.out.clear();
+    this.generation++;
+    this.outstanding = 0;
     this.transportErrorRun = 0;
     this.recent.clear();
     this.failedDomains.clear();
     this.failures = 0;
   }
 
-  private answered(): void {
-    this.quiet();
+  /** An answer: the silence, if attempts are still out, counts again from now. */
+  private answered(name: string): void {
+    this.explained.delete(name);
     this.transportErrorRun = 0;
+    if (this.unansweredSince !== undefined) this.unansweredSince = this.clock.now();
   }
 
   private quiet(): void {
@@ -106,11 +137,32 @@ export class TransportEvidence {
     this.silenceTimer = undefined;
   }
 
-  private checkSilence(): void {
+  /**
+   * One timer, re-armed only when it fires early (an answer moved the start of the silence on): an answer costs an
+   * assignment, not a timer.
+   */
+  private armSilence(): void {
+    if (this.silenceTimer !== undefined || this.unansweredSince === undefined) return;
+    const due = this.unansweredSince + this.opts.silenceMs - this.clock.now();
+    this.silenceTimer = this.clock.setTimer(
+      () =>
+        afterPendingIo(() => {
+          this.silenceTimer = undefined;
+          // Silent: the verdict is given, and the clock waits for an answer or a new attempt to move on.
+          if (!this.checkSilence()) this.armSilence();
+        }),
+      Math.max(0, due),
+    );
+  }
+
+  /** Gives the silence verdict if nothing was answered for silenceMs while attempts were out; returns whether. */
+  private checkSilence(): boolean {
     const since = this.unansweredSince;
-    if (since === undefined) return;
+    if (since === undefined) return false;
     const silent = this.clock.now() - since;
-    if (silent >= this.opts.silenceMs) this.verdict(`no answer to any query for ${Math.round(silent)} ms`);
+    if (silent < this.opts.silenceMs) return false;
+    this.verdict(`no answer to any query for ${Math.round(silent)} ms`);
+    return true;
   }
 
   /** Records the latest verdict for `name`: failed (with its domain) or not (undefined). */

@@ -83,6 +83,11 @@ class Attempts {
   private ticket: Ticket | undefined;
   /** The route whose upstream's queue the ticket waits in. */
   private queuedOn: Route | undefined;
+  /** When the query first waited for capacity: however often it moves queue, it waits one deadline in all. */
+  private queuedSince: number | undefined;
+  /** The flows waiting on this query: it waits in a lane of each (a client asking again gets no second place). */
+  private readonly flows: Set<string>;
+  private stopListening: (() => void) | undefined;
   private release: (() => void) | undefined;
   private rtoTimer: Timer | undefined;
   /** Retransmission timeouts so far (sent or not): each waits twice as long as the one before. */
@@ -102,6 +107,7 @@ class Attempts {
     private readonly reject: (e: unknown) => void,
   ) {
     this.order = zone.selector.order(zone.routes);
+    this.flows = new Set([req.flow]);
   }
 
   start(): void {
@@ -113,26 +119,39 @@ class Attempts {
     this.admit();
   }
 
-  /** A slot now on a usable upstream with capacity and nobody waiting, else a turn in the first one's fair queue. */
+  /**
+   * A slot now on a usable upstream with capacity and nobody waiting, else a turn in the first one's fair queue, for
+   * what is left of the zone's deadline since the query first asked for one.
+   */
   private admit(): void {
     const usable = this.order.filter((r) => r.usable);
     const free = usable.find((r) => r.upstream.queue.free);
     if (free !== undefined) {
-      this.begin(free);
+      this.dispatch(free);
       return;
     }
     const route = usable[0];
-    const { deadlineMs } = this.zone;
+    const now = this.deps.clock.now();
+    this.queuedSince ??= now;
+    // Before the first attempt, one deadline in all for the wait; after it (a failover), what is left on the wire.
+    const left = this.sent === 0 ? this.zone.deadlineMs - (now - this.queuedSince) : this.deadlineAt - now;
+    let started = false;
     const ticket = route.upstream.queue.wait(
       this.req.flow,
       (release) => {
-        this.ticket = this.queuedOn = undefined;
-        this.release = release;
-        this.begin(route);
+        started = true;
+        this.leaveQueue();
+        this.release ??= release;
+        this.dispatch(route);
       },
-      () => this.finish(undefined, new CapacityTimeoutError(`no upstream capacity within ${deadlineMs} ms`)),
-      deadlineMs,
+      () =>
+        this.sent === 0
+          ? this.finish(undefined, new CapacityTimeoutError(`no upstream capacity within ${this.zone.deadlineMs} ms`))
+          : this.onDeadline(),
+      Math.max(1, left),
     );
+    // The turn may have come at once, inside wait(): then there is no ticket to keep.
+    if (started) return;
     if (ticket === undefined) {
       this.finish(undefined, new QueueFullError(`the queue of ${this.req.flow} is full`));
       return;
@@ -141,9 +160,26 @@ class Attempts {
     this.queuedOn = route;
     if (this.req.askers !== undefined) {
       // Each flow once: a client asking again (a retry) does not get a second place.
-      const flows = new Set([this.req.flow]);
-      const join = (flow: string) => !flows.has(flow) && flows.add(flow) && ticket.join(flow);
-      this.offs.push(this.req.askers.listen(join));
+      const join = (flow: string) => !this.flows.has(flow) && this.flows.add(flow) && ticket.join(flow);
+      for (const flow of this.flows) if (flow !== this.req.flow) ticket.join(flow);
+      this.stopListening = this.req.askers.listen(join);
+    }
+  }
+
+  /** The query has its slot, or no longer wants one: no ticket, and no more listening for joining askers. */
+  private leaveQueue(): void {
+    this.ticket?.cancel();
+    this.ticket = this.queuedOn = undefined;
+    this.stopListening?.();
+    this.stopListening = undefined;
+  }
+
+  /** A slot on `route`'s upstream: the first attempt, or, after a failover, the next one. */
+  private dispatch(route: Route): void {
+    if (this.sent === 0) this.begin(route);
+    else if (!this.send(route)) {
+      this.starved = true;
+      this.armRto();
     }
   }
 
@@ -232,9 +268,9 @@ class Attempts {
     // otherwise, once nothing else is out, the query has failed — there is no point waiting for the deadline.
     const transport = attemptOutcome(undefined, err) !== 'no_answer';
     if (transport && this.order.some((r) => !this.tried.has(r) && r.available) && this.send()) return;
-    if (this.pending === 0 && (transport || this.deps.clock.now() >= this.deadlineAt)) {
-      this.finish(this.errorAnswer, transport ? err : this.timeout());
-    }
+    if (this.pending > 0) return;
+    if (transport) this.finish(this.errorAnswer, err);
+    else if (this.deps.clock.now() >= this.deadlineAt) this.onDeadline();
   }
 
   /**
@@ -250,11 +286,11 @@ class Attempts {
     }
     if (this.ticket !== undefined) {
       if (this.queuedOn!.usable) return;
-      this.ticket.cancel();
-      this.ticket = this.queuedOn = undefined;
+      this.leaveQueue();
       this.admit();
     } else if (this.sent > 0 && ![...this.tried].some((r) => r.usable)) {
-      this.send();
+      // Every upstream asked is down: the query moves to one still usable, waiting its turn there if it is busy.
+      this.admit();
     }
   }
 
@@ -276,7 +312,7 @@ class Attempts {
     if (this.settled) return;
     this.settled = true;
     for (const off of this.offs) off();
-    this.ticket?.cancel();
+    this.leaveQueue();
     this.release?.();
     this.rtoTimer?.cancel();
     this.deadlineTimer?.cancel();

@@ -18,6 +18,9 @@ import type { Random } from '../util/random.js';
  */
 export type HealthState = 'closed' | 'suspect' | 'open' | 'probing';
 
+/** The last epoch stamp handed out, process-wide, so stamps only ever grow. */
+let lastStamp = 0;
+
 export interface ProbeOptions {
   /** While down, the next probe goes out at a uniform random point in [¾, 1¼] of this after the last one ended. */
   readonly probeIntervalMs: number;
@@ -27,8 +30,13 @@ export class Health {
   private current: HealthState = 'closed';
   private timer: Timer | undefined;
   private stopped = false;
-  /** How many times it came back from open: a new epoch voids failure holds recorded before it (resolve/failures). */
-  private recoveries = 0;
+  /** Counts probes: only the latest one's verdict counts (an older one may come back after the state moved on). */
+  private probes = 0;
+  /**
+   * A stamp that changes when it comes back from open, never to a value any route had before (resolve/failures.ts
+   * voids the holds recorded under an older one). A new route, after a reload, gets a fresh one too.
+   */
+  private stamp = ++lastStamp;
 
   constructor(
     private readonly opts: ProbeOptions,
@@ -48,9 +56,9 @@ export class Health {
     return this.current === 'closed' || this.current === 'suspect';
   }
 
-  /** Recoveries from open so far. */
+  /** Its epoch stamp: a new one each time it recovers from open. */
   get epoch(): number {
-    return this.recoveries;
+    return this.stamp;
   }
 
   /** The evidence says the transport failed: ask the upstream something it can answer before believing it. */
@@ -76,7 +84,7 @@ export class Health {
   }
 
   private close(reason: string): void {
-    if (this.current === 'probing') this.recoveries++;
+    if (this.current === 'probing') this.stamp = ++lastStamp;
     this.current = 'closed';
     this.onChange('closed', reason);
   }
@@ -98,10 +106,11 @@ export class Health {
 
   private runProbe(done: (alive: boolean) => void): void {
     const state = this.current;
-    this.probe().then(
-      (alive) => this.current === state && !this.stopped && done(alive),
-      () => this.current === state && !this.stopped && done(false),
-    );
+    const n = ++this.probes;
+    const settle = (alive: boolean) => {
+      if (n === this.probes && this.current === state && !this.stopped) done(alive);
+    };
+    this.probe().then(settle, () => settle(false));
   }
 
   /** Stops probing (on shutdown, or when a reload drops this upstream). */

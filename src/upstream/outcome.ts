@@ -20,8 +20,9 @@ import { isUnreachable } from './udp.js';
  *   row, failures across names and domains) or `congestion` (REFUSED across domains).
  * - A query (all its attempts, within its deadline) that ends without an answer is blamed on one class, and only
  *   that class's consumer counts it (QUERY_RULES): `name` → the RFC 9520 failure cache, and only for time spent on
- *   the wire; `transport` → nothing more, its route's health already decided; `local` (ballast's own queue, retry
- *   budget or capacity) → nobody: the client gets its stale answer or an error that is not held.
+ *   the wire (a deadline whose resend ballast did not send is held, but never backed off: a lost datagram may have
+ *   been the reason); `transport` → nothing more, its route's health already decided; `local` (ballast's own queue
+ *   or capacity before the first attempt) → nobody: the client gets its stale answer or an error that is not held.
  *
  * Like Knot Resolver's `kr_selection_error` and its table of what each error means, the closed sets and the tables
  * below are the whole of it: a new way to fail is a new row, not an `if` somewhere on the request path.
@@ -113,6 +114,8 @@ export interface ClientReply {
 
 export interface QueryRule {
   readonly blame: Exclude<Blame, 'congestion'>;
+  /** How the failure cache holds a `name` outcome: with RFC 9520's backoff, or for the first hold only each time. */
+  readonly hold: 'backoff' | 'first' | 'none';
   /** What the client gets (and, for a `name` outcome, what the failure cache answers while it holds the name). */
   readonly reply: ClientReply | 'upstream';
   readonly means: string;
@@ -123,36 +126,43 @@ const NO_REACHABLE_AUTHORITY: ClientReply = { rcode: Rcode.SERVFAIL, ede: Ede.NO
 export const QUERY_RULES: Readonly<Record<QueryOutcome, QueryRule>> = {
   error_rcode: {
     blame: 'name',
+    hold: 'backoff',
     reply: 'upstream',
     means: 'every upstream asked answered an error rcode (SERVFAIL, REFUSED, …): the last one is passed on',
   },
   wire_timeout: {
     blame: 'name',
+    hold: 'backoff',
     reply: NO_REACHABLE_AUTHORITY,
     means: 'the whole deadline spent on the wire, every retransmission sent, no answer',
   },
   starved: {
-    blame: 'local',
+    blame: 'name',
+    hold: 'first',
     reply: NO_REACHABLE_AUTHORITY,
-    means: 'no answer by the deadline, but a retransmission was not sent (retry budget or capacity)',
+    means: 'no answer by the deadline on the wire, but a retransmission was not sent (retry budget or capacity)',
   },
   transport_error: {
     blame: 'transport',
+    hold: 'none',
     reply: { rcode: Rcode.SERVFAIL, ede: Ede.NETWORK_ERROR },
     means: 'every upstream asked was unreachable or broke the connection',
   },
   zone_down: {
     blame: 'transport',
+    hold: 'none',
     reply: NO_REACHABLE_AUTHORITY,
     means: 'every upstream of the zone is down, or went down while the query waited',
   },
   queue_timeout: {
     blame: 'local',
+    hold: 'none',
     reply: { rcode: Rcode.SERVFAIL, ede: Ede.OTHER, text: 'no upstream capacity' },
     means: 'waited its whole deadline in the fair queue without getting upstream capacity',
   },
   queue_full: {
     blame: 'local',
+    hold: 'none',
     reply: { rcode: Rcode.REFUSED, ede: Ede.OTHER, text: 'client queue full' },
     means: 'its client’s fair queues are full',
   },
@@ -177,11 +187,18 @@ export function queryOutcome(err: unknown): Unanswered {
 }
 
 /**
- * The domain a wire-format, lower-cased qname belongs to, for telling one domain's trouble from the upstream's:
- * the name without its first label ("a.partner.example" → "partner.example"; a single label → the root). Returned
- * in the same latin1 wire form.
+ * The domain a wire-format, lower-cased qname belongs to, for telling one domain's trouble from the upstream's: the
+ * two labels just below its zone, with the zone ("h1.r1.blocked.example" and "a.blocked.example" are both in
+ * "blocked.example" under "."; "svc.ns.svc.cluster.local" is in "ns.svc.cluster.local", its namespace, under
+ * cluster.local). A policy or a broken authority covers a subtree at some depth; two labels is where registrable
+ * domains and namespaces are, and it never splits one of them into many. `zoneLabels` is how many labels the zone
+ * has (0 for the root). Returned in the same latin1 wire form.
  */
-export function domainOf(qname: string): string {
-  const first = qname.charCodeAt(0);
-  return first === 0 || Number.isNaN(first) ? qname : qname.slice(first + 1);
+export function domainOf(qname: string, zoneLabels: number): string {
+  const starts: number[] = [];
+  for (let pos = 0; pos < qname.length && qname.charCodeAt(pos) !== 0; pos += qname.charCodeAt(pos) + 1) {
+    starts.push(pos);
+  }
+  const below = starts.length - zoneLabels;
+  return below <= 2 ? qname : qname.slice(starts[below - 2]);
 }

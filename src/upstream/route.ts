@@ -110,7 +110,8 @@ export class Route {
 
   /** One attempt, open until `timeoutMs` or `signal`; its outcome is classified and reported before it settles. */
   async exchange(query: Buffer, questionEnd: number, timeoutMs: number, asked: Asked, signal: Cancel): Promise<Answer> {
-    this.evidence.sent();
+    // The silence clock counts attempts that go out, not one the window turns away (`busy`).
+    const counted = this.upstream.available ? this.evidence.sent(asked.name) : undefined;
     const { zone, protocol } = this.opts;
     let answer: Answer;
     try {
@@ -118,11 +119,11 @@ export class Route {
     } catch (err) {
       const outcome = attemptOutcome(undefined, err);
       if (outcome !== 'abandoned') this.deps.metrics.errors.labels(this.upstream.label, outcome).inc();
-      this.report(outcome, asked);
+      this.report(outcome, asked, counted);
       throw err;
     }
     this.rtt.sample(answer.rttMs);
-    this.report(attemptOutcome(answer.scan.rcode), asked);
+    this.report(attemptOutcome(answer.scan.rcode), asked, counted);
     return answer;
   }
 
@@ -142,10 +143,11 @@ export class Route {
   }
 
   /** The one place an attempt's outcome is handed out: the table's columns, each to its consumer. */
-  private report(outcome: AttemptOutcome, asked: Asked): void {
+  private report(outcome: AttemptOutcome, asked: Asked, counted: number | undefined): void {
     const rule = ATTEMPT_RULES[outcome];
     this.upstream.congestion(rule.window, asked.domain);
     this.evidence.attempt(rule.health, asked.name, asked.domain);
+    if (counted !== undefined) this.evidence.ended(counted, asked.name);
   }
 
   /**
@@ -179,7 +181,7 @@ export class Route {
     this.evidence.stop();
   }
 
-  /** Recoveries of this route so far: part of its zone's epoch (resolve/failures.ts). */
+  /** This route's epoch stamp: a new one each time it recovers (its zone's epoch is the newest of them). */
   get epoch(): number {
     return this.health.epoch;
   }

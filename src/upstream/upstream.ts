@@ -127,9 +127,16 @@ export class Upstream {
   /** What one attempt's outcome says about this upstream's capacity (the `window` column of outcome.ts). */
   congestion(signal: AttemptRule['window'], domain: string): void {
     if (signal === 'none') return;
+    const before = this.window.value;
     if (signal === 'good') this.window.good(this.clock.now());
     else this.window.refused(domain, this.clock.now());
     this.children.limit.set(this.window.value);
+    // A wider window is capacity freed: whoever waits for it may start now.
+    if (this.window.value > before) this.freed();
+  }
+
+  private freed(): void {
+    for (const fn of this.freeListeners) fn();
   }
 
   get inflight(): number {
@@ -163,7 +170,7 @@ export class Upstream {
     } finally {
       this.inflightCount--;
       this.children.inflight.dec();
-      for (const fn of this.freeListeners) fn();
+      this.freed();
     }
   }
 

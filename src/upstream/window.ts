@@ -25,7 +25,8 @@ const FORGET_MS = 2000;
  * It grows back like TCP after a loss, in steps of 250 ms of answers: doubling up to the size at which the server
  * last refused, then 12.5 % a step above it, so a server that stays overloaded is probed gently rather than
  * refused again at once; once 2 s pass without a decrease, that size is forgotten and the window doubles back to
- * its maximum, 1 → 1000 in about 2.5 s — seconds of answers, not a window's worth of answers per step.
+ * its maximum: from 1 to 1000 within about 4 s of the last REFUSED — seconds of answers, not a window's worth of
+ * answers per step.
  */
 export class InflightWindow {
   private current: number;

@@ -7,6 +7,8 @@ import type { Protocol } from './transport.js';
 export interface Zone {
   /** Presentation form, lower case, no trailing dot ("." for the root). */
   readonly name: string;
+  /** How many labels the name has (0 for the root). */
+  readonly labels: number;
   /** The zone's upstreams, each with the health it has for this zone. */
   readonly routes: readonly Route[];
   readonly protocol: Protocol;

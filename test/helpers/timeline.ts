@@ -73,20 +73,26 @@ export class TimedClient {
 }
 
 /**
- * Resolves once `activity()` (a count of packets seen somewhere) has not changed for `quietMs` of real time: what
- * was in flight on loopback has been handled. Bounded by `timeoutMs`.
+ * Resolves once `activity()` (a count of packets seen somewhere) has not changed for `quietMs` of real time and for
+ * at least four checks in a row: what was in flight on loopback has been handled. Each check waits for a timer and
+ * then for the event loop's poll phase (setImmediate runs after it), so a process that was descheduled cannot look
+ * quiet just because its timers ran before the sockets it had not read yet. Bounded by `timeoutMs`.
  */
 export async function quiesce(activity: () => number, quietMs = 25, timeoutMs = 20_000): Promise<void> {
   const started = Date.now();
   let last = activity();
   let since = Date.now();
-  while (Date.now() - since < quietMs) {
+  let checks = 0;
+  while (Date.now() - since < quietMs || checks < 4) {
     if (Date.now() - started > timeoutMs) throw new Error(`still busy after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
     const now = activity();
+    checks++;
     if (now !== last) {
       last = now;
       since = Date.now();
+      checks = 0;
     }
   }
 }

@@ -30,11 +30,15 @@ afterEach(async () => {
  * clock; only records of the type asked are sent (a probe asks the zone's SOA). Ballast serves "." and
  * cluster.local from this one upstream, as a node serves both from CoreDNS.
  */
-async function start(opts: { respond?: Responder; delayMs?: number } = {}, config: Partial<ConfigInput> = {}) {
+async function start(
+  opts: { respond?: Responder; delayMs?: number | ((name: string) => number) } = {},
+  config: Partial<ConfigInput> = {},
+) {
   clock = new ManualClock();
+  const delay = opts.delayMs;
   upstream = await startFakeUpstream({
     clock,
-    network: opts.delayMs === undefined ? undefined : { delayMs: () => opts.delayMs! },
+    network: delay === undefined ? undefined : { delayMs: typeof delay === 'number' ? () => delay : delay },
     respond: (req, transport, rinfo) => {
       const custom = opts.respond?.(req, transport, rinfo);
       if (custom !== undefined) return custom;
@@ -65,9 +69,11 @@ const activity = () => upstream!.queries.length + clients.reduce((n, c) => n + c
 const names = (prefix: string, n: number, zone: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}.${zone}`);
 
 describe('one broken domain is not a broken upstream', () => {
-  it('partner.example answers SERVFAIL to everything: 25 of its names fail; new names elsewhere still get NOERROR', async () => {
+  it('partner.example breaks while its name was the last answered; the route is probed: new names elsewhere get NOERROR', async () => {
     let partnerBroken = false;
     await start({
+      // A name behind a slow recursion: while it is out and nothing else is answered, the upstream is silent.
+      delayMs: (name) => (name === 'slow.example.org' ? 10_000 : 0),
       respond: (req) => {
         if (!partnerBroken || !req.questions[0].name.toLowerCase().endsWith('partner.example')) return undefined;
         const res = Packet.createResponseFromRequest(req);
@@ -77,19 +83,23 @@ describe('one broken domain is not a broken upstream', () => {
     });
     const c1 = await client('127.0.0.1');
     const c2 = await client('127.0.0.2');
-    const before = c1.ask('www.partner.example'); // answered: once, this was the name a probe would have replayed
+    // Answered: the zone's last answered name, which a probe that replays names would ask.
+    const before = c1.ask('www.partner.example');
     await drive(clock, { stepMs: 100, forMs: 100, activity });
     expect(before.rcode).toBe(0);
+    // partner.example's authority breaks: 25 of its names answered SERVFAIL, while one slow name stays out. A second
+    // later the upstream has been silent for upstream.health.silenceMs: it is suspect, and probed.
     partnerBroken = true;
+    c1.ask('slow.example.org');
     const broken = names('n', 25, 'partner.example').map((n) => c1.ask(n));
     const fresh: Asked[] = [];
-    const start0 = clock.now();
+    const suspectAt = clock.now() + 1_000;
     await drive(clock, {
       stepMs: 100,
-      forMs: 7_000,
+      forMs: 7_200,
       activity,
       each: (t) => {
-        const at = t - start0;
+        const at = t - suspectAt;
         if (at === 500 || at === 3_000 || at === 6_000) fresh.push(c2.ask(`new${at}.example.org`));
       },
     });
@@ -99,10 +109,12 @@ describe('one broken domain is not a broken upstream', () => {
       [0, 0],
       [0, 0],
     ]);
+    expect(await b!.metric('ballast_upstream_health_transitions_total', { zone: '.', state: 'suspect' })).toBe(1);
+    expect(await b!.metric('ballast_upstream_probes_total', { zone: '.', result: 'success' })).toBe(1);
     expect(await b!.metric('ballast_upstream_health_state', { zone: '.' })).toBe(0);
-    // Whatever probes were sent asked the zone's SOA, never a partner.example name.
-    const partnerQueries = upstream!.queries.filter((q) => q.name.endsWith('partner.example'));
-    expect(partnerQueries.length).toBe(26);
+    // The probe asked the zone's SOA, never the broken domain's name: only the client's 26 queries reached it.
+    expect(upstream!.queries.filter((q) => q.name.endsWith('partner.example')).length).toBe(26);
+    expect(upstream!.queries.filter((q) => q.name === '' && q.type === Packet.TYPE.SOA).length).toBe(1);
   });
 });
 
@@ -165,14 +177,23 @@ describe('REFUSED for one domain is that domain’s policy, not congestion', () 
     overloaded = false;
     const stopped = clock.now();
     let i = 0;
+    let limit = 0;
+    let full: number | undefined;
     await drive(clock, {
       stepMs: 50,
-      forMs: 5_000,
+      forMs: 8_000,
       activity,
-      each: () => c.ask(`ok${i++}.example.org`),
+      each: () => {
+        c.ask(`ok${i++}.example.org`);
+        void b!.metric('ballast_upstream_inflight_limit').then((v) => (limit = v));
+      },
+      done: () => {
+        if (limit === 1000) full ??= clock.now();
+        return full !== undefined;
+      },
     });
-    expect(clock.now() - stopped).toBeLessThanOrEqual(5_000);
-    expect(await b!.metric('ballast_upstream_inflight_limit')).toBe(1000);
+    expect(full, 'the window back at its maximum').toBeDefined();
+    expect(full! - stopped).toBeLessThanOrEqual(5_000);
   });
 });
 
@@ -286,5 +307,52 @@ describe('the retry budget is shared fairly', () => {
     const asked = names('l', 30, 'lossy.example.org').map((n) => lossy.ask(n));
     await drive(clock, { stepMs: 50, forMs: 5_000, activity, done: () => lossy.received === 30 });
     expect(asked.map((q) => q.rcode)).toEqual(Array(30).fill(0));
+  });
+});
+
+describe('a route that goes down hands its queries to the zone’s other upstream', () => {
+  it('a query waiting for A’s capacity moves to B’s queue when A goes down; one with an attempt out goes to B', async () => {
+    clock = new ManualClock();
+    const answer: Responder = (req) => {
+      const res = Packet.createResponseFromRequest(req);
+      if (req.questions[0].type === A) res.answers.push(a(req.questions[0].name, '192.0.2.7', 60) as never);
+      return res;
+    };
+    const dead = await startFakeUpstream({ clock, respond: answer });
+    dead.mode = 'blackhole';
+    const slowB = await startFakeUpstream({
+      clock,
+      respond: answer,
+      network: { delayMs: (name) => (name.startsWith('slow') ? 3000 : 0) },
+    });
+    try {
+      b = await startBallast(
+        { upstream: { servers: [dead.address, slowB.address], policy: 'sequential', maxInflight: 1 } },
+        { clock, random: { float: () => 0.5, id16: systemRandom.id16 } },
+      );
+      const c = await client();
+      const seen = () => dead.queries.length + slowB.queries.length + c.received;
+      // ballast's loop check at start holds A's one slot until it times out (2 s): let it.
+      await drive(clock, { stepMs: 100, forMs: 2_500, activity: seen });
+      const m1 = c.ask('m1.example.org'); // to A, the first: blackholed
+      await drive(clock, { stepMs: 1, forMs: 0, activity: seen });
+      const m2 = c.ask('slow-m2.example.org'); // A is at its window of 1: to B, slow (3 s)
+      await drive(clock, { stepMs: 1, forMs: 0, activity: seen });
+      const m3 = c.ask('m3.example.org'); // both at their window: waits in A's queue (A comes first)
+      await drive(clock, { stepMs: 50, forMs: 6_000, activity: seen, done: () => c.received === 3 });
+      expect(
+        await b.metric('ballast_upstream_health_transitions_total', { upstream: dead.address, state: 'open' }),
+      ).toBeGreaterThanOrEqual(1);
+      expect([m1, m2, m3].map((q) => q.rcode)).toEqual([0, 0, 0]);
+      // m3 did not wait for its deadline, or go down with A: it was answered by B as soon as B was free.
+      expect(m3.at! - m3.sentAt).toBeLessThanOrEqual(3_100);
+      expect(slowB.count('m3.example.org')).toBe(1);
+      expect(slowB.count('m1.example.org')).toBe(1);
+    } finally {
+      await b?.close();
+      b = undefined;
+      await dead.close();
+      await slowB.close();
+    }
   });
 });

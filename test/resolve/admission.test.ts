@@ -65,7 +65,7 @@ describe('admit', () => {
 
   it('lets a joiner through whatever else holds: joining costs the upstream nothing', () => {
     const { candidate, view, failures, clock, deps } = setup();
-    failures.record('k', clock.now(), false);
+    failures.record('k', clock.now());
     expect(admit(candidate({ joining: true, view: view({ available: false }) }), deps)).toBeUndefined();
   });
 
@@ -77,7 +77,7 @@ describe('admit', () => {
 
   it('holds a recently failed key until its hold ends (RFC 9520), with how it failed, and counts the hit', async () => {
     const { candidate, failures, clock, metrics, deps } = setup();
-    failures.record('k', clock.now(), false, { rcode: 5 });
+    failures.record('k', clock.now(), { answer: { rcode: 5 } });
     expect(admit(candidate(), deps)).toEqual({ reason: 'failure_cached', failure: { rcode: 5 } });
     expect(admit(candidate({ query: { key: 'other' } }), deps)).toBeUndefined();
     clock.advance(5000);

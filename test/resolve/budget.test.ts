@@ -50,7 +50,7 @@ describe('FailureCache (RFC 9520)', () => {
     const f = new FailureCache(opts);
     const holds: number[] = [];
     for (let i = 0; i < 9; i++) {
-      f.record('k', clock.now(), false);
+      f.record('k', clock.now());
       const until = heldUntil(f, 'k', clock.now())!;
       holds.push(until - clock.now());
       clock.advance(until - clock.now());
@@ -58,13 +58,13 @@ describe('FailureCache (RFC 9520)', () => {
     }
     expect(holds).toEqual([5000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]);
     f.clear('k');
-    f.record('k', clock.now(), false);
+    f.record('k', clock.now());
     expect(heldUntil(f, 'k', clock.now())! - clock.now()).toBe(5000);
   });
 
   it('holds a key with a stale answer for the recheck time (30 s)', () => {
     const f = new FailureCache(opts);
-    f.record('k', 0, true);
+    f.record('k', 0, { hasStale: true });
     expect(heldUntil(f, 'k', 29_999)).toBe(30_000);
     expect(heldUntil(f, 'k', 30_000)).toBeUndefined();
   });
@@ -73,7 +73,7 @@ describe('FailureCache (RFC 9520)', () => {
     const random = seededRandom(7);
     const f = new FailureCache({ ...opts, maxEntries: 10_000, random });
     const holds = Array.from({ length: 2000 }, (_, i) => {
-      f.record(`k${i}`, 0, false);
+      f.record(`k${i}`, 0);
       return heldUntil(f, `k${i}`, 0)!;
     });
     expect(Math.min(...holds)).toBeGreaterThanOrEqual(3750);
@@ -84,28 +84,43 @@ describe('FailureCache (RFC 9520)', () => {
     for (const q of quarters) expect(q).toBeGreaterThan(400);
 
     const low = new FailureCache({ ...opts, initialMs: 1000, random: { float: () => 0, id16: () => 0 } });
-    low.record('k', 0, false);
+    low.record('k', 0);
     expect(heldUntil(low, 'k', 0)).toBe(1000); // 750 ms would be under RFC 9520 §3.2's 1 s
     const high = new FailureCache({ ...opts, initialMs: 300_000, random: { float: () => 0.999, id16: () => 0 } });
-    high.record('k', 0, false);
+    high.record('k', 0);
     expect(heldUntil(high, 'k', 0)).toBe(300_000); // never past failureCache.maxSeconds
-    high.record('s', 0, true);
+    high.record('s', 0, { hasStale: true });
     expect(heldUntil(high, 's', 0)).toBeGreaterThan(300_000); // a key with a stale answer is not backing off
   });
 
   it('a hold lasts while its zone stays in the epoch it was recorded in: a recovery voids it, and the backoff', () => {
     const f = new FailureCache(opts);
-    f.record('k', 0, false, undefined, 0);
-    f.record('k', 5000, false, undefined, 0); // backing off: 10 s
+    f.record('k', 0, { epoch: 0 });
+    f.record('k', 5000, { epoch: 0 }); // backing off: 10 s
     expect(heldUntil(f, 'k', 5000, 0)).toBe(15_000);
     expect(f.held('k', 6000, 1)).toBeUndefined(); // an upstream of the zone came back from being down
-    f.record('k', 6000, false, undefined, 1); // failing again after the recovery starts over at 5 s
+    f.record('k', 6000, { epoch: 1 }); // failing again after the recovery starts over at 5 s
     expect(heldUntil(f, 'k', 6000, 1)).toBe(11_000);
+  });
+
+  it('a held REFUSED survives a recovery: an upstream that answers REFUSED was not down', () => {
+    const f = new FailureCache(opts);
+    f.record('r', 0, { answer: { rcode: 5 }, epoch: 0 });
+    expect(f.held('r', 1000, 1)).toEqual({ rcode: 5 });
+    expect(heldUntil(f, 'r', 1000, 1)).toBe(5000);
+  });
+
+  it('without backoff (a resend ballast did not send), every failure is held for the first hold only', () => {
+    const f = new FailureCache(opts);
+    for (const at of [0, 5000, 10_000, 15_000]) {
+      f.record('k', at, { backoff: false });
+      expect(heldUntil(f, 'k', at)).toBe(at + 5000);
+    }
   });
 
   it('is bounded: the least recently failed key is forgotten', () => {
     const f = new FailureCache(opts);
-    for (const k of ['a', 'b', 'c', 'd']) f.record(k, 0, false);
+    for (const k of ['a', 'b', 'c', 'd']) f.record(k, 0);
     expect(f.size).toBe(3);
     expect(heldUntil(f, 'a', 1)).toBeUndefined();
     expect(heldUntil(f, 'd', 1)).toBe(5000);

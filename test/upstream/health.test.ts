@@ -20,7 +20,7 @@ const flush = () => new Promise((r) => setImmediate(r));
 describe('TransportEvidence: what is not about one name', () => {
   it('silence: no answer to anything for silenceMs while queries are out', async () => {
     const { clock, e, verdicts } = evidence();
-    e.sent();
+    e.sent('a');
     clock.advance(1999);
     e.attempt('silence', 'a', 'd');
     expect(verdicts).toEqual([]);
@@ -31,14 +31,58 @@ describe('TransportEvidence: what is not about one name', () => {
 
   it('any answer, whatever its rcode, proves the transport alive and restarts the silence clock', async () => {
     const { clock, e, verdicts } = evidence();
-    e.sent();
+    e.sent('servfail.example');
     clock.advance(1500);
     e.attempt('name_failed', 'servfail.example', 'example');
-    e.sent();
+    e.sent('x');
     clock.advance(1500);
     e.attempt('silence', 'x', 'd');
     await flush();
     expect(verdicts).toEqual([]);
+  });
+
+  it('an answer while other attempts are still out restarts the silence clock; it does not stop it', async () => {
+    const { clock, e, verdicts } = evidence();
+    const slow = e.sent('slow')!; // a slow name: out for good
+    const fast = e.sent('fast')!;
+    clock.advance(500);
+    e.attempt('alive', 'fast', 'd'); // one answer, 0.5 s in
+    e.ended(fast, 'fast');
+    clock.advance(1999);
+    await flush();
+    expect(verdicts).toEqual([]);
+    clock.advance(1);
+    await flush();
+    expect(verdicts).toEqual(['no answer to any query for 2000 ms']);
+    clock.advance(10_000);
+    await flush();
+    expect(verdicts).toHaveLength(1); // once, not again and again while it stays silent
+    e.ended(slow, 'slow'); // the slow one gives up: nothing is out, nothing is timed
+    e.sent('other');
+    clock.advance(1999);
+    await flush();
+    expect(verdicts).toHaveLength(1);
+  });
+
+  it('names out when the route was found alive are explained: a slow name, resent, is not a silence again', async () => {
+    const { clock, e, verdicts } = evidence();
+    const slow = e.sent('slow')!;
+    clock.advance(2000);
+    await flush();
+    expect(verdicts).toHaveLength(1); // suspect; its probe is answered:
+    e.reset();
+    expect(e.sent('slow')).toBeUndefined(); // its retransmission is not counted
+    clock.advance(10_000);
+    await flush();
+    expect(verdicts).toHaveLength(1);
+    e.ended(slow, 'slow'); // the old attempt ends: nothing changes for the new generation
+    const next = e.sent('other')!;
+    clock.advance(2000);
+    await flush();
+    expect(verdicts).toHaveLength(2); // another name, silent for silenceMs: a new verdict
+    e.ended(next, 'other');
+    e.deadline('slow', 'd'); // its deadline passed: the next query for it counts again
+    expect(e.sent('slow')).toBeDefined();
   });
 
   it('transport errors in a row; an answer in between resets the run', () => {
@@ -100,6 +144,7 @@ function health(float = 0.999) {
 describe('Health: suspect, down, and back', () => {
   it('a verdict makes it suspect and sends one probe at once; traffic still flows; an answered probe closes it', async () => {
     const { h, probes, states, setAlive } = health();
+    const epoch = h.epoch;
     setAlive(true);
     h.suspect('no answer to any query for 1000 ms');
     expect(h.state).toBe('suspect');
@@ -107,12 +152,13 @@ describe('Health: suspect, down, and back', () => {
     expect(probes).toEqual([0]);
     await flush();
     expect(h.state).toBe('closed');
-    expect(h.epoch).toBe(0); // never down, so no recovery
+    expect(h.epoch).toBe(epoch); // never down, so no new epoch
     expect(states.map(([s]) => s)).toEqual(['suspect', 'closed']);
   });
 
   it('a failed probe opens it; then one probe at a time, each in [0.75, 1.25] s after the last; an answer closes it', async () => {
     const { clock, probes, h, setAlive, states } = health(0.999);
+    const before = h.epoch;
     h.suspect('3 transport errors in a row');
     await flush(); // the suspect probe fails
     expect(h.state).toBe('open');
@@ -132,7 +178,7 @@ describe('Health: suspect, down, and back', () => {
     clock.advance(1250);
     await flush();
     expect(h.state).toBe('closed');
-    expect(h.epoch).toBe(1);
+    expect(h.epoch).toBeGreaterThan(before); // a recovery: holds recorded before it are void
   });
 
   it('a client query answered while the probe is out ends the suspicion: slow is not dead', async () => {
@@ -157,6 +203,26 @@ describe('Health: suspect, down, and back', () => {
     ]);
     h.alive(); // closed already: nothing happens
     expect(h.state).toBe('closed');
+  });
+
+  it('a probe that comes back after a newer suspicion began does not decide it', async () => {
+    const answers: ((alive: boolean) => void)[] = [];
+    const slow = new Health(
+      { probeIntervalMs: 1000 },
+      new ManualClock(0),
+      { float: () => 0.5, id16: () => 0 },
+      () => new Promise<boolean>((r) => answers.push(r)),
+      () => {},
+    );
+    slow.suspect('silence');
+    slow.alive(); // closed by a client answer; the first probe is still out
+    slow.suspect('silence again'); // a second probe
+    answers[0](false); // the first probe's late failure
+    await flush();
+    expect(slow.state).toBe('suspect');
+    answers[1](true);
+    await flush();
+    expect(slow.state).toBe('closed');
   });
 
   it('jitter: with the smallest random draw the probe comes at three quarters of the interval', async () => {

@@ -75,9 +75,10 @@ function table(markdown: string, first: string): string[][] {
 }
 
 const CONSUMER: Record<string, string> = {
-  name: 'failure cache',
-  transport: 'route health, which has already decided',
-  local: 'nobody',
+  'name backoff': 'failure cache',
+  'name first': 'failure cache, first hold only',
+  'transport none': 'route health, which has already decided',
+  'local none': 'nobody',
 };
 
 function reply(r: ClientReply | 'upstream'): string {
@@ -97,16 +98,23 @@ describe('outcome.ts: every attempt and every query ends in one outcome of a clo
     expect(new Set([...QUERY_INPUTS.map(([, o]) => o), 'error_rcode'])).toEqual(new Set(Object.keys(QUERY_RULES)));
   });
 
-  it('only an outcome whose time was spent on the wire is the name’s', () => {
+  it('only an outcome whose time was spent on the wire is the name’s, and only those are held', () => {
     const named = Object.entries(QUERY_RULES).filter(([, r]) => r.blame === 'name');
-    expect(named.map(([o]) => o).sort()).toEqual(['error_rcode', 'wire_timeout']);
+    expect(named.map(([o]) => o).sort()).toEqual(['error_rcode', 'starved', 'wire_timeout']);
+    for (const [outcome, rule] of Object.entries(QUERY_RULES)) {
+      expect(rule.hold === 'none', outcome).toBe(rule.blame !== 'name');
+    }
   });
 
-  it('a name’s domain is the name without its first label', () => {
+  it('a name’s domain is the two labels below its zone: one policy domain is one domain at any depth', () => {
     const wire = (n: string) => encodeName(n).toString('latin1');
-    expect(domainOf(wire('a.partner.example'))).toBe(wire('partner.example'));
-    expect(domainOf(wire('com'))).toBe(wire('.'));
-    expect(domainOf(wire('.'))).toBe(wire('.'));
+    expect(domainOf(wire('a.partner.example'), 0)).toBe(wire('partner.example'));
+    expect(domainOf(wire('h1.r1.blocked.example'), 0)).toBe(wire('blocked.example'));
+    expect(domainOf(wire('h2.r2.blocked.example'), 0)).toBe(wire('blocked.example'));
+    expect(domainOf(wire('svc.ns.svc.cluster.local'), 2)).toBe(wire('ns.svc.cluster.local'));
+    expect(domainOf(wire('kubernetes.default.svc.cluster.local'), 2)).toBe(wire('default.svc.cluster.local'));
+    expect(domainOf(wire('example'), 0)).toBe(wire('example'));
+    expect(domainOf(wire('.'), 0)).toBe(wire('.'));
   });
 });
 
@@ -134,7 +142,7 @@ describe('docs/resilience.md lists every outcome as the code decides it', () => 
         outcome,
         what: rule.means,
         blame: rule.blame,
-        consumer: CONSUMER[rule.blame],
+        consumer: CONSUMER[`${rule.blame} ${rule.hold}`],
         client: reply(rule.reply),
       });
     }

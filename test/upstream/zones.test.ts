@@ -7,6 +7,7 @@ import { encodeName } from '../../src/wire/index.js';
 
 const zone = (name: string): Zone => ({
   name,
+  labels: name === '.' ? 0 : name.split('.').length,
   routes: [],
   protocol: 'udp',
   deadlineMs: 4000,
