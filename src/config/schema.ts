@@ -202,8 +202,12 @@ export const settings = v.object({
     minHits: v.optional(int(1, 1000), 2),
     /** Background refreshes per second per zone at most (0: no limit). */
     budgetPerSecond: v.optional(int(0, 1_000_000), 1000),
-    /** Floor of the post-outage refresh rate for a zone that was nearly idle before. */
-    recoveryMinPerSecond: v.optional(int(1, 1_000_000), 20),
+    /**
+     * Floor of the post-outage refresh rate for a zone that was nearly idle before. At most a typical node's steady
+     * rate to CoreDNS (about 10/s): every node of a fleet notices a recovery in the same second, and a floor above
+     * its own rate would add up to more than the fleet's steady load.
+     */
+    recoveryMinPerSecond: v.optional(int(1, 1_000_000), 10),
   }),
   failureCache: section({
     /** First hold after a failure, for a key with no stale answer (RFC 9520 §3.2: ≥ 1 s). */

@@ -18,7 +18,8 @@ const HISTORY_SECONDS = 60;
  * answered a probe — every stale entry wants a refresh at once; that burst is what would knock a recovering CoreDNS
  * over again. So while recovering, every refresh (prefetch or stale-triggered) draws from a bucket whose rate is the
  * zone's steady-state upstream rate: the mean of its per-second query counts over the last minute it was healthy
- * (seconds while down are not counted, so a long outage does not shrink it). Being a mean, it stays below the
+ * (seconds while down are not counted, so a long outage does not shrink it). Misses are never held back, but they
+ * spend from the same bucket, so refreshes and misses together stay at that rate. Being a mean, it stays below the
  * steady-state peak second. Stale answers fill the gap; recovery ends after a whole second without a refused refresh.
  */
 export class ZoneBudget {
@@ -40,10 +41,15 @@ export class ZoneBudget {
     this.second = Math.floor(clock.now() / 1000);
   }
 
-  /** Counts one upstream query of this zone (any kind) towards the learned steady-state rate. */
-  noteQuery(): void {
+  /**
+   * Counts one upstream query of this zone towards the learned steady-state rate. While recovering, a query that is
+   * not a refresh (a miss: new demand, never held back) still spends from the recovery bucket, into debt if need be,
+   * so the refreshes fill only what the misses leave of the steady rate and the two together stay within it.
+   */
+  noteQuery(refresh: boolean): void {
     this.roll();
     this.count++;
+    if (!refresh && this.recovery !== undefined) this.recovery.give(-1);
   }
 
   /** Tells the budget whether the zone has a usable upstream now; a return to health starts recovery. */

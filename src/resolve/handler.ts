@@ -243,7 +243,7 @@ export class RequestHandler {
   ): Flight<CacheEntry> {
     const zone = view.zone;
     const { flight, joined } = this.flights.run(q.key, this.deps.clock.now(), () => {
-      view.budget.noteQuery();
+      view.budget.noteQuery(refresh !== undefined);
       const askers = new Askers();
       const deps = { ...this.deps, forward: this.deps.upstreams.forward };
       const promise = fetchAndStore(q, zone, deps, { flow: flowOf(client, zone.name), askers });

@@ -29,7 +29,10 @@ export class TokenBucket {
     return true;
   }
 
-  /** Adds tokens without exceeding the burst (the retry budget earns a fraction of a token per query). */
+  /**
+   * Adds tokens without exceeding the burst (the retry budget earns a fraction of a token per query); a negative `n`
+   * spends into debt, which the rate pays back before anything can be taken again (the recovery budget's misses).
+   */
   give(n: number): void {
     this.refill();
     this.tokens = Math.min(this.burst, this.tokens + n);

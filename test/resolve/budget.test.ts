@@ -133,7 +133,7 @@ describe('ZoneBudget', () => {
   /** `perSecond` upstream queries in each of `seconds` healthy seconds. */
   function steady(b: ZoneBudget, clock: ManualClock, perSecond: number, seconds: number) {
     for (let s = 0; s < seconds; s++) {
-      for (let i = 0; i < perSecond; i++) b.noteQuery();
+      for (let i = 0; i < perSecond; i++) b.noteQuery(false);
       clock.advance(1000);
     }
   }
@@ -182,5 +182,32 @@ describe('ZoneBudget', () => {
       clock.advance(200);
     }
     expect(b.recovering).toBe(false);
+  });
+
+  it('while recovering, misses (never held back) spend from the same rate, so refreshes fill only what they leave', () => {
+    const clock = new ManualClock(0);
+    const b = new ZoneBudget(opts, clock);
+    steady(b, clock, 50, 60);
+    b.observeHealth(false);
+    clock.advance(120_000);
+    b.observeHealth(true);
+    const refreshes: number[] = [];
+    for (let s = 0; s < 5; s++) {
+      let granted = 0;
+      for (let i = 0; i < 10; i++) {
+        for (let k = 0; k < 3; k++) b.noteQuery(false); // 30 misses a second: new demand, always sent
+        for (let k = 0; k < 40; k++) {
+          if (b.allowStaleRefresh()) {
+            b.noteQuery(true);
+            granted++;
+          }
+        }
+        clock.advance(100);
+      }
+      refreshes.push(granted);
+    }
+    // Misses and refreshes together stay at the learned 50/s: about 20 refreshes a second, not 50.
+    for (const n of refreshes) expect(n + 30).toBeLessThanOrEqual(52);
+    expect(refreshes.reduce((x, y) => x + y)).toBeGreaterThan(60);
   });
 });
