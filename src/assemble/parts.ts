@@ -5,7 +5,7 @@ import { createNodeMetrics, isLocalAddress, NodeNetwork } from '../node/index.js
 import { AdminServer } from '../observe/index.js';
 import type { Counter } from '../observe/prom.js';
 import { createPersistMetrics, Persister } from '../persist/index.js';
-import { createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
+import { Contests, createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
 import { createServerMetrics, ListenerSet } from '../server/index.js';
 import { qnameOfKey } from '../wire/index.js';
 import type { Context } from './context.js';
@@ -70,6 +70,7 @@ export function buildHandler(
   const handler: RequestHandler = new RequestHandler({
     cache,
     coalescing: opts.coalescing,
+    contests: new Contests(),
     upstreams: routing,
     loops: new LoopDetector(ctx.clock, ctx.log.child({ component: 'loop' }), ctx.registry),
     clock: ctx.clock,

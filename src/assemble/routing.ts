@@ -91,6 +91,7 @@ export class Routing {
         routes: servers.map((ep) => routeTo(ep, options)),
         protocol,
         deadlineMs: z.deadlineMs ?? u.deadlineMs,
+        lastKnownGood: z.lastKnownGood ?? config.lastKnownGood.policy,
         selector: createSelector(z.policy ?? u.policy, ctx.random),
       } satisfies Zone;
     };

@@ -49,5 +49,6 @@ export function handlerSettings(
       recoveryMinPerSecond: config.refresh.recoveryMinPerSecond,
     },
     refreshMinHits: config.refresh.minHits,
+    lastKnownGoodMaxAgeMs: config.lastKnownGood.maxAgeSeconds * 1000,
   };
 }

@@ -1,5 +1,5 @@
 import type { Random } from '../util/random.js';
-import type { Query, ResponseScan } from '../wire/index.js';
+import { type Query, Rcode, type ResponseScan } from '../wire/index.js';
 import { admitAnswer, restoreAnswer } from './admission.js';
 import { CacheEntry, NONE, renderAnswer, TTL_RECORD_SIZE } from './entry.js';
 import { hashKey, keyOfQuery, keyOfString, MAX_KEY_LENGTH } from './key.js';
@@ -163,7 +163,16 @@ export class DnsCache implements CacheState {
   }
 
   /** The reply for one client (entry.ts renderAnswer), straight from the arena. */
-  render(slot: number, q: Query, nowMs: number, maxSize: number, udpSize: number, fixedTtl = NONE, ede = NONE): Buffer {
+  render(
+    slot: number,
+    q: Query,
+    nowMs: number,
+    maxSize: number,
+    udpSize: number,
+    fixedTtl = NONE,
+    ede = NONE,
+    edeText = '',
+  ): Buffer {
     const c = this.c;
     const store = this.store;
     const length = c.storedLength[slot];
@@ -184,6 +193,7 @@ export class DnsCache implements CacheState {
       udpSize,
       fixedTtl,
       ede,
+      edeText,
     );
   }
 
@@ -234,6 +244,14 @@ export class DnsCache implements CacheState {
   /** Whether anything, fresh, stale or dead, is held for `key`. */
   has(key: string): boolean {
     return this.slotOf(key) !== NO_SLOT;
+  }
+
+  /** Whether a positive answer (records of the asked type) stored at most `maxAgeMs` ago is held for `key`. */
+  holdsPositive(key: string, nowMs: number, maxAgeMs: number): boolean {
+    const slot = this.slotOf(key);
+    if (slot === NO_SLOT) return false;
+    const c = this.c;
+    return (c.flags[slot] & NEGATIVE) === 0 && c.rcode[slot] === Rcode.NOERROR && nowMs - c.storedAt[slot] <= maxAgeMs;
   }
 
   delete(key: string): void {

@@ -34,6 +34,8 @@ export interface RenderOptions {
   readonly fixedTtl?: number;
   /** Attach this EDE info-code (only for clients that sent EDNS). */
   readonly ede?: number;
+  /** …with this EXTRA-TEXT (ASCII; RFC 8914 §2). */
+  readonly edeText?: string;
   /** The UDP payload size ballast advertises when it has to write its own OPT record. */
   readonly udpSize: number;
 }
@@ -67,12 +69,14 @@ export function renderAnswer(
   udpSize: number,
   fixedTtl: number,
   ede: number,
+  edeText = '',
 ): Buffer {
   const edns = q.edns;
   const questionEnd = q.questionEnd;
   if (questionEnd - HEADER_SIZE !== questionLength) return synthesize(q, Rcode.SERVFAIL, { udpSize });
   const withEde = edns && ede !== NONE;
-  const optLength = edns ? OPT_HEADER_SIZE + (withEde ? EDE_OPTION_SIZE : 0) : 0;
+  const edeLength = withEde ? EDE_OPTION_SIZE + edeText.length : 0;
+  const optLength = edns ? OPT_HEADER_SIZE + edeLength : 0;
   const messageLength = storedLength + questionLength;
   const length = messageLength + optLength;
   // An extended rcode (RFC 6891 §6.1.3: BADVERS, BADCOOKIE…) lives in the OPT record; a client that sent none can
@@ -85,8 +89,8 @@ export function renderAnswer(
   const raw = q.raw;
   writeWhole(out, 0, src, at, storedLength, raw, HEADER_SIZE, questionEnd);
   if (edns) {
-    const end = writeOptHeader(out, messageLength, udpSize, rcode >> 4, q.dnssecOk, withEde ? EDE_OPTION_SIZE : 0);
-    if (withEde) writeEde(out, end, ede);
+    const end = writeOptHeader(out, messageLength, udpSize, rcode >> 4, q.dnssecOk, edeLength);
+    if (withEde) writeEde(out, end, ede, edeText);
     const arcount = ((out[10] << 8) | out[11]) + 1;
     out[10] = arcount >> 8;
     out[11] = arcount & 0xff;
@@ -199,6 +203,7 @@ export class CacheEntry {
       opts.udpSize,
       opts.fixedTtl ?? NONE,
       opts.ede ?? NONE,
+      opts.edeText,
     );
   }
 }

@@ -64,6 +64,7 @@ const zoneName = v.pipe(
 
 const protocol = oneOf(['udp', 'tcp', 'prefer-udp']);
 const policy = oneOf(['random', 'round_robin', 'sequential']);
+const lastKnownGoodPolicy = oneOf(['off', 'correlated', 'prefer-positive']);
 
 const CIDR_MESSAGE = 'expected a CIDR such as 10.0.0.0/8 or fd00::/8, or a single IP address';
 const clientNetwork = v.pipe(
@@ -83,6 +84,8 @@ export const zoneSchema = v.object({
   policy: v.optional(policy),
   /** Per-query deadline; defaults to upstream.deadlineMs. */
   deadlineMs: v.optional(int(100, 30_000)),
+  /** What a negative answer for a name this zone answered positively does; defaults to lastKnownGood.policy. */
+  lastKnownGood: v.optional(lastKnownGoodPolicy),
 });
 
 /** Every section of the config, each key with its range and default; checks across keys are in checks.ts. */
@@ -192,6 +195,16 @@ export const settings = v.object({
     recheckSeconds: v.optional(int(1, 300), 30),
     /** Keep serving entries past maxAgeSeconds while every upstream of their zone is down. */
     keepPastMaxAgeWhileDown: v.optional(v.boolean('expected true or false'), false),
+  }),
+  lastKnownGood: section({
+    /**
+     * A negative answer (NXDOMAIN, or NODATA) for a name the cache holds a positive answer for: `off` passes it on;
+     * `correlated` keeps serving the positive one while the negative is unconfirmed or the upstream contradicts names
+     * in several domains at once; `prefer-positive` always keeps the positive one.
+     */
+    policy: v.optional(lastKnownGoodPolicy, 'correlated'),
+    /** The oldest positive answer that may be served in place of a negative one. */
+    maxAgeSeconds: v.optional(int(1, 30 * 86_400), 86_400),
   }),
   refresh: section({
     /** Earliest background refresh point, as a fraction of the TTL. */

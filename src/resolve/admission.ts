@@ -1,3 +1,4 @@
+import type { Contests } from './contest.js';
 import type { FailedAnswer, FailureCache } from './failures.js';
 import type { ResolveMetrics } from './metrics.js';
 import type { ZoneView } from './zone-state.js';
@@ -10,10 +11,12 @@ export type StaleReason =
   | 'refresh_failed'
   | 'recovering'
   | 'busy'
-  | 'no_recursion';
+  | 'no_recursion'
+  | 'last_known_good';
 
 export interface AdmissionDeps {
   readonly failures: FailureCache;
+  readonly contests: Contests;
   readonly metrics: ResolveMetrics;
 }
 
@@ -29,10 +32,14 @@ export interface Candidate {
   readonly now: number;
 }
 
-/** Why not: a reason, and for a held failure, how it failed (so it is answered the same way). */
+/**
+ * Why not: a reason; for a held failure, how it failed (so it is answered the same way); for a contested name, what
+ * the upstream said instead of its last known good answer.
+ */
 export interface Refusal {
   readonly reason: StaleReason;
   readonly failure?: FailedAnswer;
+  readonly said?: string;
 }
 
 /** The refusal of every query to a zone that is down: one object, not one per stale answer of an outage. */
@@ -51,6 +58,11 @@ export function admit(c: Candidate, deps: AdmissionDeps): Refusal | undefined {
   if (failure !== undefined) {
     deps.metrics.failureCacheHits.inc();
     return { reason: 'failure_cached', failure };
+  }
+  if (c.hasStale) {
+    // A contested name (contest.ts) is asked again only at its recheck; meanwhile its last known good answer.
+    const said = deps.contests.holding(c.query.key, c.now);
+    if (said !== undefined) return { reason: 'last_known_good', said };
   }
   if (c.hasStale && !c.view.available) return { reason: 'busy' };
   if (c.hasStale && !c.view.budget.allowStaleRefresh()) {

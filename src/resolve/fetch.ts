@@ -4,6 +4,7 @@ import {
   type Askers,
   domainOf,
   type ForwardDeps,
+  type Forwarded,
   forward,
   isAnswer,
   QUERY_RULES,
@@ -13,6 +14,7 @@ import {
 } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
 import { type Query, rcodeLabel, upstreamQuery } from '../wire/index.js';
+import { type Contests, KeptLastKnownGood, negativeKind } from './contest.js';
 import type { FailureCache } from './failures.js';
 import { zoneEpoch } from './zone-state.js';
 
@@ -32,6 +34,10 @@ export interface FetchDeps {
   readonly forward: ForwardDeps;
   /** The EDNS payload size ballast asks upstreams for. */
   readonly upstreamUdpSize: number;
+  /** Names whose negative answer is not believed yet (contest.ts). */
+  readonly contests: Contests;
+  /** The oldest positive answer kept in place of a negative one. */
+  readonly lastKnownGoodMaxAgeMs: number;
 }
 
 /** Who asks: the flow whose turn it waits for (a client, in a zone), and the askers that join it later. */
@@ -57,9 +63,9 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
     flow: asker.flow,
     askers: asker.askers,
   };
-  let answer: Awaited<ReturnType<typeof forward>>;
+  let answered: Forwarded;
   try {
-    answer = await forward(zone, request, deps.forward);
+    answered = await forward(zone, request, deps.forward);
   } catch (err) {
     const outcome = queryOutcome(err);
     const { hold } = QUERY_RULES[outcome];
@@ -74,6 +80,8 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
     }
     throw err;
   }
+  const { answer } = answered;
+  if (isAnswer(answer.scan.rcode)) keepOrBelieve(q.key, request.domain, answered, zone, deps);
   const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
   if (!isAnswer(answer.scan.rcode)) {
     failures.record(q.key, clock.now(), {
@@ -85,4 +93,23 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
   }
   failures.clear(q.key);
   return entry;
+}
+
+/**
+ * Last known good (contest.ts): a positive answer ends any contest about the name, and tells its route it agrees
+ * again. A negative one for a name whose positive answer the cache holds is a contradiction, counted against the
+ * route; then the zone's policy keeps the positive answer (throws KeptLastKnownGood) or believes the negative one.
+ */
+function keepOrBelieve(key: string, domain: string, { answer, route }: Forwarded, zone: Zone, deps: FetchDeps): void {
+  const said = negativeKind(answer.scan.rcode, answer.scan.ancount);
+  if (said === undefined) {
+    if (deps.contests.settle(key)) route.agreed(key);
+    return;
+  }
+  const now = deps.clock.now();
+  if (!deps.cache.holdsPositive(key, now, deps.lastKnownGoodMaxAgeMs)) return;
+  route.contradicted(key, domain);
+  if (deps.contests.judge(key, said, zone.lastKnownGood, route.answersWrong, now) === 'keep') {
+    throw new KeptLastKnownGood(said, deps.cache.lookup(key, now)!.entry);
+  }
 }

@@ -8,6 +8,7 @@ import { admit, type StaleReason } from './admission.js';
 import { answerAny, isAny } from './any.js';
 import type { BudgetOptions } from './budget.js';
 import { Coalescer, type Flight } from './coalesce.js';
+import { type Contests, KeptLastKnownGood, lastKnownGoodText } from './contest.js';
 import type { FailureCache } from './failures.js';
 import { ErrorAnswer, fetchAndStore } from './fetch.js';
 import type { LoopDetector } from './loop.js';
@@ -46,6 +47,8 @@ export interface HandlerParts {
   readonly log: Logger;
   /** Identical misses share one fetch (docs/design.md §2.2); false only in the fleet simulation's ablation. */
   readonly coalescing?: boolean;
+  /** Names whose negative answer is not believed yet (contest.ts), kept across reloads. */
+  readonly contests: Contests;
 }
 
 /** Settings a hot reload may replace (RequestHandler.configure). */
@@ -59,6 +62,8 @@ export interface HandlerSettings {
   readonly budget: BudgetOptions;
   /** Hits in an entry's lifetime that make it eligible for a background refresh (CoreDNS prefetch: 2). */
   readonly refreshMinHits: number;
+  /** The oldest positive answer kept in place of a negative one (lastKnownGood.maxAgeSeconds). */
+  readonly lastKnownGoodMaxAgeMs: number;
 }
 
 export type HandlerDeps = HandlerParts & HandlerSettings;
@@ -147,7 +152,7 @@ export class RequestHandler {
     if (refusal !== undefined) {
       if (!hasStale) return this.replies.refuse(q, refusal);
       // Nothing since the lookup stored or evicted, so the slot is still this entry: rendered in place, no copy.
-      return this.serveStale(q, maxSize, slot, refusal.reason, view);
+      return this.serveStale(q, maxSize, slot, refusal.reason, view, refusal.said);
     }
 
     // coalesce → queue → forward → store
@@ -183,6 +188,9 @@ export class RequestHandler {
       return this.replies.answer(q, await flight, clock.now(), maxSize, 'upstream');
     } catch (err) {
       if (err instanceof ErrorAnswer) return this.replies.answer(q, err.entry, clock.now(), maxSize, 'upstream');
+      if (err instanceof KeptLastKnownGood) {
+        return this.replies.stale(q, err.entry, clock.now(), maxSize, 'last_known_good', lastKnownGoodText(err.said));
+      }
       this.deps.log.debug({ err, qtype: q.qtype }, 'upstream failed');
       return this.replies.failed(q, queryOutcome(err));
     } finally {
@@ -203,14 +211,26 @@ export class RequestHandler {
     const result = await raceStale(flight, waitMs, clock);
     metrics.inflight.dec();
     if (result.kind === 'answer') return this.replies.answer(q, result.value, clock.now(), maxSize, 'upstream');
-    const reason = result.kind === 'timeout' ? 'client_timeout' : 'refresh_failed';
-    return this.replies.stale(q, stale, clock.now(), maxSize, reason);
+    if (result.kind === 'timeout') return this.replies.stale(q, stale, clock.now(), maxSize, 'client_timeout');
+    if (result.err instanceof KeptLastKnownGood) {
+      const text = lastKnownGoodText(result.err.said);
+      return this.replies.stale(q, stale, clock.now(), maxSize, 'last_known_good', text);
+    }
+    return this.replies.stale(q, stale, clock.now(), maxSize, 'refresh_failed');
   }
 
   /** A stale answer straight from its slot, at once (the refusal and RD=0 paths: no await since the lookup). */
-  private serveStale(q: Query, maxSize: number, slot: number, reason: StaleReason, view: ZoneView | undefined): Buffer {
+  private serveStale(
+    q: Query,
+    maxSize: number,
+    slot: number,
+    reason: StaleReason,
+    view: ZoneView | undefined,
+    said?: string,
+  ): Buffer {
     if (reason === 'upstream_down' && view !== undefined) this.zoneStates.servedStaleWhileDown(view.zone);
-    return this.replies.staleSlot(q, this.deps.cache, slot, this.deps.clock.now(), maxSize, reason);
+    const text = said === undefined ? undefined : lastKnownGoodText(said);
+    return this.replies.staleSlot(q, this.deps.cache, slot, this.deps.clock.now(), maxSize, reason, text);
   }
 
   /**

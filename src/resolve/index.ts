@@ -1,6 +1,7 @@
 export * from './admission.js';
 export * from './budget.js';
 export * from './coalesce.js';
+export * from './contest.js';
 export * from './failures.js';
 export * from './fetch.js';
 export * from './handler.js';

@@ -37,23 +37,35 @@ export class Replies {
     return cache.render(slot, q, now, maxSize, this.settings.udpSize);
   }
 
-  /** RFC 8767 §4: the stale records with TTL staleTtlSeconds, and EDE 3 (19 for NXDOMAIN) for EDNS clients. */
-  stale(q: Query, entry: CacheEntry, now: number, maxSize: number, reason: StaleReason): Buffer {
+  /**
+   * RFC 8767 §4: the stale records with TTL staleTtlSeconds, and EDE 3 (19 for NXDOMAIN) for EDNS clients, with
+   * `edeText` as its EXTRA-TEXT when given (a last known good answer says why).
+   */
+  stale(q: Query, entry: CacheEntry, now: number, maxSize: number, reason: StaleReason, edeText?: string): Buffer {
     this.countStale(reason, entry.rcode);
     return entry.render(q, now, {
       maxSize,
       udpSize: this.settings.udpSize,
       fixedTtl: this.settings.staleTtlSeconds,
       ede: staleEde(entry.rcode),
+      edeText,
     });
   }
 
   /** The same, rendered by slot straight from the cache, for a stale answer sent before any await. */
-  staleSlot(q: Query, cache: DnsCache, slot: number, now: number, maxSize: number, reason: StaleReason): Buffer {
+  staleSlot(
+    q: Query,
+    cache: DnsCache,
+    slot: number,
+    now: number,
+    maxSize: number,
+    reason: StaleReason,
+    edeText?: string,
+  ): Buffer {
     const rcode = cache.rcodeOf(slot);
     this.countStale(reason, rcode);
     const { udpSize, staleTtlSeconds } = this.settings;
-    return cache.render(slot, q, now, maxSize, udpSize, staleTtlSeconds, staleEde(rcode));
+    return cache.render(slot, q, now, maxSize, udpSize, staleTtlSeconds, staleEde(rcode), edeText);
   }
 
   private countStale(reason: StaleReason, rcode: number): void {

@@ -1,7 +1,10 @@
 import type { Clock } from '../util/clock.js';
 
 /** How a refresh raced against the client response timer ended. */
-export type RaceResult<T> = { readonly kind: 'answer'; readonly value: T } | { readonly kind: 'timeout' | 'failed' };
+export type RaceResult<T> =
+  | { readonly kind: 'answer'; readonly value: T }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'failed'; readonly err: unknown };
 
 /**
  * RFC 8767 §5: with a stale entry and a healthy upstream, the refresh gets `waitMs` to answer; after that the client
@@ -19,7 +22,7 @@ export function raceStale<T>(flight: Promise<T>, waitMs: number, clock: Clock): 
     const timer = clock.setTimer(() => finish({ kind: 'timeout' }), waitMs);
     flight.then(
       (value) => finish({ kind: 'answer', value }),
-      () => finish({ kind: 'failed' }),
+      (err) => finish({ kind: 'failed', err }),
     );
   });
 }

@@ -66,8 +66,14 @@ export function isAnswer(rcode: number): boolean {
  * Resolves with the first NOERROR/NXDOMAIN answer, else the last error answer; rejects with the error that names
  * the query's outcome (outcome.ts `queryOutcome`).
  */
-export function forward(zone: Zone, req: ForwardRequest, deps: ForwardDeps): Promise<Answer> {
+export function forward(zone: Zone, req: ForwardRequest, deps: ForwardDeps): Promise<Forwarded> {
   return new Promise((resolve, reject) => new Attempts(zone, req, deps, resolve, reject).start());
+}
+
+/** An answer, and the route it came from (its upstream, for its zone): what it says is evidence about that route. */
+export interface Forwarded {
+  readonly answer: Answer;
+  readonly route: Route;
 }
 
 class Attempts {
@@ -95,7 +101,7 @@ class Attempts {
   /** The route of the last attempt, whose RTO times the next retransmission. */
   private last: Route | undefined;
   private deadlineTimer: Timer | undefined;
-  private errorAnswer: Answer | undefined;
+  private errorAnswer: Forwarded | undefined;
   private lastError: unknown;
   private readonly offs: (() => void)[] = [];
 
@@ -103,7 +109,7 @@ class Attempts {
     private readonly zone: Zone,
     private readonly req: ForwardRequest,
     private readonly deps: ForwardDeps,
-    private readonly resolve: (a: Answer) => void,
+    private readonly resolve: (a: Forwarded) => void,
     private readonly reject: (e: unknown) => void,
   ) {
     this.order = zone.selector.order(zone.routes);
@@ -212,7 +218,7 @@ class Attempts {
     this.pending++;
     const remaining = Math.max(1, this.deadlineAt - this.deps.clock.now());
     route.exchange(Buffer.from(this.req.query), this.req.questionEnd, remaining, this.req, this.cancel).then(
-      (a) => this.onAnswer(a),
+      (answer) => this.onAnswer({ answer, route }),
       (e) => this.onError(e),
     );
     this.armRto();
@@ -246,18 +252,18 @@ class Attempts {
     this.armRto();
   }
 
-  private onAnswer(answer: Answer): void {
+  private onAnswer(answered: Forwarded): void {
     this.pending--;
     this.deps.budget.earn(this.req.flow);
     if (this.settled) return;
-    if (isAnswer(answer.scan.rcode)) {
-      this.finish(answer);
+    if (isAnswer(answered.answer.scan.rcode)) {
+      this.finish(answered);
       return;
     }
     // SERVFAIL, REFUSED…: another upstream of the zone may do better; if there is none, this is the answer.
-    this.errorAnswer = answer;
+    this.errorAnswer = answered;
     const another = this.order.some((r) => !this.tried.has(r) && r.available);
-    if (!another || !this.send()) this.finish(answer);
+    if (!another || !this.send()) this.finish(answered);
   }
 
   private onError(err: unknown): void {
@@ -308,7 +314,7 @@ class Attempts {
       : new UpstreamTimeoutError(`no answer for zone ${this.zone.name} ${within}`);
   }
 
-  private finish(answer: Answer | undefined, err?: unknown): void {
+  private finish(answer: Forwarded | undefined, err?: unknown): void {
     if (this.settled) return;
     this.settled = true;
     for (const off of this.offs) off();

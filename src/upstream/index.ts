@@ -1,4 +1,5 @@
 export * from './budget.js';
+export * from './contradiction.js';
 export * from './evidence.js';
 export * from './forward.js';
 export * from './health.js';

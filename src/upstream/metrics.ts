@@ -63,6 +63,22 @@ export function createUpstreamMetrics(registry: Registry) {
       labelNames: ['upstream', 'zone', 'result'] as const,
       registers,
     }),
+    contradictions: new Counter({
+      name: 'ballast_upstream_contradictions_total',
+      help:
+        'Negative answers (NXDOMAIN, NODATA) for a name the cache held a positive answer for, per upstream and zone ' +
+        '(docs/resilience.md, "Last known good").',
+      labelNames: ['upstream', 'zone'] as const,
+      registers,
+    }),
+    wrong: new Gauge({
+      name: 'ballast_upstream_answers_wrong',
+      help:
+        '1 while an upstream is judged to answer a zone wrongly: it contradicts names it answered before, in several ' +
+        'domains at once. Their last known good answers are served meanwhile.',
+      labelNames: ['upstream', 'zone'] as const,
+      registers,
+    }),
     limit: new Gauge({
       name: 'ballast_upstream_inflight_limit',
       help:

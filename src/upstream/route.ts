@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Cancel } from '../util/cancel.js';
 import { Rcode } from '../wire/index.js';
+import { ContradictionEvidence } from './contradiction.js';
 import { type EvidenceOptions, TransportEvidence } from './evidence.js';
 import { Health, type HealthState, type ProbeOptions } from './health.js';
 import type { UpstreamMetrics } from './metrics.js';
@@ -42,6 +43,7 @@ const STATE_VALUE: Record<HealthState, number> = { closed: 0, suspect: 1, probin
 export class Route {
   readonly health: Health;
   private readonly evidence: TransportEvidence;
+  private readonly contradictions: ContradictionEvidence;
   private readonly rtt: RttEstimator;
   /** Called when the route goes down, so the queries waiting on it end at once. */
   private readonly downListeners = new Set<() => void>();
@@ -58,8 +60,11 @@ export class Route {
     this.children = {
       state: m.state.labels(...labels),
       probe: { ok: m.probes.labels(...labels, 'success'), failed: m.probes.labels(...labels, 'failure') },
+      contradictions: m.contradictions.labels(...labels),
+      wrong: m.wrong.labels(...labels),
     };
     this.children.state.set(0);
+    this.children.wrong.set(0);
     const log = { upstream: upstream.label, zone: opts.zone };
     this.health = new Health(
       opts.health,
@@ -77,6 +82,15 @@ export class Route {
         if (state === 'open') for (const fn of [...this.downListeners]) fn();
       },
     );
+    this.contradictions = new ContradictionEvidence(upstream.clock, (wrong, domains) => {
+      this.children.wrong.set(wrong ? 1 : 0);
+      if (wrong) {
+        deps.log.warn(
+          { ...log, domains },
+          'upstream contradicts names it answered before, in several domains: serving their last known good answers',
+        );
+      } else deps.log.info(log, 'upstream agrees with its earlier answers again');
+    });
     this.evidence = new TransportEvidence(
       opts.health,
       upstream.clock,
@@ -136,6 +150,22 @@ export class Route {
     else this.evidence.deadline(asked.name, asked.domain);
   }
 
+  /** Whether the upstream is judged to answer this zone wrongly (contradiction.ts). */
+  get answersWrong(): boolean {
+    return this.contradictions.wrong;
+  }
+
+  /** A negative answer from this route for `name`, which the cache holds a positive answer for. */
+  contradicted(name: string, domain: string): void {
+    this.children.contradictions.inc();
+    this.contradictions.contradicted(name, domain);
+  }
+
+  /** A positive answer from this route for `name`: if it had contradicted it, it agrees again. */
+  agreed(name: string): void {
+    this.contradictions.agreed(name);
+  }
+
   /** Calls `fn` when this route goes down; returns the unsubscribe. */
   onDown(fn: () => void): () => void {
     this.downListeners.add(fn);
@@ -179,6 +209,7 @@ export class Route {
   close(): void {
     this.health.stop();
     this.evidence.stop();
+    this.contradictions.stop();
   }
 
   /** This route's epoch stamp: a new one each time it recovers (its zone's epoch is the newest of them). */

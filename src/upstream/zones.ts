@@ -3,6 +3,13 @@ import type { Route } from './route.js';
 import type { Selector } from './select.js';
 import type { Protocol } from './transport.js';
 
+/**
+ * What a zone does with a negative answer for a name its cache holds a positive answer for (resolve/contest.ts):
+ * pass it on, keep the positive one until the negative is confirmed and the upstream is not judged wrong, or always
+ * keep the positive one.
+ */
+export type LastKnownGoodPolicy = 'off' | 'correlated' | 'prefer-positive';
+
 /** Where queries under one zone go. The root zone "." catches everything else. */
 export interface Zone {
   /** Presentation form, lower case, no trailing dot ("." for the root). */
@@ -14,6 +21,7 @@ export interface Zone {
   readonly protocol: Protocol;
   /** How long one query may take, retransmissions included, before it has failed. */
   readonly deadlineMs: number;
+  readonly lastKnownGood: LastKnownGoodPolicy;
   readonly selector: Selector;
 }
 

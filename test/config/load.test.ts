@@ -97,6 +97,7 @@ describe('defaults', () => {
         recheckSeconds: 30,
         keepPastMaxAgeWhileDown: false,
       },
+      lastKnownGood: { policy: 'correlated', maxAgeSeconds: 86_400 },
       refresh: { fromFraction: 0.75, toFraction: 0.95, minHits: 2, budgetPerSecond: 1000, recoveryMinPerSecond: 10 },
       failureCache: { initialSeconds: 5, maxSeconds: 300, maxEntries: 100_000 },
       fairness: { queues: 64, handSize: 8, queueLength: 256 },

@@ -156,7 +156,9 @@ describe('docs/configuration.md and the config schema', () => {
     const cells = row(settings, `zones[].${key}`);
     expect(cells, `docs/configuration.md has no row for zones[].${key}`).toBeDefined();
     const optional = safeParse(zoneShape[key as keyof typeof zoneShape], undefined).success;
-    expect(cells![2]).toBe(optional ? `\`upstream.${key}\`` : '— (required)');
+    // Most zone settings default to the upstream section's; last known good to its own section's policy.
+    const inherits = key === 'lastKnownGood' ? 'lastKnownGood.policy' : `upstream.${key}`;
+    expect(cells![2]).toBe(optional ? `\`${inherits}\`` : '— (required)');
   });
 
   it('lists no setting that does not exist', () => {

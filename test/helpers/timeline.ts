@@ -78,14 +78,14 @@ export class TimedClient {
  * then for the event loop's poll phase (setImmediate runs after it), so a process that was descheduled cannot look
  * quiet just because its timers ran before the sockets it had not read yet. Bounded by `timeoutMs`.
  */
-export async function quiesce(activity: () => number, quietMs = 25, timeoutMs = 20_000): Promise<void> {
+export async function quiesce(activity: () => number, quietMs = 10, timeoutMs = 20_000): Promise<void> {
   const started = Date.now();
   let last = activity();
   let since = Date.now();
   let checks = 0;
   while (Date.now() - since < quietMs || checks < 4) {
     if (Date.now() - started > timeoutMs) throw new Error(`still busy after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 2));
     await new Promise((r) => setImmediate(r));
     const now = activity();
     checks++;

@@ -4,6 +4,7 @@ import { createRegistry } from '../../src/observe/index.js';
 import {
   admit,
   type Candidate,
+  Contests,
   createResolveMetrics,
   FailureCache,
   ZoneBudget,
@@ -32,7 +33,8 @@ function setup() {
     now: clock.now(),
     ...over,
   });
-  return { clock, failures, metrics, budget, view, candidate, deps: { failures, metrics } };
+  const contests = new Contests();
+  return { clock, failures, metrics, budget, view, candidate, contests, deps: { failures, contests, metrics } };
 }
 
 describe('admit', () => {
@@ -91,5 +93,13 @@ describe('admit', () => {
     budget.observeHealth(true); // recovery starts with an empty bucket
     expect(admit(candidate({ hasStale: true }), deps)?.reason).toBe('recovering');
     expect(admit(candidate({ hasStale: false }), deps)).toBeUndefined();
+  });
+
+  it('holds a contested name back until its recheck, answering it from its last known good entry', () => {
+    const { candidate, contests, deps, clock } = setup();
+    contests.judge('k', 'NXDOMAIN', 'correlated', false, clock.now());
+    expect(admit(candidate({ hasStale: true }), deps)).toEqual({ reason: 'last_known_good', said: 'NXDOMAIN' });
+    expect(admit(candidate({ hasStale: false }), deps)).toBeUndefined(); // nothing to serve: it is asked
+    expect(admit(candidate({ hasStale: true, now: clock.now() + 5000 }), deps)).toBeUndefined();
   });
 });

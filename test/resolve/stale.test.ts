@@ -30,8 +30,9 @@ describe('raceStale', () => {
 
   it('serves stale at once when the refresh fails before the timer', async () => {
     const clock = new ManualClock();
-    const race = raceStale(Promise.reject(new Error('SERVFAIL')), 1800, clock);
-    expect(await race).toEqual({ kind: 'failed' });
+    const err = new Error('SERVFAIL');
+    const race = raceStale(Promise.reject(err), 1800, clock);
+    expect(await race).toEqual({ kind: 'failed', err });
   });
 });
 

@@ -11,6 +11,7 @@ const zone = (name: string): Zone => ({
   routes: [],
   protocol: 'udp',
   deadlineMs: 4000,
+  lastKnownGood: 'correlated',
   selector: {} as Zone['selector'],
 });
 const wire = (name: string) => encodeName(name).toString('latin1');
