@@ -4,9 +4,10 @@
 //
 //   npm run drill [-- --report PATH]      (default report: bench/out/drill-report.html, git-ignored)
 //   npm run drill -- --matrix [--out PATH]
-//       every fault kind in turn (blackhole, servfail, refused, drop, delay, lame, slow, loss, overload), each
-//       against a fresh ballast: 12 s warm, 15 s fault, 8 s recover at 300 queries/s; one table of the fault phases
-//       (answered %, SERVFAIL %, p99, upstream q/s), written to bench/results/drill-matrix.md
+//       every fault kind in turn (blackhole, servfail, refused, drop, delay, lame, slow, loss, overload, nxdomain,
+//       nodata, mixed), each against a fresh ballast: 12 s warm, 15 s fault, 8 s recover at 300 queries/s; one table
+//       of the fault phases (answered %, NXDOMAIN/NODATA %, SERVFAIL %, stale %, p99, upstream q/s), written to
+//       bench/results/drill-matrix.md
 //
 // Everything runs on 127.0.0.1; only processes started here are stopped, by PID.
 
@@ -99,6 +100,9 @@ const MATRIX = [
   ['slow', ['--delay-ms', '300', '--spread-ms', '900'], 'answers 0.3–1.2 s late'],
   ['loss', ['--percent', '20'], '20 % of datagrams lost each way'],
   ['overload', ['--concurrency', '20'], 'REFUSED above 20 in flight'],
+  ['nxdomain', [], 'NXDOMAIN for every name (an empty informer)'],
+  ['nodata', [], 'NODATA for every name (emptied Endpoints)'],
+  ['mixed', ['--percent', '33'], 'NXDOMAIN from one replica in three'],
 ];
 
 /** ballast in front of a fresh fake CoreDNS, ready, with the names file; stop() ends both. */
@@ -194,6 +198,7 @@ async function matrix(opts) {
         `\`${kind}\``,
         what,
         fault.answeredPct.toFixed(2),
+        fault.negativePct.toFixed(2),
         fault.servfailPct.toFixed(2),
         fault.stalePct.toFixed(1),
         Number.isFinite(fault.p99Ms) ? fault.p99Ms.toFixed(1) : '—',
@@ -207,7 +212,7 @@ async function matrix(opts) {
   const columns = [
     ['fault'],
     ['what it models'],
-    ...['answered %', 'SERVFAIL %', 'stale %', 'p99 ms', 'upstream q/s'].map(right),
+    ...['answered %', 'NXDOMAIN/NODATA %', 'SERVFAIL %', 'stale %', 'p99 ms', 'upstream q/s'].map(right),
   ];
   const table = mdTable(columns, rows);
   const file = reportPath(opts, path.join(ROOT, 'bench/results/drill-matrix.md'));
@@ -220,8 +225,10 @@ async function matrix(opts) {
     `- Each row: a fresh ballast in front of a fake CoreDNS serving ${SERVICES} cluster.local services (TTL 5 s, ` +
       'over TCP); `ballast drill` at 300 queries/s over all of them, 12 s warm (every name asked once), then the fault on the cluster zone ' +
       'for 15 s, then 8 s to recover. The figures are the fault phase: answered (any answer but SERVFAIL, ' +
-      'within the 2 s client timeout), SERVFAIL, stale answers, p99 latency, and queries ballast sent upstream ' +
-      'per second (probes and retransmissions included; the fault swallows or answers them).',
+      'within the 2 s client timeout), NXDOMAIN or NODATA (every name asked exists, so each of these is a wrong ' +
+      'answer reaching a client), SERVFAIL, stale answers (last known good ones included), p99 latency, and ' +
+      'queries ballast sent upstream per second (probes and retransmissions included; the fault swallows or answers ' +
+      'them).',
     '',
     table,
     '',

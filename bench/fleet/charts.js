@@ -9,6 +9,7 @@ export const COLORS = {
   'no-coalescing': '#7b4fb3',
   'no-stale': '#3a9d5d',
   'no-snapshot': '#8c8c8c',
+  'no-lkg': '#0f9d9a',
 };
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -67,7 +68,9 @@ export function lineChart({
   const n = Math.max(...lines.map((l) => l.values.length));
   const all = [...lines.flatMap((l) => l.values), ...(reference?.values ?? [])];
   const top = Math.max(...all);
-  const yMax = log ? 10 ** Math.ceil(Math.log10(Math.max(top, 10))) : (fixedMax ?? niceMax(top * 1.05));
+  // A log axis of nothing at all (no REFUSED in a scenario) spans 1 to 100k rather than fractions of a query.
+  const logTop = top === 0 ? 1e5 : 10 ** Math.ceil(Math.log10(Math.max(top, 10)));
+  const yMax = log ? logTop : (fixedMax ?? niceMax(top * 1.05));
   // A log axis spans five decades below its top; anything lower sits on the floor.
   const yMin = log ? yMax / 1e5 : 0;
   const frac = (v) => (log ? Math.log10(Math.max(v, yMin) / yMin) / Math.log10(yMax / yMin) : Math.min(v, yMax) / yMax);

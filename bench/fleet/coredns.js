@@ -19,6 +19,8 @@ class Replica {
     this.cache = new Map();
     this.cache6 = new Map();
     this.synced = true;
+    /** An informer that listed nothing: NXDOMAIN for every cluster name (the wrong-negatives scenario). */
+    this.empty = false;
     /** Until when the process is down (a restart): connections to it are refused. */
     this.downUntil = -1;
   }
@@ -108,10 +110,14 @@ export class CoreDns {
     return this.deliver(r.busyUntil + half - now, timeoutMs, { rcode }, done);
   }
 
-  /** What a replica answers: SERVFAIL for the cluster zone while its informer has not synced; else from cache or data. */
+  /**
+   * What a replica answers: SERVFAIL for the cluster zone while its informer has not synced, NXDOMAIN for every cluster
+   * name while its informer is empty (but its own SOA); else from cache or data.
+   */
   answer(r, name, qtype, now) {
     if (name === undefined) return RCODE.NOERROR; // the forward plugin's health check, ". IN NS"
     if (name.cluster && !r.synced) return RCODE.SERVFAIL;
+    if (name.cluster && r.empty && !name.isApex) return RCODE.NXDOMAIN;
     const cache = qtype === QTYPE.AAAA ? r.cache6 : r.cache;
     const cached = cache.get(name);
     if (cached !== undefined && cached > now) {

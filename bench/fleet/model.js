@@ -62,6 +62,11 @@ export const POLICIES = {
   'no-coalescing': { label: 'ballast, no coalescing', kind: 'ballast', config: {}, coalescing: false },
   'no-stale': { label: 'ballast, no serve-stale', kind: 'ballast', config: { stale: { maxAgeSeconds: 0 } } },
   'no-snapshot': { label: 'ballast, no snapshot', kind: 'ballast', config: { persistence: { enabled: false } } },
+  'no-lkg': {
+    label: 'ballast, no last known good',
+    kind: 'ballast',
+    config: { lastKnownGood: { policy: 'off' } },
+  },
 };
 
 /** Merges plain objects (the policy's settings over the simulation's); arrays and values replace. */

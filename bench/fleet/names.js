@@ -202,7 +202,22 @@ export function outcomeOf(rcode, ancount) {
 /** Reads a reply's bytes into outcome | (stale ? 8 : 0). ballast appends its OPT last, the EDE last in it. */
 export function decodeReply(buf) {
   const outcome = outcomeOf(buf[3] & 0x0f, buf.readUInt16BE(6));
+  return outcome | (staleEde(buf) ? 8 : 0);
+}
+
+/**
+ * Whether the reply ends in an OPT whose only option is EDE 3 or 19 (a stale answer), with or without EXTRA-TEXT (a
+ * last known good answer says why). The OPT is the last record ballast writes: its RDLENGTH is the option's length
+ * plus 4, and the option starts right after it.
+ */
+function staleEde(buf) {
   const n = buf.length;
-  const ede = n >= 18 && buf.readUInt16BE(n - 6) === 15 && buf.readUInt16BE(n - 4) === 2 ? buf.readUInt16BE(n - 2) : -1;
-  return outcome | (ede === 3 || ede === 19 ? 8 : 0);
+  for (let text = 0; text <= 64 && 12 + 11 + 6 + text <= n; text++) {
+    const at = n - 6 - text;
+    if (buf.readUInt16BE(at) !== 15 || buf.readUInt16BE(at + 2) !== 2 + text) continue;
+    if (buf.readUInt16BE(at - 2) !== 6 + text) continue;
+    const code = buf.readUInt16BE(at + 4);
+    return code === 3 || code === 19;
+  }
+  return false;
 }

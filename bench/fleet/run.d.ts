@@ -15,6 +15,11 @@ export interface FleetSummary {
   capacityQps: number;
   refused: number;
   servfail: number;
+  /** Health checks at CoreDNS: the busiest second from the fault to the end of recovery, the mean over the fault. */
+  probePeakQps: number;
+  probeMeanQps: number;
+  /** SERVFAIL and REFUSED answers to health checks, over the run. */
+  probeErrors: number;
   recoverySeconds: number | undefined;
 }
 

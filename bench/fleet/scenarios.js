@@ -46,6 +46,19 @@ export const SCENARIOS = {
       sim.at(faultEnd * 1000, () => (coredns.capacityFactor = 1));
     },
   },
+  'wrong-negatives': {
+    title: 'One of two CoreDNS replicas answers NXDOMAIN for 10 minutes',
+    summary:
+      'A replica restarted and relisted against an API server that returned nothing: its informer is empty, so it ' +
+      'answers NXDOMAIN, with its SOA, for every Service and pod name, while the other replica answers right and ' +
+      'kube-proxy spreads queries over both. Nothing is down, and nothing answers SERVFAIL.',
+    phases: { warmS: 180, faultS: 600, recoverS: 300 },
+    policies: ['nodelocal', 'ballast', 'no-lkg'],
+    setup({ sim, coredns, faultStart, faultEnd }) {
+      sim.at(faultStart * 1000, () => (coredns.replicas[0].empty = true));
+      sim.at(faultEnd * 1000, () => (coredns.replicas[0].empty = false));
+    },
+  },
   'rolling-restart': {
     title: 'The node cache DaemonSet rolls during a 15-minute API server outage',
     summary:

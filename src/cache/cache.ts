@@ -246,12 +246,17 @@ export class DnsCache implements CacheState {
     return this.slotOf(key) !== NO_SLOT;
   }
 
-  /** Whether a positive answer (records of the asked type) stored at most `maxAgeMs` ago is held for `key`. */
-  holdsPositive(key: string, nowMs: number, maxAgeMs: number): boolean {
+  /**
+   * Whether `key` holds an answer, stored at most `maxAgeMs` ago, that a new one contradicts: for NODATA (`name`
+   * false), records of the type asked; for NXDOMAIN (`name` true), any NOERROR, since even a NODATA said the name
+   * exists.
+   */
+  holdsContradicted(key: string, name: boolean, nowMs: number, maxAgeMs: number): boolean {
     const slot = this.slotOf(key);
     if (slot === NO_SLOT) return false;
     const c = this.c;
-    return (c.flags[slot] & NEGATIVE) === 0 && c.rcode[slot] === Rcode.NOERROR && nowMs - c.storedAt[slot] <= maxAgeMs;
+    if (c.rcode[slot] !== Rcode.NOERROR || nowMs - c.storedAt[slot] > maxAgeMs) return false;
+    return name || (c.flags[slot] & NEGATIVE) === 0;
   }
 
   delete(key: string): void {

@@ -14,7 +14,7 @@ export const DRILL_FLAGS: readonly FlagSpec[] = [
   { name: 'fault-upstream', value: 'HOST:PORT', help: 'only this upstream' },
   { name: 'delay-ms', value: 'N', help: 'for --fault delay and slow', default: '500' },
   { name: 'spread-ms', value: 'N', help: 'for --fault slow: extra delay up to this, at random', default: '0' },
-  { name: 'percent', value: 'N', help: 'for --fault drop, lame and loss', default: '50' },
+  { name: 'percent', value: 'N', help: 'for --fault drop, lame, loss and mixed', default: '50' },
   { name: 'drop-percent', value: 'N', help: 'the same as --percent (kept for old scripts)' },
   { name: 'concurrency', value: 'N', help: 'for --fault overload: REFUSED above this many in flight', default: '10' },
   { name: 'warm', value: 'DURATION', help: 'load before the fault', default: '20s' },
@@ -89,7 +89,7 @@ export function drillOptions(values: FlagValues, out: (line: string) => void): D
       upstream: str(values, 'fault-upstream'),
       delayMs: kind === 'delay' || kind === 'slow' ? count(values, 'delay-ms', 500, 60_000) : undefined,
       spreadMs: kind === 'slow' ? count(values, 'spread-ms', 0, 60_000, true) : undefined,
-      percent: ['drop', 'lame', 'loss'].includes(kind)
+      percent: ['drop', 'lame', 'loss', 'mixed'].includes(kind)
         ? count(values, values.percent === undefined ? 'drop-percent' : 'percent', 50, 100)
         : undefined,
       concurrency: kind === 'overload' ? count(values, 'concurrency', 10, 100_000, true) : undefined,

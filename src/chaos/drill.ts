@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, isIPv6, type Socket } from 'node:net';
-import { encodeName, FrameDecoder, frame, ownQuery } from '../wire/index.js';
+import { Ede, edeCodeOf, encodeName, FrameDecoder, frame, ownQuery, scanResponse } from '../wire/index.js';
 import { html, PHASES, type Phase, type Second, summarize, table } from './report.js';
 
 /**
@@ -121,9 +121,6 @@ function encodeQuery(id: number, n: Name): Buffer {
   return query;
 }
 
-const EDE_STALE = Buffer.from([0, 15, 0, 2, 0, 3]);
-const EDE_STALE_NX = Buffer.from([0, 15, 0, 2, 0, 19]);
-
 /** A transport that sends queries and reports each answer (or timeout) by ID. */
 interface Transport {
   send(msg: Buffer): void;
@@ -186,7 +183,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
     const s = p.second;
     if (rcode === 0 || rcode === 3) {
       s.answered++;
-      if (msg.includes(EDE_STALE) || msg.includes(EDE_STALE_NX)) s.stale++;
+      if (isStale(msg)) s.stale++;
+      if (rcode === 3 || msg.readUInt16BE(6) === 0) s.negative++;
     } else if (rcode === 2) s.servfail++;
     else s.other++;
     s.latenciesMs.push(performance.now() - p.at);
@@ -212,6 +210,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
         sent: 0,
         answered: 0,
         stale: 0,
+        negative: 0,
         servfail: 0,
         other: 0,
         timeouts: 0,
@@ -295,7 +294,7 @@ function liveLine(s: Second): string {
   const pct = (n: number) => (s.sent === 0 ? 'n/a' : `${((100 * n) / s.sent).toFixed(1)}%`);
   const lat = [...s.latenciesMs].sort((a, b) => a - b);
   const p99 = lat.length === 0 ? 'n/a' : `${lat[Math.min(lat.length - 1, Math.floor(0.99 * lat.length))].toFixed(1)}ms`;
-  return `t=${String(s.t).padStart(3)}s ${s.phase.padEnd(7)} sent=${s.sent} answered=${pct(s.answered)} stale=${pct(s.stale)} servfail=${pct(s.servfail)} timeouts=${s.timeouts} p99=${p99} upstream=${s.upstream ?? 'n/a'}/s`;
+  return `t=${String(s.t).padStart(3)}s ${s.phase.padEnd(7)} sent=${s.sent} answered=${pct(s.answered)} stale=${pct(s.stale)} negative=${pct(s.negative)} servfail=${pct(s.servfail)} timeouts=${s.timeouts} p99=${p99} upstream=${s.upstream ?? 'n/a'}/s`;
 }
 
 async function startFault(opts: DrillOptions): Promise<string | undefined> {
@@ -324,3 +323,14 @@ async function endFault(opts: DrillOptions, id: string | undefined): Promise<voi
 }
 
 export { PHASES, table };
+
+/** A stale answer: EDE 3 or 19 (RFC 8914), with or without EXTRA-TEXT (a last known good answer says why). */
+function isStale(msg: Buffer): boolean {
+  try {
+    const scan = scanResponse(msg);
+    const ede = edeCodeOf(msg, scan.optStart, scan.optEnd);
+    return ede === Ede.STALE_ANSWER || ede === Ede.STALE_NXDOMAIN;
+  } catch {
+    return false;
+  }
+}

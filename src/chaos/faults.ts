@@ -18,6 +18,10 @@ import type { Clock, Timer } from '../util/clock.js';
  * - `slow`: every answer comes after `delayMs` plus up to `spreadMs` more, at random (a cold recursion).
  * - `loss`: `percent` of UDP datagrams are lost, each way, independently (a lossy path).
  * - `overload`: REFUSED above `concurrency` attempts in flight (CoreDNS's max_concurrent).
+ * Wrong answers, from an upstream that is up (docs/resilience.md, "Last known good"):
+ * - `nxdomain` / `nodata`: every answer is NXDOMAIN, or NOERROR with no records, with the zone's SOA (TTL 5): a
+ *   CoreDNS replica with an empty informer, emptied Endpoints, a zone published empty.
+ * - `mixed`: `percent` of answers are NXDOMAIN, the rest right (one broken replica behind the Service).
  */
 export const FAULT_KINDS = [
   'blackhole',
@@ -29,6 +33,9 @@ export const FAULT_KINDS = [
   'slow',
   'loss',
   'overload',
+  'nxdomain',
+  'nodata',
+  'mixed',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -44,7 +51,7 @@ export interface FaultSpec {
   readonly delayMs?: number;
   /** slow: the extra delay is uniform in [0, spreadMs]. */
   readonly spreadMs?: number;
-  /** drop, lame, loss. */
+  /** drop, lame, loss, mixed. */
   readonly percent?: number;
   /** overload. */
   readonly concurrency?: number;
@@ -69,7 +76,11 @@ const FIELDS: Record<string, { kinds: readonly FaultKind[]; ok: (v: number) => b
     allowed: 'an integer 1–60000',
   },
   spreadMs: { kinds: ['slow'], ok: (v) => Number.isInteger(v) && v >= 0 && v <= 60_000, allowed: 'an integer 0–60000' },
-  percent: { kinds: ['drop', 'lame', 'loss'], ok: (v) => v > 0 && v <= 100, allowed: 'a number in (0, 100]' },
+  percent: {
+    kinds: ['drop', 'lame', 'loss', 'mixed'],
+    ok: (v) => v > 0 && v <= 100,
+    allowed: 'a number in (0, 100]',
+  },
   concurrency: {
     kinds: ['overload'],
     ok: (v) => Number.isInteger(v) && v >= 0 && v <= 100_000,

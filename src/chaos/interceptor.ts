@@ -3,8 +3,19 @@ import type { ExchangeRequest, RawAnswer, Transport, TransportInterceptor } from
 import type { Cancel } from '../util/cancel.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import { encodeName, errorResponseTo, HEADER_SIZE, lowerName, Rcode, scanResponse } from '../wire/index.js';
+import {
+  encodeName,
+  errorResponseTo,
+  HEADER_SIZE,
+  lowerName,
+  negativeResponseTo,
+  Rcode,
+  scanResponse,
+} from '../wire/index.js';
 import type { Fault } from './faults.js';
+
+/** The TTL and SOA MINIMUM of a wrong negative answer: CoreDNS's for cluster.local. */
+const NEGATIVE_TTL = 5;
 
 /** Where the interceptor asks whether a fault applies to one exchange. */
 export interface FaultSource {
@@ -73,7 +84,21 @@ class FaultyTransport implements Transport {
         return this.respond(req, Rcode.SERVFAIL);
       case 'refused':
         return this.respond(req, Rcode.REFUSED);
+      case 'nxdomain':
+        return this.negative(req, Rcode.NXDOMAIN);
+      case 'nodata':
+        return this.negative(req, Rcode.NOERROR);
+      case 'mixed':
+        return chance(fault.percent) ? this.negative(req, Rcode.NXDOMAIN) : this.inner.exchange(req);
     }
+  }
+
+  /** A wrong negative answer, as CoreDNS writes one: NXDOMAIN or NODATA with the zone's SOA, TTL 5 (RFC 2308). */
+  private negative(req: ExchangeRequest, rcode: number): RawAnswer {
+    this.events.sent(req.protocol === 'tcp' ? 'tcp' : 'udp');
+    req.query.writeUInt16BE(this.random.id16(), 0);
+    const bytes = negativeResponseTo(req.query, req.questionEnd, rcode, encodeName(req.zone), NEGATIVE_TTL);
+    return { bytes, scan: scanResponse(bytes) };
   }
 
   /** The query was sent and nothing came back: it times out, unless its caller gives up on it first. */

@@ -10,6 +10,8 @@ export interface Second {
   sent: number;
   answered: number;
   stale: number;
+  /** Answered NXDOMAIN, or NOERROR with no records (NODATA): for names known to exist, a wrong answer. */
+  negative: number;
   servfail: number;
   other: number;
   timeouts: number;
@@ -24,6 +26,7 @@ export interface PhaseSummary {
   readonly sent: number;
   readonly answeredPct: number;
   readonly stalePct: number;
+  readonly negativePct: number;
   readonly servfailPct: number;
   readonly timeouts: number;
   readonly p50Ms: number;
@@ -52,6 +55,7 @@ export function summarize(seconds: Second[]): PhaseSummary[] {
       sent,
       answeredPct: pct(sum((s) => s.answered)),
       stalePct: pct(sum((s) => s.stale)),
+      negativePct: pct(sum((s) => s.negative)),
       servfailPct: pct(sum((s) => s.servfail)),
       timeouts: sum((s) => s.timeouts),
       p50Ms: percentile(lat, 50),
@@ -72,6 +76,7 @@ export function table(summaries: PhaseSummary[]): string {
     'sent',
     'answered %',
     'stale %',
+    'negative %',
     'SERVFAIL %',
     'timeouts',
     'p50 ms',
@@ -84,6 +89,7 @@ export function table(summaries: PhaseSummary[]): string {
     String(s.sent),
     num(s.answeredPct, 2),
     num(s.stalePct),
+    num(s.negativePct, 2),
     num(s.servfailPct, 2),
     String(s.timeouts),
     num(s.p50Ms, 2),
@@ -199,7 +205,7 @@ export function html(opts: {
   const rows = opts.summaries
     .map(
       (s) =>
-        `<tr><td>${s.phase}</td><td>${s.sent}</td><td>${num(s.answeredPct, 2)}</td><td>${num(s.stalePct)}</td><td>${num(s.servfailPct, 2)}</td>` +
+        `<tr><td>${s.phase}</td><td>${s.sent}</td><td>${num(s.answeredPct, 2)}</td><td>${num(s.stalePct)}</td><td>${num(s.negativePct, 2)}</td><td>${num(s.servfailPct, 2)}</td>` +
         `<td>${s.timeouts}</td><td>${num(s.p50Ms, 2)}</td><td>${num(s.p95Ms, 2)}</td><td>${num(s.p99Ms, 2)}</td><td>${num(s.upstreamPerSecond)}</td></tr>`,
     )
     .join('\n');
@@ -217,7 +223,7 @@ export function html(opts: {
 <h1>${esc(opts.title)}</h1>
 <table>${settings}</table>
 ${verdict}
-<table><tr><th>phase</th><th>sent</th><th>answered %</th><th>stale %</th><th>SERVFAIL %</th><th>timeouts</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>upstream q/s</th></tr>
+<table><tr><th>phase</th><th>sent</th><th>answered %</th><th>stale %</th><th>negative %</th><th>SERVFAIL %</th><th>timeouts</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>upstream q/s</th></tr>
 ${rows}</table>
 ${chart(opts.seconds)}
 </body></html>

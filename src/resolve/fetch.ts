@@ -96,18 +96,21 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
 }
 
 /**
- * Last known good (contest.ts): a positive answer ends any contest about the name, and tells its route it agrees
- * again. A negative one for a name whose positive answer the cache holds is a contradiction, counted against the
- * route; then the zone's policy keeps the positive answer (throws KeptLastKnownGood) or believes the negative one.
+ * Last known good (contest.ts): an answer that contradicts nothing ends any contest about the name, and tells its
+ * route it agrees again. A negative one that the cache's answer contradicts (NODATA where it holds records; NXDOMAIN
+ * where it holds any NOERROR, which said the name exists) is a contradiction, counted against the route; then the
+ * zone's policy keeps the held answer (throws KeptLastKnownGood) or believes the negative one.
  */
 function keepOrBelieve(key: string, domain: string, { answer, route }: Forwarded, zone: Zone, deps: FetchDeps): void {
   const said = negativeKind(answer.scan.rcode, answer.scan.ancount);
-  if (said === undefined) {
+  const now = deps.clock.now();
+  const held =
+    said !== undefined && deps.cache.holdsContradicted(key, said === 'NXDOMAIN', now, deps.lastKnownGoodMaxAgeMs);
+  if (!held) {
+    // Nothing to contradict: whatever contest there was is over, and the route agrees again.
     if (deps.contests.settle(key)) route.agreed(key);
     return;
   }
-  const now = deps.clock.now();
-  if (!deps.cache.holdsPositive(key, now, deps.lastKnownGoodMaxAgeMs)) return;
   route.contradicted(key, domain);
   if (deps.contests.judge(key, said, zone.lastKnownGood, route.answersWrong, now) === 'keep') {
     throw new KeptLastKnownGood(said, deps.cache.lookup(key, now)!.entry);

@@ -33,3 +33,19 @@ export function writeEde(out: Buffer, at: number, infoCode: number, text = ''): 
   out.write(text, at + EDE_OPTION_SIZE, 'latin1');
   return at + EDE_OPTION_SIZE + text.length;
 }
+
+/**
+ * The info-code of the first Extended DNS Error option in the OPT record at `optStart…optEnd` of `msg` (RFC 8914),
+ * with or without EXTRA-TEXT, or -1 when there is none. The OPT's RDATA starts 11 bytes in: root name, type, class,
+ * TTL, RDLENGTH.
+ */
+export function edeCodeOf(msg: Buffer, optStart: number, optEnd: number): number {
+  if (optStart < 0) return -1;
+  for (let at = optStart + 11; at + 4 <= optEnd; ) {
+    const code = msg.readUInt16BE(at);
+    const length = msg.readUInt16BE(at + 2);
+    if (code === EDNS_OPTION_EDE && length >= 2 && at + 6 <= optEnd) return msg.readUInt16BE(at + 4);
+    at += 4 + length;
+  }
+  return -1;
+}

@@ -33,6 +33,42 @@ export function errorResponseTo(query: Buffer, rcode: number): Buffer {
 }
 
 /**
+ * What an authoritative server answers when it has no such name (`rcode` NXDOMAIN) or no records of the type asked
+ * (NOERROR, NODATA) for `query`: the question, and in the authority section the SOA of `zone` (wire form) with TTL
+ * and MINIMUM `ttl`, so the answer is cached for that long (RFC 2308 §5), as CoreDNS answers for cluster.local (TTL
+ * 5). Used where a wrong negative must look exactly like one (chaos drills).
+ */
+export function negativeResponseTo(
+  query: Buffer,
+  questionEnd: number,
+  rcode: number,
+  zone: Buffer,
+  ttl: number,
+): Buffer {
+  const rdataLength = zone.length * 2 + 20;
+  const out = Buffer.alloc(questionEnd + zone.length + 10 + rdataLength);
+  query.copy(out, 0, 0, questionEnd);
+  const keep = Flag.RD | Flag.CD | 0x7800; // opcode bits
+  out.writeUInt16BE((query.readUInt16BE(2) & keep) | Flag.QR | Flag.AA | Flag.RA | (rcode & 0xf), 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt32BE(1, 6); // ANCOUNT 0, NSCOUNT 1
+  out.writeUInt16BE(0, 10);
+  let at = questionEnd + zone.copy(out, questionEnd);
+  out.writeUInt16BE(6, at); // SOA
+  out.writeUInt16BE(1, at + 2); // IN
+  out.writeUInt32BE(ttl, at + 4);
+  out.writeUInt16BE(rdataLength, at + 8);
+  at += 10;
+  at += zone.copy(out, at); // MNAME
+  at += zone.copy(out, at); // RNAME
+  for (const v of [1, 7200, 1800, 86_400, ttl]) {
+    out.writeUInt32BE(v, at); // SERIAL, REFRESH, RETRY, EXPIRE, MINIMUM
+    at += 4;
+  }
+  return out;
+}
+
+/**
  * A query of ballast's own for `name` (wire form) and `qtype`, with ballast's OPT and ID 0: the SOA of a zone apex that
  * a health probe asks before any name of the zone has been answered (every server that serves a zone can answer its
  * SOA), or the random name of a loop check.

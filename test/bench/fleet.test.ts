@@ -39,3 +39,12 @@ describe('fleet simulation', () => {
     expect(other.series.offered).not.toEqual(a.series.offered);
   });
 });
+
+describe('the fleet report', () => {
+  it('has a colour for every policy, so every line of its charts can be told apart', async () => {
+    const { COLORS } = await import('../../bench/fleet/charts.js');
+    const { POLICIES } = await import('../../bench/fleet/model.js');
+    for (const policy of Object.keys(POLICIES)) expect(COLORS, policy).toHaveProperty(policy);
+    expect(new Set(Object.values(COLORS)).size).toBe(Object.keys(COLORS).length);
+  });
+});

@@ -57,7 +57,7 @@ export class TimedClient {
   }
 
   /** Sends one query; returns what will hold its answer. */
-  ask(name: string, type = Packet.TYPE.A, opts: QueryOptions = {}): Asked {
+  ask(name: string, type: number = Packet.TYPE.A, opts: QueryOptions = {}): Asked {
     const id = this.nextId++;
     if (id > 65_535) throw new Error('TimedClient: out of IDs');
     const q: Asked = { name, sentAt: this.clock.now() };

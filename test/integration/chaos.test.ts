@@ -197,6 +197,35 @@ describe('chaos', () => {
       expect(upstream!.count('two.a.test')).toBe(1);
     });
 
+    it('nxdomain and nodata: wrong negatives with the zone SOA; a cached name keeps its last known good answer', async () => {
+      await start(on);
+      await query(b!.port, 'one.a.test', A); // positive, TTL 10
+      clock.advance(11_000); // stale
+      await api('POST', '/chaos/faults', { kind: 'nxdomain', durationSeconds: 60 });
+      const kept = await query(b!.port, 'one.a.test', A, EDNS);
+      expect(kept.packet.answers[0]).toMatchObject({ address: '192.0.2.1', ttl: 30 });
+      expect(kept.raw.includes(Buffer.from('last known good; upstream said NXDOMAIN'))).toBe(true);
+      const fresh = await query(b!.port, 'never.a.test', A);
+      expect(header(fresh.raw).rcode).toBe(3);
+      expect(fresh.packet.authorities[0]).toMatchObject({ type: Packet.TYPE.SOA, ttl: 5 });
+      expect(upstream!.count('never.a.test')).toBe(0); // answered by the fault, where the network would be
+      await api('DELETE', '/chaos/faults');
+      await api('POST', '/chaos/faults', { kind: 'nodata', durationSeconds: 60 });
+      const nodata = await query(b!.port, 'other.a.test', A);
+      expect([header(nodata.raw).rcode, header(nodata.raw).ancount]).toEqual([0, 0]);
+      expect(nodata.packet.authorities[0]).toMatchObject({ type: Packet.TYPE.SOA });
+    });
+
+    it('mixed: the given percentage of answers is NXDOMAIN (random draw 0.999: 100 % all, 50 % none)', async () => {
+      await start(on);
+      const half = await api('POST', '/chaos/faults', { kind: 'mixed', percent: 50, durationSeconds: 60 });
+      expect(half.status, JSON.stringify(half.body)).toBe(201);
+      expect(header((await query(b!.port, 'two.a.test', A)).raw).rcode).toBe(0);
+      await api('DELETE', `/chaos/faults/${half.body.id}`);
+      await api('POST', '/chaos/faults', { kind: 'mixed', percent: 100, durationSeconds: 60 });
+      expect(header((await query(b!.port, 'm1.a.test', A)).raw).rcode).toBe(3);
+    });
+
     it('drop: the given percentage of exchanges is swallowed (random draw 0.999: 100 % drops, 50 % passes)', async () => {
       await start(on);
       const half = await api('POST', '/chaos/faults', { kind: 'drop', percent: 50, durationSeconds: 60 });

@@ -43,8 +43,9 @@ async function start(says: (name: string, n: number) => Says, config: Partial<Co
       const name = q.name.toLowerCase();
       const res = Packet.createResponseFromRequest(req);
       res.header.aa = 1;
-      const known = SERVICES.includes(name) || name.startsWith('gone');
-      const answer = q.type === A && SERVICES.includes(name) ? says(name, n++) : known ? 'nodata' : 'nxdomain';
+      // A Service has an A record and nothing else: its AAAA is NODATA, unless the fake says NXDOMAIN for it.
+      const says_ = SERVICES.includes(name) ? says(name, n++) : 'nxdomain';
+      const answer = q.type === A || says_ === 'nxdomain' ? says_ : 'nodata';
       if (answer === 'address') {
         res.answers.push(a(q.name, addressOf(name), 5) as never);
         return res;
@@ -121,6 +122,30 @@ describe('CoreDNS answers wrong negatives: the last known good answers are serve
       expect(await b!.metric('ballast_upstream_answers_wrong')).toBe(0);
     });
   }
+});
+
+describe('NXDOMAIN contradicts a NODATA too', () => {
+  it('a Service’s AAAA (NODATA: the name exists) stays NODATA when CoreDNS says NXDOMAIN for everything', async () => {
+    let wrong = false;
+    await start(() => (wrong ? 'nxdomain' : 'address'));
+    const aaaa = Packet.TYPE.AAAA;
+    client!.ask(SERVICES[0], aaaa, { edns: 1232 });
+    await ask(6); // every Service's A too; TTL 5: all stale now
+    wrong = true;
+    const asked: Asked[] = [];
+    let next = 0;
+    await drive(clock, {
+      stepMs: 100,
+      forMs: 20_000,
+      activity,
+      each: (t) => {
+        for (let i = 0; i < 5; i++) client!.ask(SERVICES[next++ % SERVICES.length]);
+        if (t % 1000 === 0) asked.push(client!.ask(SERVICES[0], aaaa, { edns: 1232 }));
+      },
+    });
+    expect(asked.map((q) => q.rcode)).toEqual(asked.map(() => 0));
+    expect(asked.every((q) => q.raw!.includes(Buffer.from('last known good; upstream said NXDOMAIN')))).toBe(true);
+  });
 });
 
 describe('a real deletion still goes through', () => {

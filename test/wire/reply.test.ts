@@ -2,6 +2,7 @@ import dns2 from 'dns2';
 import { describe, expect, it } from 'vitest';
 import {
   Ede,
+  edeCodeOf,
   Flag,
   isRejection,
   type ParseResult,
@@ -9,6 +10,7 @@ import {
   type Query,
   type QueryRejection,
   Rcode,
+  scanResponse,
   synthesize,
 } from '../../src/wire/index.js';
 import { header, opt, question } from './bytes.js';
@@ -152,5 +154,24 @@ describe('synthesize', () => {
     expect(reply.subarray(0, 2)).toEqual(query.subarray(0, 2));
     expect(reply.subarray(12, q.questionEnd)).toEqual(query.subarray(12, q.questionEnd));
     expect(dns2.Packet.parse(reply).questions[0].name).toBe('SvC-2.Ns-0.SVC.cluster.LOCAL');
+  });
+});
+
+describe('edeCodeOf', () => {
+  it('reads the EDE info-code of an OPT record, with or without EXTRA-TEXT, and -1 without one', () => {
+    const q = parseQuery(Buffer.concat([header({ ar: 1 }), question(NAME), opt()]));
+    if (isRejection(q)) throw new Error('a valid query');
+    for (const [ede, edeText] of [
+      [Ede.STALE_ANSWER, undefined],
+      [Ede.STALE_ANSWER, 'last known good; upstream said NXDOMAIN'],
+      [Ede.OTHER, 'no upstream capacity'],
+    ] as const) {
+      const r = synthesize(q, Rcode.SERVFAIL, { udpSize: 1232, ede, edeText });
+      const scan = scanResponse(r);
+      expect(edeCodeOf(r, scan.optStart, scan.optEnd)).toBe(ede);
+    }
+    const plain = synthesize(q, Rcode.SERVFAIL, { udpSize: 1232 });
+    const scan = scanResponse(plain);
+    expect(edeCodeOf(plain, scan.optStart, scan.optEnd)).toBe(-1);
   });
 });
