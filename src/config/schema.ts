@@ -200,7 +200,7 @@ export const settings = v.object({
     /**
      * A negative answer (NXDOMAIN, or NODATA) for a name the cache holds a positive answer for: `off` passes it on;
      * `correlated` keeps serving the positive one while the negative is unconfirmed or the upstream contradicts names
-     * in several domains at once; `prefer-positive` always keeps the positive one.
+     * by turns or all at once; `prefer-positive` always keeps the positive one.
      */
     policy: v.optional(lastKnownGoodPolicy, 'correlated'),
     /** The oldest positive answer that may be served in place of a negative one. */

@@ -1,4 +1,4 @@
-import type { Contests } from './contest.js';
+import type { Contests, NegativeKind } from './contest.js';
 import type { FailedAnswer, FailureCache } from './failures.js';
 import type { ResolveMetrics } from './metrics.js';
 import type { ZoneView } from './zone-state.js';
@@ -39,11 +39,16 @@ export interface Candidate {
 export interface Refusal {
   readonly reason: StaleReason;
   readonly failure?: FailedAnswer;
-  readonly said?: string;
+  readonly said?: NegativeKind;
 }
 
 /** The refusal of every query to a zone that is down: one object, not one per stale answer of an outage. */
 const UPSTREAM_DOWN: Refusal = Object.freeze({ reason: 'upstream_down' });
+/** The refusals of contested names, likewise one per thing the upstream said. */
+const KEPT: Record<NegativeKind, Refusal> = {
+  NXDOMAIN: Object.freeze({ reason: 'last_known_good', said: 'NXDOMAIN' }),
+  NODATA: Object.freeze({ reason: 'last_known_good', said: 'NODATA' }),
+};
 
 /**
  * Decides whether a query that needs the upstream may ask it now (docs/design.md §4): undefined means yes; otherwise
@@ -62,7 +67,7 @@ export function admit(c: Candidate, deps: AdmissionDeps): Refusal | undefined {
   if (c.hasStale) {
     // A contested name (contest.ts) is asked again only at its recheck; meanwhile its last known good answer.
     const said = deps.contests.holding(c.query.key, c.now);
-    if (said !== undefined) return { reason: 'last_known_good', said };
+    if (said !== undefined) return KEPT[said];
   }
   if (c.hasStale && !c.view.available) return { reason: 'busy' };
   if (c.hasStale && !c.view.budget.allowStaleRefresh()) {

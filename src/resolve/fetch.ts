@@ -81,7 +81,7 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
     throw err;
   }
   const { answer } = answered;
-  if (isAnswer(answer.scan.rcode)) keepOrBelieve(q.key, request.domain, answered, zone, deps);
+  if (isAnswer(answer.scan.rcode)) keepOrBelieve(q.key, answered, zone, deps);
   const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
   if (!isAnswer(answer.scan.rcode)) {
     failures.record(q.key, clock.now(), {
@@ -96,23 +96,29 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
 }
 
 /**
- * Last known good (contest.ts): an answer that contradicts nothing ends any contest about the name, and tells its
- * route it agrees again. A negative one that the cache's answer contradicts (NODATA where it holds records; NXDOMAIN
- * where it holds any NOERROR, which said the name exists) is a contradiction, counted against the route; then the
- * zone's policy keeps the held answer (throws KeptLastKnownGood) or believes the negative one.
+ * Last known good (contest.ts): a positive answer ends any contest about the name and counts for its route; a
+ * negative one that contradicts nothing ends the contest too. A negative one that the cache's answer contradicts
+ * (NODATA where it holds records; NXDOMAIN where it holds any NOERROR, which said the name exists) is a
+ * contradiction, counted against the route; then the zone's policy keeps the held answer (throws KeptLastKnownGood,
+ * an answer as good as a real one for the failure cache) or believes the negative one, which then replaces the held
+ * answer even when it cannot be cached itself (no SOA, a negative TTL of 0).
  */
-function keepOrBelieve(key: string, domain: string, { answer, route }: Forwarded, zone: Zone, deps: FetchDeps): void {
+function keepOrBelieve(key: string, { answer, route }: Forwarded, zone: Zone, deps: FetchDeps): void {
   const said = negativeKind(answer.scan.rcode, answer.scan.ancount);
-  const now = deps.clock.now();
-  const held =
-    said !== undefined && deps.cache.holdsContradicted(key, said === 'NXDOMAIN', now, deps.lastKnownGoodMaxAgeMs);
-  if (!held) {
-    // Nothing to contradict: whatever contest there was is over, and the route agrees again.
-    if (deps.contests.settle(key)) route.agreed(key);
+  if (said === undefined) {
+    deps.contests.settle(key);
+    route.agreed(key);
     return;
   }
-  route.contradicted(key, domain);
+  const now = deps.clock.now();
+  if (!deps.cache.holdsContradicted(key, said === 'NXDOMAIN', now, deps.lastKnownGoodMaxAgeMs)) {
+    deps.contests.settle(key);
+    return;
+  }
+  route.contradicted(key);
   if (deps.contests.judge(key, said, zone.lastKnownGood, route.answersWrong, now) === 'keep') {
+    deps.failures.clear(key);
     throw new KeptLastKnownGood(said, deps.cache.lookup(key, now)!.entry);
   }
+  deps.cache.delete(key);
 }

@@ -8,7 +8,7 @@ import { admit, type StaleReason } from './admission.js';
 import { answerAny, isAny } from './any.js';
 import type { BudgetOptions } from './budget.js';
 import { Coalescer, type Flight } from './coalesce.js';
-import { type Contests, KeptLastKnownGood, lastKnownGoodText } from './contest.js';
+import { type Contests, KeptLastKnownGood, lastKnownGoodText, type NegativeKind } from './contest.js';
 import type { FailureCache } from './failures.js';
 import { ErrorAnswer, fetchAndStore } from './fetch.js';
 import type { LoopDetector } from './loop.js';
@@ -226,7 +226,7 @@ export class RequestHandler {
     slot: number,
     reason: StaleReason,
     view: ZoneView | undefined,
-    said?: string,
+    said?: NegativeKind,
   ): Buffer {
     if (reason === 'upstream_down' && view !== undefined) this.zoneStates.servedStaleWhileDown(view.zone);
     const text = said === undefined ? undefined : lastKnownGoodText(said);

@@ -82,12 +82,12 @@ export class Route {
         if (state === 'open') for (const fn of [...this.downListeners]) fn();
       },
     );
-    this.contradictions = new ContradictionEvidence(upstream.clock, (wrong, domains) => {
+    this.contradictions = new ContradictionEvidence(upstream.clock, (wrong, names) => {
       this.children.wrong.set(wrong ? 1 : 0);
       if (wrong) {
         deps.log.warn(
-          { ...log, domains },
-          'upstream contradicts names it answered before, in several domains: serving their last known good answers',
+          { ...log, names },
+          'upstream contradicts names it answered before, by turns or all at once: serving their last known good answers',
         );
       } else deps.log.info(log, 'upstream agrees with its earlier answers again');
     });
@@ -156,12 +156,12 @@ export class Route {
   }
 
   /** A negative answer from this route for `name`, which the cache holds a positive answer for. */
-  contradicted(name: string, domain: string): void {
+  contradicted(name: string): void {
     this.children.contradictions.inc();
-    this.contradictions.contradicted(name, domain);
+    this.contradictions.contradicted(name);
   }
 
-  /** A positive answer from this route for `name`: if it had contradicted it, it agrees again. */
+  /** A positive answer from this route for `name`. */
   agreed(name: string): void {
     this.contradictions.agreed(name);
   }
@@ -210,6 +210,8 @@ export class Route {
     this.health.stop();
     this.evidence.stop();
     this.contradictions.stop();
+    // A route that is gone answers nothing wrongly: its alert clears (a reload that removes an upstream).
+    if (this.contradictions.wrong) this.children.wrong.set(0);
   }
 
   /** This route's epoch stamp: a new one each time it recovers (its zone's epoch is the newest of them). */

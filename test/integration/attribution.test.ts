@@ -212,14 +212,17 @@ describe('time in ballast’s own queue is blamed on nothing', () => {
     for (const n of flooded) flood.ask(n);
     await drive(clock, { stepMs: 60, forMs: 10_000, activity });
     expect(await b!.metric('ballast_failure_cache_entries')).toBe(0);
-    const late = flooded.slice(1500, 1550);
-    const before = late.map((n) => upstream!.count(n));
+    // The late names: flood queries that ran out of time in the queue and never reached the upstream. Which
+    // ones those are depends on how the shared event loop kept up, so they are found, not assumed.
+    const unasked = flooded.filter((n) => upstream!.count(n) === 0);
+    expect(unasked.length).toBeGreaterThanOrEqual(50);
+    const late = unasked.slice(0, 50);
     const c = await client('127.0.0.3');
     const asked = late.map((n) => c.ask(n));
     await drive(clock, { stepMs: 60, forMs: 2_000, activity, done: () => c.received === 50 });
     expect(asked.map((q) => q.rcode)).toEqual(Array(50).fill(0));
-    // From the upstream: these names had not been answered (their flood queries ran out of time in the queue).
-    expect(late.map((n) => upstream!.count(n) - before[late.indexOf(n)])).toEqual(Array(50).fill(1));
+    // From the upstream, once each: the names were not failure-cached for time spent in ballast's own queue.
+    expect(late.map((n) => upstream!.count(n))).toEqual(Array(50).fill(1));
   });
 });
 
