@@ -15,6 +15,7 @@ export function cacheOptions(config: Config): CacheOptions {
     staleMaxAgeSeconds: config.stale.maxAgeSeconds,
     refreshFrom: config.refresh.fromFraction,
     refreshTo: config.refresh.toFraction,
+    trustAd: config.upstream.trustAd,
   };
 }
 
@@ -44,6 +45,7 @@ export function handlerSettings(
     },
     failures,
     upstreamUdpSize: config.upstream.udpPayloadSize,
+    trustAd: config.upstream.trustAd,
     budget: {
       refreshPerSecond: config.refresh.budgetPerSecond,
       recoveryMinPerSecond: config.refresh.recoveryMinPerSecond,

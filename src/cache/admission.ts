@@ -27,7 +27,7 @@ export function admitAnswer(
   upstreamScan: ResponseScan,
   nowMs: number,
 ): { entry: CacheEntry; cached: boolean } {
-  const { bytes, scan } = storedForm(upstreamBytes, upstreamScan);
+  const { bytes, scan } = storedForm(upstreamBytes, upstreamScan, cache.options.trustAd);
   const ttls = scan.ttls.slice();
   const lifetime = entryLifetime(cache.options, scan, ttls);
   const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
@@ -67,7 +67,7 @@ export function restoreAnswer(
     if (err instanceof MalformedMessageError) return false;
     throw err;
   }
-  const { bytes, scan } = storedForm(message, scanned);
+  const { bytes, scan } = storedForm(message, scanned, cache.options.trustAd);
   if (!answersKey(cache.scratchKey, keyLength, bytes, scan)) return false;
   const ttls = scan.ttls.slice();
   const lifetime = entryLifetime(cache.options, scan, ttls);
@@ -149,12 +149,15 @@ function writeTtlTable(data: Uint8Array, at: number, offsets: number[], ttls: nu
 /**
  * The entry lifetime in seconds, clamping `ttls` in place to what will be served; ≤ 0 means "do not cache".
  * Positive answers live for their smallest record TTL. NXDOMAIN and NODATA live for min(SOA TTL, SOA MINIMUM)
- * and are not cached without an SOA (RFC 2308 §5). Truncated answers and other rcodes are never cached.
+ * and are not cached without an SOA (RFC 2308 §5); so does a NODATA at the end of a CNAME chain (answers, but none
+ * of the asked type, and an SOA: RFC 2308 §2.2), whatever the CNAME's own TTL. Every record of a negative answer,
+ * the SOA included, is served counting down from that lifetime. Truncated answers and other rcodes are never cached.
  */
 export function entryLifetime(opts: CacheOptions, scan: ResponseScan, ttls: number[]): number {
   if (scan.truncated) return 0;
   const { minTtlSeconds, maxTtlSeconds, maxNegativeTtlSeconds } = opts;
-  if (scan.rcode === Rcode.NOERROR && scan.ancount > 0) {
+  const chainToNodata = scan.ancount > 0 && scan.qtypeAnswers === 0 && scan.soaTtl >= 0;
+  if (scan.rcode === Rcode.NOERROR && scan.ancount > 0 && !chainToNodata) {
     let min = Number.POSITIVE_INFINITY;
     for (let i = 0; i < ttls.length; i++) {
       ttls[i] = Math.min(Math.max(ttls[i], minTtlSeconds), maxTtlSeconds);

@@ -95,20 +95,26 @@ export function renderAnswer(
     out[10] = arcount >> 8;
     out[11] = arcount & 0xff;
   }
-  // The client's ID; its RD bit (RFC 1035 §4.1.1 copies RD into the response).
+  // The client's ID; its RD bit (RFC 1035 §4.1.1 copies RD into the response). AD only for a client that asked for
+  // it with DO or AD (RFC 6840 §5.8); the cache keeps AD only when trusting the upstream's (upstream.trustAd).
   out[0] = raw[0];
   out[1] = raw[1];
   out[2] = (out[2] & ~(Flag.RD >> 8)) | (raw[2] & (Flag.RD >> 8));
+  if (!q.dnssecOk && (raw[3] & Flag.AD) === 0) out[3] &= ~Flag.AD;
 
-  // A wall clock that stepped back must not make a TTL grow past what the upstream gave.
-  const age = nowMs > storedAtMs ? Math.floor((nowMs - storedAtMs) / 1000) : 0;
+  // Whole seconds, rounded up: a TTL counts down as soon as any time has passed, so no downstream cache holds a record
+  // past the moment its origin said it ends. A wall clock that stepped back must not make a TTL grow.
+  const age = nowMs > storedAtMs ? Math.ceil((nowMs - storedAtMs) / 1000) : 0;
   let t = at + storedLength;
   for (let i = 0; i < ttlCount; i++, t += TTL_RECORD_SIZE) {
     const offset = (src[t] << 8) | src[t + 1];
     let ttl = fixedTtl;
     if (ttl === NONE) {
-      ttl = src[t + 2] * 0x1000000 + ((src[t + 3] << 16) | (src[t + 4] << 8) | src[t + 5]) - age;
-      if (ttl < 0) ttl = 0;
+      const given = src[t + 2] * 0x1000000 + ((src[t + 3] << 16) | (src[t + 4] << 8) | src[t + 5]);
+      ttl = given - age;
+      // Rounded down, but never to 0 while the record lives: a TTL of 0 means "do not cache" (RFC 1035 §3.2.1),
+      // which is not what an answer with time left says. One the upstream gave as 0 stays 0.
+      if (ttl < 1) ttl = given === 0 || nowMs >= storedAtMs + given * 1000 ? 0 : 1;
     }
     out[offset] = ttl >>> 24;
     out[offset + 1] = (ttl >>> 16) & 0xff;

@@ -18,6 +18,8 @@ export interface CacheOptions {
   /** The background refresh point, as fractions of the TTL: uniform between these, per entry. */
   readonly refreshFrom: number;
   readonly refreshTo: number;
+  /** Keep the upstream's AD bit (upstream.trustAd); otherwise it is cleared before an answer is stored. */
+  readonly trustAd?: boolean;
   /** Arena slab size (tests use small slabs to exercise compaction); the store's default otherwise. */
   readonly slabBytes?: number;
 }

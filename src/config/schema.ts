@@ -144,6 +144,11 @@ export const settings = v.object({
     }),
     /** EDNS payload size ballast asks upstreams for. */
     udpPayloadSize: v.optional(int(512, 4096), DEFAULT_UDP_PAYLOAD_SIZE),
+    /**
+     * Pass the upstreams' AD bit on (to clients that set DO or AD): only where the path to them is trusted, since
+     * ballast validates nothing (RFC 6840 §5.8; dnsmasq's proxy-dnssec). Off: AD is always cleared.
+     */
+    trustAd: v.optional(v.boolean('expected true or false'), false),
     tcp: section({
       maxConnections: v.optional(int(1, 64), 4),
       maxInflightPerConnection: v.optional(int(1, 65_535), 1000),

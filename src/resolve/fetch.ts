@@ -34,6 +34,8 @@ export interface FetchDeps {
   readonly forward: ForwardDeps;
   /** The EDNS payload size ballast asks upstreams for. */
   readonly upstreamUdpSize: number;
+  /** Ask upstreams for AD (RFC 6840 §5.7), when their AD is trusted. */
+  readonly trustAd: boolean;
   /** Names whose negative answer is not believed yet (contest.ts). */
   readonly contests: Contests;
   /** The oldest positive answer kept in place of a negative one. */
@@ -56,7 +58,7 @@ export interface Asker {
 export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker: Asker): Promise<CacheEntry> {
   const { cache, clock, failures } = deps;
   const request = {
-    query: upstreamQuery(q, deps.upstreamUdpSize),
+    query: upstreamQuery(q, deps.upstreamUdpSize, deps.trustAd),
     questionEnd: q.questionEnd,
     name: q.key,
     domain: domainOf(q.qname, zone.labels),

@@ -16,7 +16,7 @@ import type { ResolveMetrics } from './metrics.js';
 import { prefetchDecision } from './prefetch.js';
 import { Replies } from './reply.js';
 import { outOfScope } from './scope.js';
-import { raceStale, remainingWait } from './stale.js';
+import { raceStale, remainingWait, withoutDnssec } from './stale.js';
 import { ZoneStates, type ZoneView, zoneHealthy } from './zone-state.js';
 
 export type Transport = 'udp' | 'tcp';
@@ -59,6 +59,8 @@ export interface HandlerSettings {
   readonly failures: FailureCache;
   /** The EDNS payload size ballast asks upstreams for. */
   readonly upstreamUdpSize: number;
+  /** Ask upstreams for AD and keep it (upstream.trustAd). */
+  readonly trustAd: boolean;
   readonly budget: BudgetOptions;
   /** Hits in an entry's lifetime that make it eligible for a background refresh (CoreDNS prefetch: 2). */
   readonly refreshMinHits: number;
@@ -109,7 +111,8 @@ export class RequestHandler {
     if (isRejection(q)) return this.replies.reject(raw, q);
     const { metrics, clock, cache } = this.deps;
     metrics.request(transport, q.qtype);
-    if (outOfScope(q)) return this.replies.notSupported(q);
+    const scope = outOfScope(q);
+    if (scope !== undefined) return this.replies.notSupported(q, scope);
     // RFC 8482 §4.2: ANY is answered here, never forwarded (docs/design.md §6).
     if (isAny(q)) return answerAny(q, this.deps.udpSize, metrics);
     // UDP answers fit the smaller of the client's payload size and ballast's own (RFC 6891 §6.2.5).
@@ -150,7 +153,11 @@ export class RequestHandler {
     const joining = view.healthy && this.flights.has(q.key);
     const refusal = admit({ query: q, view, joining, hasStale, now }, this.deps);
     if (refusal !== undefined) {
-      if (!hasStale) return this.replies.refuse(q, refusal);
+      if (!hasStale) {
+        const plain = withoutDnssec(this.deps.cache, q, now);
+        if (plain !== undefined) return this.replies.stale(q, plain, now, maxSize, refusal.reason);
+        return this.replies.refuse(q, refusal);
+      }
       // Nothing since the lookup stored or evicted, so the slot is still this entry: rendered in place, no copy.
       return this.serveStale(q, maxSize, slot, refusal.reason, view, refusal.said);
     }
@@ -187,10 +194,13 @@ export class RequestHandler {
     try {
       return this.replies.answer(q, await flight, clock.now(), maxSize, 'upstream');
     } catch (err) {
-      if (err instanceof ErrorAnswer) return this.replies.answer(q, err.entry, clock.now(), maxSize, 'upstream');
+      const now = clock.now();
       if (err instanceof KeptLastKnownGood) {
-        return this.replies.stale(q, err.entry, clock.now(), maxSize, 'last_known_good', lastKnownGoodText(err.said));
+        return this.replies.stale(q, err.entry, now, maxSize, 'last_known_good', lastKnownGoodText(err.said));
       }
+      const plain = withoutDnssec(this.deps.cache, q, now);
+      if (plain !== undefined) return this.replies.stale(q, plain, now, maxSize, 'refresh_failed');
+      if (err instanceof ErrorAnswer) return this.replies.answer(q, err.entry, now, maxSize, 'upstream');
       this.deps.log.debug({ err, qtype: q.qtype }, 'upstream failed');
       return this.replies.failed(q, queryOutcome(err));
     } finally {

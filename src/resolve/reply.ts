@@ -3,6 +3,7 @@ import { type Unanswered, unansweredReply } from '../upstream/index.js';
 import { Ede, type Query, type QueryRejection, Rcode, synthesize } from '../wire/index.js';
 import type { Refusal, StaleReason } from './admission.js';
 import type { ResolveMetrics, Source } from './metrics.js';
+import type { OutOfScope } from './scope.js';
 
 export interface ReplySettings {
   /** The UDP payload size ballast advertises to clients (RFC 6891 §6.2.5; 1232 per DNS Flag Day 2020). */
@@ -93,9 +94,9 @@ export class Replies {
     }
   }
 
-  /** A zone transfer or a signed query (resolve/scope.ts): REFUSED, EDE 21 (Not Supported). */
-  notSupported(q: Query): Buffer {
-    return this.synthesized(q, Rcode.REFUSED, Ede.NOT_SUPPORTED);
+  /** A question ballast answers itself (resolve/scope.ts): its rcode, EDE 21 (Not Supported). */
+  notSupported(q: Query, rcode: OutOfScope): Buffer {
+    return this.synthesized(q, rcode, Ede.NOT_SUPPORTED);
   }
 
   /** RD=0 and nothing cached for it: REFUSED, EDE 20 (Not Authoritative): ballast only answers from its cache then. */

@@ -1,4 +1,6 @@
+import type { CacheEntry, DnsCache } from '../cache/index.js';
 import type { Clock } from '../util/clock.js';
+import { cacheKey, type Query } from '../wire/index.js';
 
 /** How a refresh raced against the client response timer ended. */
 export type RaceResult<T> =
@@ -33,4 +35,15 @@ export function raceStale<T>(flight: Promise<T>, waitMs: number, clock: Clock): 
  */
 export function remainingWait(clientTimeoutMs: number, startedAt: number, now: number): number {
   return Math.max(0, clientTimeoutMs - (now - startedAt));
+}
+
+/**
+ * A DO=1 query that failed with nothing of its own to fall back on: the same question's DO=0 answer, to be served in
+ * stale form rather than SERVFAIL (RFC 8767; what Unbound and BIND serve). It carries no DNSSEC records, which a
+ * validating client treats as it treats any answer without them.
+ */
+export function withoutDnssec(cache: DnsCache, q: Query, nowMs: number): CacheEntry | undefined {
+  if (!q.dnssecOk) return undefined;
+  const found = cache.lookup(cacheKey(q.qname, q.qtype, q.qclass, false, q.checkingDisabled), nowMs);
+  return found !== undefined && found.state !== 'dead' ? found.entry : undefined;
 }

@@ -32,6 +32,12 @@ export function createUpstreamMetrics(registry: Registry) {
       labelNames: ['upstream'] as const,
       registers,
     }),
+    ednsFallbacks: new Counter({
+      name: 'ballast_upstream_edns_fallbacks_total',
+      help: 'Queries asked again without EDNS: the upstream answered FORMERR or NOTIMP without an OPT (RFC 6891 §7).',
+      labelNames: ['upstream'] as const,
+      registers,
+    }),
     truncated: new Counter({
       name: 'ballast_upstream_truncated_total',
       help: 'UDP answers with TC=1 that were asked again over TCP.',

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import { UpstreamBusyError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
-import type { ResponseScan } from '../wire/index.js';
+import { type ResponseScan, withoutEdns } from '../wire/index.js';
+import { EdnsSupport } from './edns.js';
 import type { UpstreamMetrics } from './metrics.js';
 import type { AttemptRule } from './outcome.js';
 import { type FairnessOptions, FairQueue } from './queue.js';
@@ -58,6 +59,7 @@ export class Upstream {
   private readonly children;
   private readonly freeListeners = new Set<() => void>();
   private inflightCount = 0;
+  private readonly edns = new EdnsSupport();
 
   constructor(
     readonly host: string,
@@ -84,6 +86,7 @@ export class Upstream {
       inflight: m.inflight.labels(this.label),
       limit: m.limit.labels(this.label),
       truncated: m.truncated.labels(this.label),
+      ednsFallbacks: m.ednsFallbacks.labels(this.label),
       topBitTtls: m.topBitTtls.labels(this.label),
       queue: { waiting: m.queueWaiting.labels(this.label), refused: m.queueRefused.labels(this.label) },
     };
@@ -162,7 +165,7 @@ export class Upstream {
     this.inflightCount++;
     this.children.inflight.inc();
     try {
-      const answer = await this.transport.exchange(req);
+      const answer = await this.exchange(req, started);
       const rttMs = this.clock.now() - started;
       this.children.duration.observe(rttMs / 1000);
       if (answer.scan.topBitTtls > 0) this.children.topBitTtls.inc(answer.scan.topBitTtls);
@@ -172,6 +175,20 @@ export class Upstream {
       this.children.inflight.dec();
       this.freed();
     }
+  }
+
+  /**
+   * The exchange, without EDNS for a server that does not speak it (edns.ts): asked again at once without the OPT
+   * when its answer says so, within what is left of the attempt's time.
+   */
+  private async exchange(req: SendRequest, started: number): Promise<Omit<Answer, 'rttMs'>> {
+    const plain = () => withoutEdns(req.query, req.questionEnd);
+    if (this.edns.plain(started)) return this.transport.exchange({ ...req, query: plain() });
+    const answer = await this.transport.exchange(req);
+    if (!this.edns.refused(answer.scan, this.clock.now())) return answer;
+    this.children.ednsFallbacks.inc();
+    const timeoutMs = Math.max(1, req.timeoutMs - (this.clock.now() - started));
+    return this.transport.exchange({ ...req, query: plain(), timeoutMs });
   }
 
   close(): void {

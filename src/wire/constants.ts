@@ -48,11 +48,17 @@ export const RrType = {
   SIG: 24,
   SRV: 33,
   OPT: 41,
+  TKEY: 249,
+  TSIG: 250,
   IXFR: 251,
   AXFR: 252,
+  MAILB: 253,
+  MAILA: 254,
   ANY: 255,
-  TSIG: 250,
 } as const;
+
+/** The classes a question can name (RFC 1035 §3.2.4, RFC 2136 §1.3, RFC 6895 §3.2). */
+export const Qclass = { IN: 1, CH: 3, HS: 4, NONE: 254, ANY: 255 } as const;
 
 /** qtypes with their own metric label; anything else is counted as "other" to keep cardinality bounded. */
 export const QTYPE_LABELS: Record<number, string> = {

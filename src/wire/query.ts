@@ -1,4 +1,14 @@
-import { CLASSIC_UDP_SIZE, EDNS_DO, Flag, HEADER_SIZE, Opcode, Rcode, RrType } from './constants.js';
+import {
+  CLASSIC_UDP_SIZE,
+  EDNS_DO,
+  Flag,
+  HEADER_SIZE,
+  MAX_LABEL_LENGTH,
+  MAX_NAME_LENGTH,
+  Opcode,
+  Rcode,
+  RrType,
+} from './constants.js';
 import { BAD_NAME, lowerName, skipName, skipUncompressedName } from './name.js';
 
 /** A client query, read once at the listener (docs/design.md §6). Holds offsets into `raw`, never decoded records. */
@@ -28,7 +38,7 @@ export interface Query {
 
 /** Why a datagram was not accepted as a query; `reply` says whether the client is owed an error response. */
 export interface QueryRejection {
-  readonly reason: 'short' | 'response' | 'opcode' | 'qdcount' | 'question' | 'malformed' | 'badvers';
+  readonly reason: 'short' | 'response' | 'opcode' | 'qdcount' | 'question' | 'long_name' | 'malformed' | 'badvers';
   /** The rcode to answer with, or undefined to drop silently. */
   readonly rcode: number | undefined;
   /** Offset past the question when it could be read (so the error reply can echo it), else 0. */
@@ -86,7 +96,11 @@ export function parseQuery(raw: Buffer): ParseResult {
   const edns = extra.edns;
   if (opcode !== Opcode.QUERY) return reject('opcode', Rcode.NOTIMP, qdcount === 1 ? questionEnd : 0, edns);
   if (qdcount !== 1) return reject('qdcount', Rcode.FORMERR, 0, edns);
-  if (questionEnd === 0) return drop('question');
+  if (questionEnd === 0) {
+    // A name of well-formed labels that is longer than 255 octets is a format error (RFC 1035 §2.3.4), answered as
+    // one, without echoing it; anything else unreadable is dropped.
+    return overlongName(raw, HEADER_SIZE) ? reject('long_name', Rcode.FORMERR, 0, edns) : drop('question');
+  }
   if (extra.malformed) return reject('malformed', Rcode.FORMERR, questionEnd, edns);
   // RFC 6891 §6.1.3: a version we do not implement gets BADVERS.
   if (extra.version !== 0) return reject('badvers', Rcode.BADVERS, questionEnd, true);
@@ -165,9 +179,21 @@ const UNREADABLE: Records = {
   signed: false,
 };
 
+/** Whether the name at `pos` is uncompressed labels of at most 63 octets, within the message, over 255 in all. */
+function overlongName(raw: Buffer, pos: number): boolean {
+  let length = 1;
+  while (pos < raw.length && raw[pos] !== 0) {
+    if (raw[pos] > MAX_LABEL_LENGTH) return false;
+    length += raw[pos] + 1;
+    pos += raw[pos] + 1;
+  }
+  return pos < raw.length && length > MAX_NAME_LENGTH;
+}
+
 /**
  * The answer, authority and additional records of a query, skipped (not trusted) except for the OPT record and for
- * telling a signed query (TSIG, SIG(0)). Every record must fit, and nothing may follow the last one.
+ * telling a signed query (TSIG, SIG(0)). Every record must fit; bytes after the last one are ignored, as BIND and
+ * Unbound ignore them (a client's padding or a middlebox's, nothing ballast reads).
  */
 function readRecords(raw: Buffer, start: number): Records {
   const ancount = raw.readUInt16BE(6);
@@ -199,7 +225,6 @@ function readRecords(raw: Buffer, start: number): Records {
     }
     pos += 10 + rdlength;
   }
-  if (pos !== raw.length) return malformed();
   return { malformed: false, edns, udpSize, dnssecOk, version, signed };
 }
 

@@ -25,6 +25,8 @@ export interface ResponseScan {
   readonly ttls: number[];
   /** How many of those TTLs had the top bit set (a broken or hostile upstream: counted in a metric). */
   readonly topBitTtls: number;
+  /** Answer records of the question's own type: none in a NOERROR with answers is a CNAME chain to NODATA. */
+  readonly qtypeAnswers: number;
   /** TTL and MINIMUM of the first SOA in the authority section, or -1 (RFC 2308 §5). */
   readonly soaTtl: number;
   readonly soaMinimum: number;
@@ -84,6 +86,8 @@ function scanMarked(buf: Buffer, marked: number[]): ResponseScan {
     pos += 4;
   }
   const questionEnd = pos;
+  const qtype = qdcount === 1 ? buf.readUInt16BE(questionEnd - 4) : -1;
+  let qtypeAnswers = 0;
   const ttlOffsets: number[] = [];
   const ttls: number[] = [];
   let topBitTtls = 0;
@@ -114,6 +118,7 @@ function scanMarked(buf: Buffer, marked: number[]): ResponseScan {
     } else {
       if (!rdataShapeOk(buf, type, rdata, next, skipName))
         fail(`record ${i}: RDATA does not fit its type, ${qtypeLabel(type)}`);
+      if (i < ancount && type === qtype) qtypeAnswers++;
       ttlOffsets.push(pos + 4);
       ttls.push(readTtl(buf, pos + 4));
       if (buf[pos + 4] & 0x80) topBitTtls++;
@@ -139,6 +144,7 @@ function scanMarked(buf: Buffer, marked: number[]): ResponseScan {
     ttlOffsets,
     ttls,
     topBitTtls,
+    qtypeAnswers,
     soaTtl,
     soaMinimum,
     optStart,

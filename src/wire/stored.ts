@@ -7,16 +7,18 @@ const DNAME = 39;
  * An upstream answer in the form ballast keeps and serves (docs/design.md §6): without the upstream's OPT record —
  * OPT is hop-by-hop (RFC 6891 §6.1.1), so its payload size, NSID, cookies, padding and unknown options never reach a
  * client; ballast writes its own when it serves — with AA cleared, since ballast is never authoritative for what it
- * caches (RFC 1035 §4.1.1), and RA set, since it offers recursion. The full rcode (OPT's extended bits included)
- * stays in the scan. Returns the same buffer when there is nothing to change.
+ * caches (RFC 1035 §4.1.1), and RA set, since it offers recursion. AD is cleared unless `keepAd`: ballast validates
+ * nothing, so it may only pass on the upstream's claim of authenticated data when told to trust it (RFC 4035
+ * §3.2.3, RFC 6840 §5.8; upstream.trustAd). The full rcode (OPT's extended bits included) stays in the scan. Returns
+ * the same buffer when there is nothing to change.
  *
  * Records after an OPT in the middle of the additional section move up; a compression pointer among them that points
  * past the OPT is moved with them (pointers are absolute offsets, RFC 1035 §4.1.4). One that points into the OPT
  * cannot be, and then those records are cut with it: they can only be additional data, which a response may leave
  * out without being truncated (RFC 2181 §9).
  */
-export function storedForm(bytes: Buffer, scan: ResponseScan): { bytes: Buffer; scan: ResponseScan } {
-  const flags = (scan.flags & ~Flag.AA) | Flag.RA;
+export function storedForm(bytes: Buffer, scan: ResponseScan, keepAd = false): { bytes: Buffer; scan: ResponseScan } {
+  const flags = (scan.flags & ~(Flag.AA | (keepAd ? 0 : Flag.AD))) | Flag.RA;
   if (scan.optStart === -1 && flags === scan.flags) return { bytes, scan };
   let out: Buffer;
   if (scan.optStart === -1) {

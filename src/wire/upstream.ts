@@ -3,21 +3,29 @@ import { OPT_HEADER_SIZE, writeOptHeader } from './edns.js';
 import type { Query } from './query.js';
 
 /**
- * The query ballast sends upstream for a cache key: RD=1, the client's CD bit, its question, and an OPT record of
- * ballast's own with the key's DO bit. Client EDNS options (cookies, padding) are hop-by-hop (RFC 6891 §6.1.1) and
+ * The query ballast sends upstream for a cache key: RD=1, the client's CD bit, AD when ballast trusts the
+ * upstream's AD (RFC 6840 §5.7: it asks for AD in the answer), its question, and an OPT record of ballast's own with
+ * the key's DO bit. Client EDNS options (cookies, padding) are hop-by-hop (RFC 6891 §6.1.1) and
  * stay behind, so an answer depends only on the cache key and can be shared by every client with that key. The ID
  * is left 0: each attempt writes a fresh random one (RFC 5452 §9.2).
  */
-export function upstreamQuery(q: Query, udpSize: number): Buffer {
+export function upstreamQuery(q: Query, udpSize: number, ad = false): Buffer {
   const questionLength = q.questionEnd - HEADER_SIZE;
   const out = Buffer.allocUnsafe(HEADER_SIZE + questionLength + OPT_HEADER_SIZE);
   out.writeUInt16BE(0, 0);
-  out.writeUInt16BE(Flag.RD | (q.checkingDisabled ? Flag.CD : 0), 2);
+  out.writeUInt16BE(Flag.RD | (q.checkingDisabled ? Flag.CD : 0) | (ad ? Flag.AD : 0), 2);
   out.writeUInt16BE(1, 4);
   out.writeUInt32BE(0, 6);
   out.writeUInt16BE(1, 10);
   q.raw.copy(out, HEADER_SIZE, HEADER_SIZE, q.questionEnd);
   writeOptHeader(out, q.questionEnd, udpSize, 0, q.dnssecOk, 0);
+  return out;
+}
+
+/** `query` (ballast's own: the question, then its OPT record) without the OPT: for a server without EDNS. */
+export function withoutEdns(query: Buffer, questionEnd: number): Buffer {
+  const out = Buffer.from(query.subarray(0, questionEnd));
+  out.writeUInt16BE(0, 10);
   return out;
 }
 

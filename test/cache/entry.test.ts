@@ -20,7 +20,7 @@ describe('CacheEntry.render on every fixture', () => {
       other.writeUInt16BE(0xbeef, 0);
       const q = query(other);
       expect(other.subarray(12, facts.questionEnd)).not.toEqual(response.subarray(12, facts.questionEnd));
-      expect(entry.render(q, T0 + 2_500, TCP)).toEqual(expected(meta.name, other, 2));
+      expect(entry.render(q, T0 + 2_000, TCP)).toEqual(expected(meta.name, other, 2));
     });
   }
 
@@ -39,14 +39,16 @@ describe('CacheEntry.render on every fixture', () => {
 });
 
 describe('CacheEntry.render TTLs', () => {
-  it('ages by whole seconds and stops at 0', () => {
+  it('counts down by whole seconds rounded down (the remaining time, never more), 1 until the record ends, then 0', () => {
     const { query: qBytes, response } = fixture('mx'); // TTL 300 at offset 36
     const { entry, q } = admit(qBytes, response);
     const ttlAt = (ms: number) => entry.render(q, T0 + ms, TCP).readUInt32BE(36);
     expect(ttlAt(0)).toBe(300);
-    expect(ttlAt(999)).toBe(300);
+    expect(ttlAt(1)).toBe(299);
+    expect(ttlAt(999)).toBe(299);
     expect(ttlAt(1_000)).toBe(299);
-    expect(ttlAt(1_999)).toBe(299);
+    expect(ttlAt(1_001)).toBe(298);
+    expect(ttlAt(298_500)).toBe(1);
     expect(ttlAt(299_999)).toBe(1);
     expect(ttlAt(300_000)).toBe(0);
     expect(ttlAt(86_400_000)).toBe(0);

@@ -73,6 +73,7 @@ describe('defaults', () => {
           probeIntervalMs: 1000,
         },
         udpPayloadSize: 1232,
+        trustAd: false,
         tcp: { maxConnections: 4, maxInflightPerConnection: 1000, idleTimeoutMs: 5000 },
       },
       zones: [],

@@ -8,15 +8,20 @@ import { encode } from './model.js';
 import { fuzz, must, runs, same } from './params.js';
 import { strictDecode, tryStrictDecode } from './strict.js';
 
-/** How a query is read: ballast skips its records (an OPT aside) unread, so only their bounds matter. */
-const QUERY = { rdata: false, ednsOptions: false, fixedFields: false };
+/**
+ * How a query is read: ballast skips its records (an OPT aside) unread, so only their bounds matter, and ignores
+ * bytes after the last one (as BIND and Unbound do).
+ */
+const QUERY = { rdata: false, ednsOptions: false, fixedFields: false, trailing: true };
 
 /** What an independent reading says ballast must do with `raw`: accept it, answer it with an error, or drop it. */
 function expected(raw: Buffer): 'query' | 'error' | 'drop' {
   if (raw.length < 12 || raw[2] & 0x80) return 'drop';
   const qdcount = raw.readUInt16BE(4);
   const opcode = (raw[2] >> 3) & 0xf;
-  if (qdcount === 1 && uncompressedQuestionEnd(raw) === undefined && opcode === 0) return 'drop';
+  // An unreadable question is dropped, but a name too long of well-formed labels is a format error (RFC 1035 §2.3.4).
+  if (qdcount === 1 && uncompressedQuestionEnd(raw) === undefined && opcode === 0)
+    return overlong(raw) ? 'error' : 'drop';
   if (opcode !== 0 || qdcount !== 1) return 'error';
   const m = tryStrictDecode(raw, QUERY);
   if (m === undefined) return 'error';
@@ -36,6 +41,17 @@ function uncompressedQuestionEnd(raw: Buffer): number | undefined {
     if (total > 255) return undefined;
     pos += len + 1;
   }
+}
+
+/** Whether the question's name is labels of at most 63 octets, ending inside the datagram, over 255 octets in all. */
+function overlong(raw: Buffer): boolean {
+  let total = 1;
+  for (let pos = 12; pos < raw.length; pos += raw[pos] + 1) {
+    if (raw[pos] === 0) return total > 255;
+    if (raw[pos] > 63) return false;
+    total += raw[pos] + 1;
+  }
+  return false;
 }
 
 function checkAccepted(raw: Buffer, q: Query): void {

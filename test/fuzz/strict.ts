@@ -153,6 +153,8 @@ export interface DecodeOptions {
    * queries: ballast skips their records unread, so it only needs them to end where they say.
    */
   readonly fixedFields?: boolean;
+  /** Allow bytes after the last record (off by default): a query's are ignored, not refused. */
+  readonly trailing?: boolean;
 }
 
 export function strictDecode(buf: Buffer, opts: DecodeOptions = {}): StrictMessage {
@@ -212,7 +214,7 @@ export function strictDecode(buf: Buffer, opts: DecodeOptions = {}): StrictMessa
       pos = end;
     }
   }
-  if (pos !== buf.length) bad(`${buf.length - pos} trailing bytes`);
+  if (pos !== buf.length && opts.trailing !== true) bad(`${buf.length - pos} trailing bytes`);
   return {
     id: buf.readUInt16BE(0),
     flags,
