@@ -1,5 +1,5 @@
 // bench/conformance.js sets ballast's answers next to BIND's, and its report is only as good as the bytes it sends,
-// the way it reads the answers and the fake upstream's script. Those are pure functions (bench/lib/conformance.js),
+// the way it reads the answers and the fake upstream's script. Those are pure functions (bench/lib/conformance/),
 // checked here without sockets.
 import { describe, expect, it } from 'vitest';
 import {
@@ -21,7 +21,7 @@ import {
   renderReport,
   TYPE,
   upstreamText,
-} from '../../bench/lib/conformance.js';
+} from '../../bench/lib/conformance/index.js';
 
 const ask = (query: Parameters<typeof buildQuery>[0], role: 'main' | 'old' = 'main') => {
   const { reply, seen } = fakeAnswer(buildQuery({ id: 7, ...query }), { role });
