@@ -1,6 +1,7 @@
 import {
   HEADER_SIZE,
   MalformedMessageError,
+  negativeKind,
   Rcode,
   type ResponseScan,
   scanResponse,
@@ -30,7 +31,7 @@ export function admitAnswer(
   const { bytes, scan } = storedForm(upstreamBytes, upstreamScan, cache.options.trustAd);
   const ttls = scan.ttls.slice();
   const lifetime = entryLifetime(cache.options, scan, ttls);
-  const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
+  const negative = negativeKind(scan) !== undefined;
   const storedLength = bytes.length - (scan.questionEnd - HEADER_SIZE);
   // From Buffer's shared pool, not a malloc of its own: one per upstream answer would fragment the C heap.
   const data = Buffer.allocUnsafe(storedLength + ttls.length * TTL_RECORD_SIZE);
@@ -73,7 +74,7 @@ export function restoreAnswer(
   const lifetime = entryLifetime(cache.options, scan, ttls);
   if (lifetime <= 0) return false;
   if (nowMs >= storedAtMs + (lifetime + cache.options.staleMaxAgeSeconds) * 1000) return false;
-  const negative = scan.rcode === Rcode.NXDOMAIN || (scan.rcode === Rcode.NOERROR && scan.ancount === 0);
+  const negative = negativeKind(scan) !== undefined;
   // Straight into the arena: no detached copy is needed for a restored entry.
   const storedLength = bytes.length - (scan.questionEnd - HEADER_SIZE);
   const valueLength = storedLength + ttls.length * TTL_RECORD_SIZE;
@@ -156,8 +157,8 @@ function writeTtlTable(data: Uint8Array, at: number, offsets: number[], ttls: nu
 export function entryLifetime(opts: CacheOptions, scan: ResponseScan, ttls: number[]): number {
   if (scan.truncated) return 0;
   const { minTtlSeconds, maxTtlSeconds, maxNegativeTtlSeconds } = opts;
-  const chainToNodata = scan.ancount > 0 && scan.qtypeAnswers === 0 && scan.soaTtl >= 0;
-  if (scan.rcode === Rcode.NOERROR && scan.ancount > 0 && !chainToNodata) {
+  const negative = negativeKind(scan);
+  if (scan.rcode === Rcode.NOERROR && negative === undefined) {
     let min = Number.POSITIVE_INFINITY;
     for (let i = 0; i < ttls.length; i++) {
       ttls[i] = Math.min(Math.max(ttls[i], minTtlSeconds), maxTtlSeconds);
@@ -165,11 +166,8 @@ export function entryLifetime(opts: CacheOptions, scan: ResponseScan, ttls: numb
     }
     return min;
   }
-  if (scan.rcode === Rcode.NXDOMAIN || scan.rcode === Rcode.NOERROR) {
-    if (scan.soaTtl < 0) return 0;
-    const negative = Math.min(scan.soaTtl, scan.soaMinimum, maxNegativeTtlSeconds, maxTtlSeconds);
-    for (let i = 0; i < ttls.length; i++) ttls[i] = Math.min(ttls[i], negative);
-    return negative;
-  }
-  return 0;
+  if (negative === undefined || scan.soaTtl < 0) return 0;
+  const lifetime = Math.min(scan.soaTtl, scan.soaMinimum, maxNegativeTtlSeconds, maxTtlSeconds);
+  for (let i = 0; i < ttls.length; i++) ttls[i] = Math.min(ttls[i], lifetime);
+  return lifetime;
 }

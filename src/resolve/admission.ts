@@ -1,4 +1,5 @@
-import type { Contests, NegativeKind } from './contest.js';
+import type { NegativeKind } from '../wire/index.js';
+import type { Contests } from './contest.js';
 import type { FailedAnswer, FailureCache } from './failures.js';
 import type { ResolveMetrics } from './metrics.js';
 import type { ZoneView } from './zone-state.js';

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { CacheEntry } from '../cache/index.js';
 import { BallastError } from '../errors.js';
 import type { LastKnownGoodPolicy } from '../upstream/index.js';
-import { Rcode } from '../wire/index.js';
+import type { NegativeKind } from '../wire/index.js';
 
 /**
  * A negative is believed in place of a positive one when the upstream has said it this many times, with no positive
@@ -111,9 +111,6 @@ export class KeptLastKnownGood extends BallastError {
   }
 }
 
-/** What a negative answer said. */
-export type NegativeKind = 'NXDOMAIN' | 'NODATA';
-
 const TEXTS: Record<NegativeKind, string> = {
   NXDOMAIN: 'last known good; upstream said NXDOMAIN',
   NODATA: 'last known good; upstream said NODATA',
@@ -122,10 +119,4 @@ const TEXTS: Record<NegativeKind, string> = {
 /** The EDE EXTRA-TEXT of a last-known-good answer (constant strings: an incident allocates none per answer). */
 export function lastKnownGoodText(said: NegativeKind): string {
   return TEXTS[said];
-}
-
-/** Whether a cacheable answer is negative, and how: "NXDOMAIN", "NODATA", or undefined for a positive one. */
-export function negativeKind(rcode: number, ancount: number): NegativeKind | undefined {
-  if (rcode === Rcode.NXDOMAIN) return 'NXDOMAIN';
-  return rcode === Rcode.NOERROR && ancount === 0 ? 'NODATA' : undefined;
 }

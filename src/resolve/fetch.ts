@@ -13,8 +13,8 @@ import {
   type Zone,
 } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
-import { type Query, rcodeLabel, upstreamQuery } from '../wire/index.js';
-import { type Contests, KeptLastKnownGood, negativeKind } from './contest.js';
+import { negativeKind, type Query, rcodeLabel, upstreamQuery } from '../wire/index.js';
+import { type Contests, KeptLastKnownGood } from './contest.js';
 import type { FailureCache } from './failures.js';
 import { zoneEpoch } from './zone-state.js';
 
@@ -106,7 +106,7 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
  * answer even when it cannot be cached itself (no SOA, a negative TTL of 0).
  */
 function keepOrBelieve(key: string, { answer, route }: Forwarded, zone: Zone, deps: FetchDeps): void {
-  const said = negativeKind(answer.scan.rcode, answer.scan.ancount);
+  const said = negativeKind(answer.scan);
   if (said === undefined) {
     deps.contests.settle(key);
     route.agreed(key);

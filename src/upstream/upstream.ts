@@ -182,13 +182,14 @@ export class Upstream {
    * when its answer says so, within what is left of the attempt's time.
    */
   private async exchange(req: SendRequest, started: number): Promise<Omit<Answer, 'rttMs'>> {
-    const plain = () => withoutEdns(req.query, req.questionEnd);
-    if (this.edns.plain(started)) return this.transport.exchange({ ...req, query: plain() });
+    if (this.edns.plain(started)) {
+      return this.transport.exchange({ ...req, query: withoutEdns(req.query, req.questionEnd) });
+    }
     const answer = await this.transport.exchange(req);
-    if (!this.edns.refused(answer.scan, this.clock.now())) return answer;
+    if (!this.edns.lacking(answer.scan, this.clock.now())) return answer;
     this.children.ednsFallbacks.inc();
     const timeoutMs = Math.max(1, req.timeoutMs - (this.clock.now() - started));
-    return this.transport.exchange({ ...req, query: plain(), timeoutMs });
+    return this.transport.exchange({ ...req, query: withoutEdns(req.query, req.questionEnd), timeoutMs });
   }
 
   close(): void {

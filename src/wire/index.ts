@@ -4,6 +4,7 @@ export * from './constants.js';
 export * from './edns.js';
 export * from './framing.js';
 export * from './name.js';
+export * from './negative.js';
 export * from './query.js';
 export * from './rdata.js';
 export * from './reply.js';

@@ -83,9 +83,15 @@ export function skipNameIn(buf: Buffer, offset: number, end: number, fixed: Uint
 
 /**
  * Reads an uncompressed name (as in a query's question) and returns the offset past it, or BAD_NAME. A pointer in a
- * query's question can only point into the header, so any pointer here is malformed.
+ * query's question can only point into the header, so any pointer here is malformed. `maxLength` is 255 (RFC 1035
+ * §2.3.4) but for telling a name that is only too long from one that cannot be read at all.
  */
-export function skipUncompressedName(buf: Buffer, offset: number, end: number = buf.length): number {
+export function skipUncompressedName(
+  buf: Buffer,
+  offset: number,
+  end: number = buf.length,
+  maxLength = MAX_NAME_LENGTH,
+): number {
   let pos = offset;
   let length = 1;
   for (;;) {
@@ -94,7 +100,7 @@ export function skipUncompressedName(buf: Buffer, offset: number, end: number = 
     if (len === 0) return pos + 1;
     if (len > MAX_LABEL_LENGTH) return BAD_NAME;
     length += len + 1;
-    if (length > MAX_NAME_LENGTH) return BAD_NAME;
+    if (length > maxLength) return BAD_NAME;
     pos += len + 1;
   }
 }

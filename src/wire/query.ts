@@ -1,14 +1,4 @@
-import {
-  CLASSIC_UDP_SIZE,
-  EDNS_DO,
-  Flag,
-  HEADER_SIZE,
-  MAX_LABEL_LENGTH,
-  MAX_NAME_LENGTH,
-  Opcode,
-  Rcode,
-  RrType,
-} from './constants.js';
+import { CLASSIC_UDP_SIZE, EDNS_DO, Flag, HEADER_SIZE, Opcode, Rcode, RrType } from './constants.js';
 import { BAD_NAME, lowerName, skipName, skipUncompressedName } from './name.js';
 
 /** A client query, read once at the listener (docs/design.md §6). Holds offsets into `raw`, never decoded records. */
@@ -99,7 +89,10 @@ export function parseQuery(raw: Buffer): ParseResult {
   if (questionEnd === 0) {
     // A name of well-formed labels that is longer than 255 octets is a format error (RFC 1035 §2.3.4), answered as
     // one, without echoing it; anything else unreadable is dropped.
-    return overlongName(raw, HEADER_SIZE) ? reject('long_name', Rcode.FORMERR, 0, edns) : drop('question');
+    const overlong =
+      skipUncompressedName(raw, HEADER_SIZE) === BAD_NAME &&
+      skipUncompressedName(raw, HEADER_SIZE, raw.length, Infinity) !== BAD_NAME;
+    return overlong ? reject('long_name', Rcode.FORMERR, 0, edns) : drop('question');
   }
   if (extra.malformed) return reject('malformed', Rcode.FORMERR, questionEnd, edns);
   // RFC 6891 §6.1.3: a version we do not implement gets BADVERS.
@@ -178,17 +171,6 @@ const UNREADABLE: Records = {
   version: 0,
   signed: false,
 };
-
-/** Whether the name at `pos` is uncompressed labels of at most 63 octets, within the message, over 255 in all. */
-function overlongName(raw: Buffer, pos: number): boolean {
-  let length = 1;
-  while (pos < raw.length && raw[pos] !== 0) {
-    if (raw[pos] > MAX_LABEL_LENGTH) return false;
-    length += raw[pos] + 1;
-    pos += raw[pos] + 1;
-  }
-  return pos < raw.length && length > MAX_NAME_LENGTH;
-}
 
 /**
  * The answer, authority and additional records of a query, skipped (not trusted) except for the OPT record and for

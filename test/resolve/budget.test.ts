@@ -156,13 +156,19 @@ describe('ZoneBudget', () => {
     expect(Array.from({ length: 1000 }, () => b.allowStaleRefresh()).every(Boolean)).toBe(true);
   });
 
-  it('after an outage, refreshes come at the learned rate until a second passes without a refusal', () => {
+  /** A zone that learnt 50 queries/s for a minute, was down for two, and is back: recovering. */
+  const recovered = () => {
     const clock = new ManualClock(0);
     const b = new ZoneBudget(opts, clock);
     steady(b, clock, 50, 60);
     b.observeHealth(false);
     clock.advance(120_000);
     b.observeHealth(true);
+    return { clock, b };
+  };
+
+  it('after an outage, refreshes come at the learned rate until a second passes without a refusal', () => {
+    const { clock, b } = recovered();
     expect(b.recovering).toBe(true);
     const perSecond: number[] = [];
     for (let s = 0; s < 5; s++) {
@@ -185,12 +191,7 @@ describe('ZoneBudget', () => {
   });
 
   it('while recovering, misses (never held back) spend from the same rate, so refreshes fill only what they leave', () => {
-    const clock = new ManualClock(0);
-    const b = new ZoneBudget(opts, clock);
-    steady(b, clock, 50, 60);
-    b.observeHealth(false);
-    clock.advance(120_000);
-    b.observeHealth(true);
+    const { clock, b } = recovered();
     const refreshes: number[] = [];
     for (let s = 0; s < 5; s++) {
       let granted = 0;

@@ -1,5 +1,6 @@
+import dns2 from 'dns2';
 import { describe, expect, it } from 'vitest';
-import { MalformedMessageError, type ResponseScan, scanResponse } from '../../src/wire/index.js';
+import { MalformedMessageError, negativeKind, type ResponseScan, scanResponse } from '../../src/wire/index.js';
 import { header, labels, mutate, opt, prng, question, rr, u16, withCounts } from './bytes.js';
 import { fixture, fixtureCases, RESPONSE_FACTS } from './fixtures.js';
 
@@ -228,5 +229,32 @@ describe('scanResponse on mutated fixture responses', () => {
     // Both outcomes happen often, so the run exercises the success path too.
     expect(ok).toBeGreaterThan(1000);
     expect(malformed).toBeGreaterThan(1000);
+  });
+});
+
+describe('negativeKind: one definition of a negative answer (RFC 2308 §2)', () => {
+  /** A NOERROR answer to `alias.example AAAA` holding a CNAME, with an SOA in the authority section or not. */
+  const chain = (withSoa: boolean) => {
+    const p = new dns2.Packet();
+    p.header.qr = 1;
+    p.questions.push({ name: 'alias.example', type: 28, class: 1 } as never);
+    p.answers.push({ name: 'alias.example', type: 5, class: 1, ttl: 300, domain: 'target.example' } as never);
+    if (withSoa) {
+      p.authorities.push({
+        ...{ name: 'example', type: 6, class: 1, ttl: 600, primary: 'ns.example', admin: 'hm.example' },
+        ...{ serial: 1, refresh: 3600, retry: 600, expiration: 86400, minimum: 5 },
+      } as never);
+    }
+    return scanResponse(p.toBuffer());
+  };
+
+  it('tells NXDOMAIN, NODATA and positive answers apart, a CNAME into NODATA included', () => {
+    expect(negativeKind(scanResponse(fixture('nxdomain-soa').response))).toBe('NXDOMAIN');
+    expect(negativeKind(scanResponse(fixture('nodata-soa').response))).toBe('NODATA');
+    expect(negativeKind(scanResponse(fixture('a-basic').response))).toBeUndefined();
+    expect(negativeKind(scanResponse(fixture('cname-chain').response))).toBeUndefined();
+    expect(negativeKind(chain(true))).toBe('NODATA');
+    // Without an SOA, a lone CNAME is passed on as given: not a negative answer (docs/design.md §6).
+    expect(negativeKind(chain(false))).toBeUndefined();
   });
 });
