@@ -17,12 +17,16 @@ COPY package.json package-lock.json ./
 # would fetch a second Node.js; the image's own Node 24 builds. Its uninstalled shim node_modules/.bin/node is
 # removed so that `npm run build` finds that node. (esbuild's binary comes from its platform package; its install
 # script only checks it.)
-RUN npm ci --ignore-scripts --no-audit --no-fund && rm -f node_modules/.bin/node
+# The npmrc secret (optional) carries registry settings such as a CA file, without leaving them in a layer
+# (deploy/image/build.sh passes this machine's).
+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc --mount=type=secret,id=npm_ca \
+    npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier && rm -f node_modules/.bin/node
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
+ARG NODE_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -34,12 +38,12 @@ LABEL org.opencontainers.image.title="ballast" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="docker.io/library/node:24-bookworm-slim"
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
 # iproute2 for the nodelocaldns interface; iptables brings both backends (iptables-nft and iptables-legacy), so ballast
 # can use whichever one the node's kube-proxy uses. npm and corepack are removed: nothing installs at run time.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends iproute2 iptables \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
  && mkdir -p /var/lib/ballast /run/ballast \

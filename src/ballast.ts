@@ -192,6 +192,7 @@ export class Ballast {
     // Teardown is skipped while another instance serves (a rollout), and never touches another's rules.
     await Promise.all([this.node.teardown(), snapshot && this.started ? this.persister?.write() : undefined]);
     this.routing.close();
+    this.handler.loops.close();
     this.chaos.clear();
     await this.admin.close();
   }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from '../observe/prom.js';
 import type { Zone, ZoneTable } from '../upstream/index.js';
-import type { Clock } from '../util/clock.js';
+import type { Clock, Timer } from '../util/clock.js';
 import { randomHex } from '../util/random.js';
 import { encodeName, ownQuery, RrType } from '../wire/index.js';
 
@@ -11,6 +11,8 @@ const WATCH_MS = 10_000;
 interface Probe {
   readonly zone: string;
   readonly upstream: string;
+  /** Ends the watch: the name is forgotten after WATCH_MS, or at close(). */
+  readonly expiry: Timer;
 }
 
 /**
@@ -46,14 +48,20 @@ export class LoopDetector {
       for (const route of zone.routes) {
         const label = `ballast-loop-${randomHex(8)}`;
         const name = encodeName(zone.name === '.' ? label : `${label}.${zone.name}`);
-        const probe = { zone: zone.name, upstream: route.upstream.label };
         const key = name.toString('latin1');
+        const expiry = this.clock.setTimer(() => this.watching.delete(key), WATCH_MS);
+        const probe = { zone: zone.name, upstream: route.upstream.label, expiry };
         this.watching.set(key, probe);
         this.gauge.labels(probe.zone, probe.upstream).set(0);
-        this.clock.setTimer(() => this.watching.delete(key), WATCH_MS);
         this.send(zone, route, name, udpSize);
       }
     }
+  }
+
+  /** Stops watching: a process that is shutting down is not held open for WATCH_MS by its last probes. */
+  close(): void {
+    for (const probe of this.watching.values()) probe.expiry.cancel();
+    this.watching.clear();
   }
 
   private send(zone: Zone, route: Zone['routes'][number], name: Buffer, udpSize: number): void {

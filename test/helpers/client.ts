@@ -49,9 +49,9 @@ export async function query(
   return { raw, packet: Packet.parse(raw), sent: msg };
 }
 
-export async function tcpQuery(port: number, name: string, type: number, opts: QueryOptions = {}) {
+export async function tcpQuery(port: number, name: string, type: number, opts: QueryOptions = {}, host = '127.0.0.1') {
   const msg = buildQuery(name, type, opts);
-  const [raw] = await tcpExchange(port, [msg]);
+  const [raw] = await tcpExchange(port, [msg], 1, host);
   return { raw, packet: Packet.parse(raw), sent: msg };
 }
 

@@ -46,6 +46,8 @@ export interface FakeUpstreamOptions {
   records?: Record<string, object[]>;
   /** Takes precedence over the table when it returns something other than undefined. */
   respond?: Responder;
+  /** Address to listen on: 127.0.0.1 unless a test joins a network namespace of its own. */
+  host?: string;
   /** Zone apex used for the SOA in negative answers. */
   zone?: string;
   /** The path between ballast and this server: datagrams lost (each way, independently) and answers delayed. */
@@ -69,6 +71,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   const records = new Map<string, object[]>();
   for (const [k, v] of Object.entries(opts.records ?? {})) records.set(k.toLowerCase(), v);
   const zone = opts.zone ?? 'test';
+  const host = opts.host ?? '127.0.0.1';
   const queries: ReceivedQuery[] = [];
   const state = { mode: 'answer' as Mode, closed: false };
   const held: (() => void)[] = [];
@@ -148,18 +151,17 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     0,
     async (p) => {
       const server = await listenDns(dns2.createServer({ udp: { type: 'udp4' }, handle: handle('udp') }), {
-        udp: { port: p, address: '127.0.0.1' },
+        udp: { port: p, address: host },
       });
       return { server, port: (server.addresses().udp as AddressInfo).port, close: () => server.close() };
     },
-    (p) =>
-      listenDns(dns2.createServer({ tcp: true, handle: handle('tcp') }), { tcp: { port: p, address: '127.0.0.1' } }),
+    (p) => listenDns(dns2.createServer({ tcp: true, handle: handle('tcp') }), { tcp: { port: p, address: host } }),
   );
 
   return {
-    host: '127.0.0.1',
+    host,
     port,
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     queries,
     // Without a name: every query but ballast's own loop checks (one per zone at start and at each reload), so a
     // test counts what clients caused. `queries` keeps them all.

@@ -59,3 +59,14 @@ describe('Ballast lifecycle', () => {
     await closed;
   });
 });
+
+describe('Ballast after close()', () => {
+  it('leaves no timer behind, so the process exits as soon as it has stopped', async () => {
+    const clock = new ManualClock();
+    const { ballast, port } = await running(clock);
+    expect(header((await query(port, 'svc.test', A)).raw).rcode).toBe(0);
+    expect(clock.pending).toBeGreaterThan(0); // the loop check's watch, the sweeper, the upstream's health
+    await ballast.close();
+    expect(clock.pending).toBe(0);
+  });
+});
