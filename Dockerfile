@@ -2,6 +2,7 @@
 # every library in it), plus iproute2 and iptables for node setup (--setup-interface, --setup-iptables).
 # deploy/base/daemonset.yaml runs it.
 #
+#   npm run image                  # podman: deploy/image/build.sh, the build test/image runs
 #   docker build -t ballast:0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
 #
 # Stages: build (all dependencies: tsc, then esbuild bundles dist/cli.js and the libraries it imports into
@@ -26,19 +27,6 @@ COPY src ./src
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
-ARG NODE_IMAGE
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-ARG SOURCE=
-LABEL org.opencontainers.image.title="ballast" \
-      org.opencontainers.image.description="Node-local DNS cache for Kubernetes that keeps answering when the control plane does not" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="${NODE_IMAGE}"
 # iproute2 for the nodelocaldns interface; iptables brings both backends (iptables-nft and iptables-legacy), so ballast
 # can use whichever one the node's kube-proxy uses. npm and corepack are removed: nothing installs at run time.
 RUN apt-get update \
@@ -82,3 +70,18 @@ EXPOSE 53/udp 53/tcp 9253/tcp
 # cache-hit and stale throughput within this machine's noise (the mixed hit/miss load pays for the extra collections).
 ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "--no-maglev", "--optimize-for-size", "/app/bin/ballast.js"]
 CMD ["serve"]
+# Labels last: the build's revision and date change with every build, and would otherwise invalidate the cached
+# layers above.
+ARG NODE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=
+LABEL org.opencontainers.image.title="ballast" \
+      org.opencontainers.image.description="Node-local DNS cache for Kubernetes that keeps answering when the control plane does not" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"

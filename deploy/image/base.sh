@@ -42,7 +42,8 @@ aptopts=()
 for f in /etc/apt/apt.conf.d/*; do
   if grep -q 'Check-Valid-Until\|Check-Date' "$f" 2>/dev/null; then aptopts+=(--aptopt="$f"); fi
 done
-mmdebstrap --quiet --variant=minbase --include=ca-certificates "${aptopts[@]}" \
+# Merged /usr as in Debian's own images, by mmdebstrap's hook rather than the usrmerge package (which needs perl).
+mmdebstrap --quiet --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr "${aptopts[@]}" \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \

@@ -242,3 +242,16 @@ describe('bench/README.md', () => {
     }
   });
 });
+
+describe("README's Deploy on Kubernetes and the image test", () => {
+  it('build the image with the same command: npm run image, which runs deploy/image/build.sh', async () => {
+    const readme = await readFile(new URL('README.md', root), 'utf8');
+    const deploy = readme.slice(readme.indexOf('## Deploy on Kubernetes'), readme.indexOf('## Running it'));
+    expect(deploy).toContain('IMAGE=REGISTRY/ballast:TAG npm run image');
+    const pkg = JSON.parse(await readFile(new URL('package.json', root), 'utf8'));
+    expect(pkg.scripts.image).toBe('bash deploy/image/build.sh');
+    const helper = await readFile(new URL('test/image/podman.ts', root), 'utf8');
+    expect(helper).toContain("join(ROOT, 'deploy', 'image', 'build.sh')");
+    expect(helper).toContain('IMAGE: image');
+  });
+});
