@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import type * as Prom from 'prom-client';
 import counter from 'prom-client/lib/counter.js';
 import gauge from 'prom-client/lib/gauge.js';
@@ -55,6 +56,14 @@ export function registerProcessMetrics(registry: Prom.Registry, prefix: string):
     (metric as DefaultMetric)(registry, { prefix });
   }
   cpuCounters(registry, prefix);
+  new Gauge({
+    name: `${prefix}nodejs_heap_size_limit_bytes`,
+    help: "The JS heap's limit in bytes (V8's heap_size_limit, set by --max-old-space-size and the young generation).",
+    registers: [registry],
+    collect() {
+      this.set(getHeapStatistics().heap_size_limit);
+    },
+  });
 }
 
 /** process_cpu_{user,system,}_seconds_total as prom-client names them, read from process.cpuUsage() when scraped. */
