@@ -46,7 +46,7 @@ const BUILTINS = [
 ];
 const STEPS = [
   ...BUILTINS,
-  ['./dist/bundle.js', 'ballast and its libraries (pino, prom-client, lru-cache, valibot, js-yaml, crc-32), one file'],
+  ['./dist/bundle.js', 'ballast and its libraries (pino, prom-client, lru-cache, valibot, js-yaml), one file'],
 ];
 /** The same code loaded as separate modules (what tsc emits, libraries from node_modules) against the bundle. */
 const LAYOUTS = [

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { type FileHandle, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import CRC32 from 'crc-32';
+import { crc32 } from 'node:zlib';
 import { type DnsCache, recordLength, recordOrder, restoreRecord, stillHeld, writeRecord } from '../cache/index.js';
 import { BallastError } from '../errors.js';
 
@@ -67,7 +67,7 @@ function header(writtenAtMs: number): Buffer {
 class Checksum {
   private value = 0;
   update(bytes: Uint8Array): void {
-    this.value = CRC32.buf(bytes, this.value);
+    this.value = crc32(bytes, this.value);
   }
   get digest(): number {
     return this.value >>> 0;
@@ -186,7 +186,7 @@ interface Verified {
 
 /** Whether `body` ends the file `data` with the checksum its version uses. */
 function checksumMatches(version: number, data: Buffer, body: Buffer): boolean {
-  if (version >= 3) return CRC32.buf(body) >>> 0 === data.readUInt32BE(body.length);
+  if (version >= 3) return crc32(body) === data.readUInt32BE(body.length);
   // Versions 1 and 2: the only use of node:crypto left, loaded on the first old file (once, after an upgrade).
   const { createHash } = process.getBuiltinModule('node:crypto');
   return createHash('sha256').update(body).digest().equals(data.subarray(body.length));

@@ -35,8 +35,4 @@ export class RttEstimator {
     const rto = this.srtt < 0 ? initialRtoMs : Math.ceil(this.srtt + 4 * this.rttvar);
     return Math.min(maxRtoMs, Math.max(minRtoMs, rto));
   }
-
-  get smoothedMs(): number {
-    return this.srtt;
-  }
 }

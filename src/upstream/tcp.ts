@@ -226,10 +226,6 @@ export class TcpPool {
     return undefined;
   }
 
-  get openConnections(): number {
-    return this.connections.length;
-  }
-
   close(): void {
     for (const c of [...this.connections]) c.destroy(new UpstreamNetworkError('upstream pool closed'));
   }

@@ -113,10 +113,6 @@ export class SocketTransport implements Transport {
     }
   }
 
-  get openConnections(): number {
-    return this.tcp.openConnections;
-  }
-
   close(): void {
     this.tcp.close();
   }

@@ -65,6 +65,16 @@ function persister(cache: DnsCache, path: string, clock: ManualClock, maxBytes =
 }
 
 describe('snapshot format', () => {
+  it('loads a snapshot written by the previous release (CRC-32 from the crc-32 package, before zlib.crc32)', () => {
+    // Written by 0.1.0 as of commit 8fb947f: the fixtures a-basic, mx and nxdomain-soa stored at T0, at T0 + 1000.
+    const data = readFileSync(join(import.meta.dirname, '../fixtures/snapshot/v3-crc-32-package.snapshot'));
+    const back = decodeSnapshot(data);
+    expect(back.writtenAtMs).toBe(T0 + 1000);
+    const { cache } = filledCache();
+    expect(back.entries.map((e) => e.bytes)).toEqual([...cache.exportEntries()].map((e) => e.bytes));
+    expect(encodeSnapshot(cache.exportEntries(), T0 + 1000, 1 << 20).data).toEqual(data);
+  });
+
   it('round-trips keys, ages and bytes, least recently used first', () => {
     const { cache } = filledCache();
     const { data, count, complete } = encodeSnapshot(cache.exportEntries(), T0 + 1000, 1 << 20);
