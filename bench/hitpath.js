@@ -78,7 +78,7 @@ async function child() {
   const queries = [];
   for (let i = 0; i < opts.names; i++) {
     const { query, response } = exchange(i);
-    cache.admit(parseQuery(query).key, response, scanResponse(response), now);
+    cache.put(parseQuery(query).key, response, scanResponse(response), now);
     queries.push(query);
   }
   for (const q of queries) {

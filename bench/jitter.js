@@ -67,7 +67,7 @@ const cache = new DnsCache(inProcessCacheOptions({ maxEntries: ENTRIES * 2, maxB
 const jittered = new Array(100).fill(0);
 // The same answer stored ENTRIES times under its own key (a.test A, no DO/CD): each store draws its own refresh point.
 for (let i = 0; i < ENTRIES; i++) {
-  const at = cache.admit('\x01a\x04test\x00/1/1/00', response, scan, 0).entry.refreshAtMs;
+  const at = cache.put('\x01a\x04test\x00/1/1/00', response, scan, 0).entry.refreshAtMs;
   jittered[Math.min(99, Math.floor(at / (TTL * 10)))]++;
 }
 const fixed = new Array(100).fill(0);

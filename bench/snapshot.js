@@ -73,7 +73,7 @@ const now = Date.now();
 const source = new DnsCache(options, { random: systemRandom });
 for (let i = 0; i < ENTRIES; i++) {
   const { key, bytes } = answer(i);
-  source.admit(key, bytes, scanResponse(bytes), now - (i % 60) * 1000);
+  source.put(key, bytes, scanResponse(bytes), now - (i % 60) * 1000);
 }
 const log = pino({ level: 'silent' });
 const snapPath = path.join(dir, 'cache.snapshot');

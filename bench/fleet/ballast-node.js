@@ -8,6 +8,7 @@ import { buildCache, buildHandler, buildPersister, createContext, Routing } from
 import { Sweeper } from '../../dist/cache/index.js';
 import { AbandonedError, UpstreamNetworkError, UpstreamTimeoutError } from '../../dist/errors.js';
 import { silentLogger } from '../../dist/observe/index.js';
+import { Coalescer } from '../../dist/resolve/index.js';
 import { lowerName, qnameOfKey, scanResponse } from '../../dist/wire/index.js';
 import { decodeReply, encodeAnswer } from './names.js';
 
@@ -75,6 +76,20 @@ class SilentRegistry extends Registry {
   }
 }
 
+/**
+ * The ablation "no coalescing": flights that never join, so every asker starts a fetch of its own. ballast has no
+ * such setting; the simulation brings this part through buildHandler's `flights`, where ballast brings a Coalescer.
+ */
+class EveryAskerFetches extends Coalescer {
+  has() {
+    return false;
+  }
+
+  run(_key, now, start) {
+    return { flight: { ...start(), startedAt: now }, joined: false };
+  }
+}
+
 /** One ballast instance on one node. */
 class Instance {
   constructor(sim, config, { transport, random, coalescing }) {
@@ -88,7 +103,9 @@ class Instance {
     this.config = config;
     this.cache = buildCache(config, ctx);
     this.routing = new Routing(config, ctx, () => undefined);
-    this.handler = buildHandler(config, this.cache, this.routing, ctx, { coalescing });
+    this.handler = buildHandler(config, this.cache, this.routing, ctx, {
+      flights: coalescing ? undefined : new EveryAskerFetches(),
+    });
     const keepDead = (key) => config.stale.keepPastMaxAgeWhileDown && !this.handler.zoneHealthy(qnameOfKey(key));
     this.sweeper = new Sweeper(this.cache, sim.clock, keepDead);
     this.persister = buildPersister(config, this.cache, ctx);

@@ -48,8 +48,8 @@ export const DEFAULTS = {
 
 /**
  * The policies: NodeLocal DNSCache (the model), ballast with its defaults, and ablations that each turn one mechanism
- * off through the product's own settings — or, for coalescing, which has no setting, the seam the simulation added
- * (buildHandler's `coalescing`).
+ * off through the product's own settings — or, for coalescing, which has no setting, a part of its own that the
+ * simulation brings through buildHandler's `flights` (ballast-node.js).
  */
 export const POLICIES = {
   nodelocal: { label: 'NodeLocal DNSCache', kind: 'nodelocal' },

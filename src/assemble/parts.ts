@@ -1,11 +1,10 @@
-import { createCacheMetrics, DnsCache, Sweeper } from '../cache/index.js';
+import { type CacheEntry, createCacheMetrics, DnsCache, Sweeper } from '../cache/index.js';
 import type { Chaos } from '../chaos/index.js';
 import { type Config, parseEndpoint } from '../config/index.js';
 import { createNodeMetrics, isLocalAddress, NodeNetwork } from '../node/index.js';
 import { AdminServer } from '../observe/index.js';
-import type { Counter } from '../observe/prom.js';
 import { createPersistMetrics, Persister } from '../persist/index.js';
-import { Contests, createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
+import { Coalescer, Contests, createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
 import { createServerMetrics, ListenerSet } from '../server/index.js';
 import { qnameOfKey } from '../wire/index.js';
 import type { Context } from './context.js';
@@ -41,10 +40,8 @@ export function buildPersister(config: Config, cache: DnsCache, ctx: Context): P
 
 /** The DNS listeners; a node-local IP that is not on the interface yet is retried after each node resync. */
 export function buildListeners(config: Config, handler: RequestHandler, ctx: Context): ListenerSet {
-  // The request path's drop counter (createResolveMetrics, registered by buildHandler): a client outside
-  // server.allowClients is one more reason a query gets no reply.
-  const dropped = ctx.registry.getSingleMetric('ballast_dropped_queries_total') as Counter<'reason'>;
-  const notAllowed = dropped.labels('not_allowed');
+  // The request path's drop counter: a client outside server.allowClients is one more reason a query gets no reply.
+  const notAllowed = handler.metrics.dropped.labels('not_allowed');
   return new ListenerSet(config.server, {
     handle: (raw, transport, client) => handler.handle(raw, transport, client),
     denied: () => notAllowed.inc(),
@@ -57,19 +54,19 @@ export function buildListeners(config: Config, handler: RequestHandler, ctx: Con
 }
 
 /**
- * The request path, reading the zone table through `routing` so a reload's new table is used at once. `coalescing:
- * false` is for the fleet simulation's ablation only (bench/fleet): ballast itself always coalesces.
+ * The request path, reading the zone table through `routing` so a reload's new table is used at once. `flights` is
+ * the one part a caller may bring: the fleet simulation's ablation brings one that never joins (bench/fleet).
  */
 export function buildHandler(
   config: Config,
   cache: DnsCache,
   routing: Routing,
   ctx: Context,
-  opts: { coalescing?: boolean } = {},
+  parts: { flights?: Coalescer<CacheEntry> } = {},
 ): RequestHandler {
   const handler: RequestHandler = new RequestHandler({
     cache,
-    coalescing: opts.coalescing,
+    flights: parts.flights ?? new Coalescer<CacheEntry>(),
     contests: new Contests(),
     upstreams: routing,
     loops: new LoopDetector(ctx.clock, ctx.log.child({ component: 'loop' }), ctx.registry),

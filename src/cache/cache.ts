@@ -1,6 +1,5 @@
 import type { Random } from '../util/random.js';
 import { type Query, Rcode, type ResponseScan } from '../wire/index.js';
-import { admitAnswer, restoreAnswer } from './admission.js';
 import { CacheEntry, NONE, renderAnswer, TTL_RECORD_SIZE } from './entry.js';
 import { hashKey, keyOfQuery, keyOfString, MAX_KEY_LENGTH } from './key.js';
 import { exportEntries, sampleNames } from './records.js';
@@ -13,8 +12,9 @@ import {
   type RefreshMarks,
   SlotMarks,
 } from './state.js';
+import { restoreAnswer, storeAnswer } from './storable.js';
 import { NO_SLOT, Store, type Tier } from './store.js';
-import { sweepSlots } from './sweep.js';
+import { sweepSlots } from './sweeper.js';
 
 export type { CacheOptions, RefreshMarks };
 
@@ -265,8 +265,8 @@ export class DnsCache implements CacheState {
   }
 
   /**
-   * Demotes every expired entry and drops every dead one unless `keepDead(key)` says otherwise (sweep.ts); run every
-   * few seconds by the Sweeper (refresh.ts).
+   * Demotes every expired entry and drops every dead one unless `keepDead(key)` says otherwise (sweeper.ts); run every
+   * few seconds by the Sweeper (sweeper.ts).
    */
   sweep(nowMs: number, keepDead: (key: string) => boolean): { demoted: number; dropped: number } {
     return sweepSlots(this, nowMs, keepDead);
@@ -306,7 +306,7 @@ export class DnsCache implements CacheState {
     return this.store.arenaBytes;
   }
 
-  /** The store under the rules, for the snapshot writer and restore (admission.ts). */
+  /** The store under the rules, for the snapshot writer and restore (storable.ts). */
   get storage(): Store {
     return this.store;
   }
@@ -315,12 +315,12 @@ export class DnsCache implements CacheState {
     return this.opts;
   }
 
-  /** The columns of a slot, for admission.ts: read them again after any store call (growth replaces them). */
+  /** The columns of a slot, for storable.ts: read them again after any store call (growth replaces them). */
   get columns() {
     return this.c;
   }
 
-  /** The scratch key buffer, for admission.ts. */
+  /** The scratch key buffer, for storable.ts. */
   get scratchKey(): Uint8Array {
     return this.key;
   }
@@ -329,19 +329,19 @@ export class DnsCache implements CacheState {
     return this.hooks.random;
   }
 
-  // ---- storing: admission.ts ----
+  // ---- storing: storable.ts ----
 
   /**
    * Turns an upstream response into an entry and stores it when the DNS rules allow; returns the entry either way
    * (so waiting clients can be answered from it) with `cached` saying whether it was kept.
    */
-  admit(
+  put(
     key: string,
     upstreamBytes: Buffer,
     upstreamScan: ResponseScan,
     nowMs: number,
   ): { entry: CacheEntry; cached: boolean } {
-    return admitAnswer(this, key, upstreamBytes, upstreamScan, nowMs);
+    return storeAnswer(this, key, upstreamBytes, upstreamScan, nowMs);
   }
 
   /**

@@ -2,5 +2,5 @@ export * from './cache.js';
 export * from './entry.js';
 export * from './metrics.js';
 export * from './records.js';
-export * from './refresh.js';
 export * from './store.js';
+export * from './sweeper.js';

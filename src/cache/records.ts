@@ -1,8 +1,8 @@
 import { nameToString } from '../wire/index.js';
-import { restoreAnswer } from './admission.js';
 import { writeWhole } from './entry.js';
 import { keyClass, keyStringLength, keyToString, keyType, writeKeyString } from './key.js';
 import type { CacheState } from './state.js';
+import { restoreAnswer } from './storable.js';
 
 /**
  * The cache's entries as snapshot records (persist/snapshot.ts, docs/design.md §7), read from and written to the
@@ -84,7 +84,7 @@ export function* exportEntries(
 
 /**
  * Restores a record whose key string is `data[keyAt, keyAt + keyLength)` (latin1) and message `message`, with its
- * real age. Returns whether the entry was kept (admission.ts restoreAnswer says when it is not).
+ * real age. Returns whether the entry was kept (storable.ts restoreAnswer says when it is not).
  */
 export function restoreRecord(
   cache: CacheState,

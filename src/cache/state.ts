@@ -48,7 +48,7 @@ export function entryColumns(capacity: number) {
 export type EntryColumns = ReturnType<typeof entryColumns>['arrays'];
 
 /**
- * What storing and snapshot records work on (admission.ts, records.ts): the cache's parts, without its lookup API.
+ * What storing and snapshot records work on (storable.ts, records.ts): the cache's parts, without its lookup API.
  * DnsCache is the one implementation.
  */
 export interface CacheState {

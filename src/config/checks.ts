@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { checkNodeConfig } from '../node/config.js';
-import { issuePath, type Problem } from '../util/rules.js';
+import { issuePath, type Problem } from '../util/validators.js';
 import { type Config, settings } from './schema.js';
 
 /**

@@ -1,5 +1,5 @@
 import type * as v from 'valibot';
-import type { Misplaced } from '../util/rules.js';
+import type { Misplaced } from '../util/validators.js';
 
 // How a config that does not validate is reported: one line per problem, `path: got VALUE; what is allowed`, every
 // problem at once, so one edit fixes the file (docs/configuration.md, "Errors").

@@ -3,7 +3,7 @@ import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
 import type { FlagValues } from '../util/flags.js';
-import { defaultMessage, unknownKeys } from '../util/rules.js';
+import { defaultMessage, unknownKeys } from '../util/validators.js';
 import { configSchema } from './checks.js';
 import { applyFlags } from './flags.js';
 import { describeIssues } from './issues.js';

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import * as v from 'valibot';
 import { nodeSchema } from '../node/config.js';
 import { parseCidr } from '../util/cidr.js';
-import { fraction, int, nonEmpty, num, oneOf, positive, section, text } from '../util/rules.js';
+import { fraction, int, nonEmpty, num, oneOf, positive, section, text } from '../util/validators.js';
 
 /** Every default in one place. docs/configuration.md lists the same values; a test keeps them equal. */
 export const DEFAULT_LISTEN = '127.0.0.1:5353';

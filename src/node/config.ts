@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import * as v from 'valibot';
-import { int, oneOf, type Problem, section, text } from '../util/rules.js';
+import { int, oneOf, type Problem, section, text } from '../util/validators.js';
 
 /**
  * The `node:` section: what ballast does to the node's network (docs/design.md §3), and where it finds the cluster

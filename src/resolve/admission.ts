@@ -58,7 +58,7 @@ const KEPT: Record<NegativeKind, Refusal> = {
  * in the fair queue; with a stale entry, the stale answer goes out at once instead.
  */
 export function admit(c: Candidate, deps: AdmissionDeps): Refusal | undefined {
-  if (!c.view.healthy) return UPSTREAM_DOWN;
+  if (!c.view.acceptsTraffic) return UPSTREAM_DOWN;
   if (c.joining) return undefined;
   const failure = deps.failures.held(c.query.key, c.now, c.view.epoch);
   if (failure !== undefined) {
@@ -70,7 +70,7 @@ export function admit(c: Candidate, deps: AdmissionDeps): Refusal | undefined {
     const said = deps.contests.holding(c.query.key, c.now);
     if (said !== undefined) return KEPT[said];
   }
-  if (c.hasStale && !c.view.available) return { reason: 'busy' };
+  if (c.hasStale && !c.view.hasRoom) return { reason: 'busy' };
   if (c.hasStale && !c.view.budget.allowStaleRefresh()) {
     deps.metrics.refreshes.labels('stale', 'skipped').inc();
     return { reason: 'recovering' };

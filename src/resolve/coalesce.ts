@@ -16,19 +16,12 @@ export interface Flight<T> extends Started<T> {
 export class Coalescer<T> {
   private readonly flights = new Map<string, Flight<T>>();
 
-  /**
-   * `enabled: false` never joins: every asker starts a fetch of its own. Only the fleet simulation's ablation
-   * (bench/fleet) turns it off, to show what coalescing buys; it is not a setting.
-   */
-  constructor(private readonly enabled = true) {}
-
   has(key: string): boolean {
-    return this.enabled && this.flights.has(key);
+    return this.flights.has(key);
   }
 
   /** The flight for `key`: the one in the air (`joined`), or a new one from `start()`. */
   run(key: string, now: number, start: () => Started<T>): { flight: Flight<T>; joined: boolean } {
-    if (!this.enabled) return { flight: { ...start(), startedAt: now }, joined: false };
     const existing = this.flights.get(key);
     if (existing !== undefined) return { flight: existing, joined: true };
     const flight = { ...start(), startedAt: now };

@@ -84,7 +84,7 @@ export async function fetchAndStore(q: Query, zone: Zone, deps: FetchDeps, asker
   }
   const { answer } = answered;
   if (isAnswer(answer.scan.rcode)) keepOrBelieve(q.key, answered, zone, deps);
-  const { entry } = cache.admit(q.key, answer.bytes, answer.scan, clock.now());
+  const { entry } = cache.put(q.key, answer.bytes, answer.scan, clock.now());
   if (!isAnswer(answer.scan.rcode)) {
     failures.record(q.key, clock.now(), {
       hasStale: cache.has(q.key),

@@ -6,8 +6,7 @@ import type { Clock } from '../util/clock.js';
 import { isRejection, MAX_MESSAGE_SIZE, type NegativeKind, parseQuery, type Query } from '../wire/index.js';
 import { admit, type StaleReason } from './admission.js';
 import { answerAny, isAny } from './any.js';
-import type { BudgetOptions } from './budget.js';
-import { Coalescer, type Flight } from './coalesce.js';
+import type { Coalescer, Flight } from './coalesce.js';
 import { type Contests, KeptLastKnownGood, lastKnownGoodText } from './contest.js';
 import type { FailureCache } from './failures.js';
 import { ErrorAnswer, fetchAndStore } from './fetch.js';
@@ -17,6 +16,7 @@ import { prefetchDecision } from './prefetch.js';
 import { Replies } from './reply.js';
 import { outOfScope } from './scope.js';
 import { raceStale, remainingWait, withoutDnssec } from './stale.js';
+import type { BudgetOptions } from './zone-budget.js';
 import { ZoneStates, type ZoneView, zoneHealthy } from './zone-state.js';
 
 export type Transport = 'udp' | 'tcp';
@@ -45,8 +45,8 @@ export interface HandlerParts {
   readonly clock: Clock;
   readonly metrics: ResolveMetrics;
   readonly log: Logger;
-  /** Identical misses share one fetch (docs/design.md §2.2); false only in the fleet simulation's ablation. */
-  readonly coalescing?: boolean;
+  /** The fetches in flight, one per key: identical misses share one fetch (docs/design.md §2.2). */
+  readonly flights: Coalescer<CacheEntry>;
   /** Names whose negative answer is not believed yet (contest.ts), kept across reloads. */
   readonly contests: Contests;
 }
@@ -90,7 +90,7 @@ export class RequestHandler {
 
   constructor(deps: HandlerDeps) {
     this.deps = deps;
-    this.flights = new Coalescer<CacheEntry>(deps.coalescing ?? true);
+    this.flights = deps.flights;
     this.zoneStates = new ZoneStates(deps.budget, deps.clock, deps.log);
     this.replies = new Replies(deps.metrics, replySettings(deps));
   }
@@ -142,7 +142,7 @@ export class RequestHandler {
   /** A stale entry or none: admit, then coalesce → forward → store → reply. */
   private resolve(q: Query, maxSize: number, client: string, slot: number, now: number) {
     // A loop check of ours, back from an upstream that forwards to ballast: refused, so the loop ends here.
-    if (this.deps.loops.isProbe(q)) return this.replies.refuse(q, { reason: 'loop' });
+    if (this.deps.loops.isProbe(q)) return this.replies.notAsked(q, { reason: 'loop' });
     const view = this.zoneStates.view(this.deps.upstreams.zones.matchQuery(q));
     const hasStale = this.usableStale(slot, now, view);
 
@@ -150,13 +150,13 @@ export class RequestHandler {
     // Joining only matters to a healthy zone (admission refuses a down one first), and admission reads the key
     // only when it asks the failure cache, so while a zone is down its stale answers build no key string
     // (docs/performance.md §3).
-    const joining = view.healthy && this.flights.has(q.key);
+    const joining = view.acceptsTraffic && this.flights.has(q.key);
     const refusal = admit({ query: q, view, joining, hasStale, now }, this.deps);
     if (refusal !== undefined) {
       if (!hasStale) {
         const plain = withoutDnssec(this.deps.cache, q, now);
         if (plain !== undefined) return this.replies.stale(q, plain, now, maxSize, refusal.reason);
-        return this.replies.refuse(q, refusal);
+        return this.replies.notAsked(q, refusal);
       }
       // Nothing since the lookup stored or evicted, so the slot is still this entry: rendered in place, no copy.
       return this.serveStale(q, maxSize, slot, refusal.reason, view, refusal.said);
@@ -180,7 +180,7 @@ export class RequestHandler {
   private usableStale(slot: number, now: number, view: ZoneView): boolean {
     if (slot === NO_SLOT) return false;
     const { cache } = this.deps;
-    if (cache.freshness(slot, now) === 'stale' || (!view.healthy && this.deps.stale.keepPastMaxAgeWhileDown)) {
+    if (cache.freshness(slot, now) === 'stale' || (!view.acceptsTraffic && this.deps.stale.keepPastMaxAgeWhileDown)) {
       return true;
     }
     cache.deleteSlot(slot);
@@ -302,6 +302,11 @@ export class RequestHandler {
   /** The loop detector, checked by ballast at start and after each reload. */
   get loops(): LoopDetector {
     return this.deps.loops;
+  }
+
+  /** The request path's metrics, for the listeners that drop queries before it (server.allowClients). */
+  get metrics(): ResolveMetrics {
+    return this.deps.metrics;
   }
 
   /** The settings in force (a reload builds the next ones from these, keeping what did not change). */

@@ -1,5 +1,4 @@
 export * from './admission.js';
-export * from './budget.js';
 export * from './coalesce.js';
 export * from './contest.js';
 export * from './failures.js';
@@ -11,4 +10,5 @@ export * from './prefetch.js';
 export * from './reply.js';
 export * from './scope.js';
 export * from './stale.js';
+export * from './zone-budget.js';
 export * from './zone-state.js';

@@ -18,7 +18,7 @@ export function prefetchDecision(
 ): PrefetchDecision {
   if (entry.hits < minHits || now < entry.refreshAtMs || entry.refreshing) return 'none';
   const v = view();
-  if (!v.healthy) {
+  if (!v.acceptsTraffic) {
     entry.refreshing = true;
     return 'skipped';
   }

@@ -79,7 +79,7 @@ export class Replies {
    * Nothing to serve and upstream must not be asked: every EDE says what really happened (RFC 8914). A held failure
    * is answered as it was the first time, so a name the upstream refuses stays REFUSED.
    */
-  refuse(q: Query, refusal: Refusal | { readonly reason: 'loop' }): Buffer {
+  notAsked(q: Query, refusal: Refusal | { readonly reason: 'loop' }): Buffer {
     switch (refusal.reason) {
       case 'upstream_down':
         return this.failed(q, 'zone_down');

@@ -1,20 +1,20 @@
 import type { Logger } from 'pino';
 import type { Zone } from '../upstream/index.js';
 import type { Clock } from '../util/clock.js';
-import { type BudgetOptions, ZoneBudget } from './budget.js';
+import { type BudgetOptions, ZoneBudget } from './zone-budget.js';
 
 /** Whether any upstream of the zone may take client traffic now: the one place zone health is asked. */
 export function zoneHealthy(zone: Zone): boolean {
-  return zone.routes.some((r) => r.usable);
+  return zone.routes.some((r) => r.acceptsTraffic);
 }
 
 /** A zone as one query sees it: its health read once, and what the request path keeps for it. */
 export interface ZoneView {
   readonly zone: Zone;
-  /** Some upstream may take client traffic (docs/design.md §4's "upstream state"). */
-  readonly healthy: boolean;
-  /** Some upstream is healthy and under its in-flight cap. */
-  readonly available: boolean;
+  /** Some upstream accepts client traffic (docs/design.md §4's "upstream state"): the zone is up. */
+  readonly acceptsTraffic: boolean;
+  /** Some upstream accepts traffic and has room under its in-flight window. */
+  readonly hasRoom: boolean;
   /** Changes when any upstream of the zone recovers: failure holds from an earlier epoch are void (failures.ts). */
   readonly epoch: number;
   readonly budget: ZoneBudget;
@@ -67,8 +67,8 @@ export class ZoneStates {
       state.staleSince = undefined;
       state.staleCount = 0;
     }
-    const available = healthy && zone.routes.some((r) => r.available);
-    return { zone, healthy, available, epoch: zoneEpoch(zone), budget: state.budget };
+    const hasRoom = healthy && zone.routes.some((r) => r.hasRoom);
+    return { zone, acceptsTraffic: healthy, hasRoom, epoch: zoneEpoch(zone), budget: state.budget };
   }
 
   /** A stale answer went out because every upstream of the zone is down. */

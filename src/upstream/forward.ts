@@ -9,10 +9,10 @@ import {
 import { Cancel } from '../util/cancel.js';
 import type { Clock, Timer } from '../util/clock.js';
 import { Rcode } from '../wire/index.js';
-import type { RetryBudget } from './budget.js';
 import type { UpstreamMetrics } from './metrics.js';
 import { attemptOutcome } from './outcome.js';
 import type { Ticket } from './queue.js';
+import type { RetryBudget } from './retry-budget.js';
 import type { Asked, Route } from './route.js';
 import type { Answer } from './upstream.js';
 import type { Zone } from './zones.js';
@@ -117,20 +117,20 @@ class Attempts {
   }
 
   start(): void {
-    if (!this.order.some((r) => r.usable)) {
+    if (!this.order.some((r) => r.acceptsTraffic)) {
       this.reject(new UpstreamsDownError(`every upstream of zone ${this.zone.name} is down`));
       return;
     }
     for (const r of this.order) this.offs.push(r.onDown(() => this.onRouteDown()));
-    this.admit();
+    this.takeTurn();
   }
 
   /**
    * A slot now on a usable upstream with capacity and nobody waiting, else a turn in the first one's fair queue, for
    * what is left of the zone's deadline since the query first asked for one.
    */
-  private admit(): void {
-    const usable = this.order.filter((r) => r.usable);
+  private takeTurn(): void {
+    const usable = this.order.filter((r) => r.acceptsTraffic);
     const free = usable.find((r) => r.upstream.queue.free);
     if (free !== undefined) {
       this.dispatch(free);
@@ -234,7 +234,7 @@ class Attempts {
   }
 
   private pick(): Route | undefined {
-    const candidates = this.order.filter((r) => r.available);
+    const candidates = this.order.filter((r) => r.hasRoom);
     const fresh = candidates.find((r) => !this.tried.has(r));
     if (fresh !== undefined || this.zone.protocol === 'tcp') return fresh;
     return candidates.length === 0 ? undefined : candidates[this.sent % candidates.length];
@@ -262,7 +262,7 @@ class Attempts {
     }
     // SERVFAIL, REFUSED…: another upstream of the zone may do better; if there is none, this is the answer.
     this.errorAnswer = answered;
-    const another = this.order.some((r) => !this.tried.has(r) && r.available);
+    const another = this.order.some((r) => !this.tried.has(r) && r.hasRoom);
     if (!another || !this.send()) this.finish(answered);
   }
 
@@ -273,7 +273,7 @@ class Attempts {
     // An unreachable upstream or a broken connection: another upstream now, if the zone has one not asked yet;
     // otherwise, once nothing else is out, the query has failed — there is no point waiting for the deadline.
     const transport = attemptOutcome(undefined, err) !== 'no_answer';
-    if (transport && this.order.some((r) => !this.tried.has(r) && r.available) && this.send()) return;
+    if (transport && this.order.some((r) => !this.tried.has(r) && r.hasRoom) && this.send()) return;
     if (this.pending > 0) return;
     if (transport) this.finish(this.errorAnswer, err);
     else if (this.deps.clock.now() >= this.deadlineAt) this.onDeadline();
@@ -286,17 +286,17 @@ class Attempts {
    */
   private onRouteDown(): void {
     if (this.settled) return;
-    if (!this.order.some((r) => r.usable)) {
+    if (!this.order.some((r) => r.acceptsTraffic)) {
       this.finish(this.errorAnswer, new UpstreamsDownError(`every upstream of zone ${this.zone.name} went down`));
       return;
     }
     if (this.ticket !== undefined) {
-      if (this.queuedOn!.usable) return;
+      if (this.queuedOn!.acceptsTraffic) return;
       this.leaveQueue();
-      this.admit();
-    } else if (this.sent > 0 && ![...this.tried].some((r) => r.usable)) {
+      this.takeTurn();
+    } else if (this.sent > 0 && ![...this.tried].some((r) => r.acceptsTraffic)) {
       // Every upstream asked is down: the query moves to one still usable, waiting its turn there if it is busy.
-      this.admit();
+      this.takeTurn();
     }
   }
 

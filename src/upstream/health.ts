@@ -52,7 +52,7 @@ export class Health {
   }
 
   /** Whether client traffic may be sent: closed, or suspect while its probe is out. */
-  get usable(): boolean {
+  get acceptsTraffic(): boolean {
     return this.current === 'closed' || this.current === 'suspect';
   }
 

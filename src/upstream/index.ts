@@ -1,4 +1,3 @@
-export * from './budget.js';
 export * from './contradiction.js';
 export * from './evidence.js';
 export * from './forward.js';
@@ -6,6 +5,7 @@ export * from './health.js';
 export * from './metrics.js';
 export * from './outcome.js';
 export * from './queue.js';
+export * from './retry-budget.js';
 export * from './route.js';
 export * from './rtt.js';
 export * from './select.js';

@@ -11,7 +11,7 @@ export interface FairnessOptions {
 
 /** Where the queue asks for capacity: whether one more query may start now, and news when some frees up. */
 export interface Capacity {
-  available(): boolean;
+  hasRoom(): boolean;
   /** Calls `fn` when capacity may have freed; returns the unsubscribe. */
   subscribe(fn: () => void): () => void;
 }
@@ -75,7 +75,7 @@ export class FairQueue {
 
   /** Whether a query may start now without waiting: capacity is free and nobody waits for it. */
   get free(): boolean {
-    return this.waiting === 0 && this.capacity.available();
+    return this.waiting === 0 && this.capacity.hasRoom();
   }
 
   /** Queries waiting now. */
@@ -161,7 +161,7 @@ export class FairQueue {
 
   /** Starts waiters while there is capacity, each from the non-empty lane with the least slot time charged. */
   private pump(): void {
-    while (this.waiting > 0 && this.capacity.available()) {
+    while (this.waiting > 0 && this.capacity.hasRoom()) {
       const n = this.lanes.length;
       let next = -1;
       for (let k = 1; k <= n; k++) {

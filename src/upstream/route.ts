@@ -108,13 +108,13 @@ export class Route {
   }
 
   /** Whether client traffic may go this way. */
-  get usable(): boolean {
-    return this.health.usable;
+  get acceptsTraffic(): boolean {
+    return this.health.acceptsTraffic;
   }
 
   /** Usable, and the upstream is under its in-flight window. */
-  get available(): boolean {
-    return this.health.usable && this.upstream.available;
+  get hasRoom(): boolean {
+    return this.health.acceptsTraffic && this.upstream.hasRoom;
   }
 
   /** How long attempt `n` (0-based) of one query waits before the next is sent: the RTO, doubled per attempt. */
@@ -125,7 +125,7 @@ export class Route {
   /** One attempt, open until `timeoutMs` or `signal`; its outcome is classified and reported before it settles. */
   async exchange(query: Buffer, questionEnd: number, timeoutMs: number, asked: Asked, signal: Cancel): Promise<Answer> {
     // The silence clock counts attempts that go out, not one the window turns away (`busy`).
-    const counted = this.upstream.available ? this.evidence.sent(asked.name) : undefined;
+    const counted = this.upstream.hasRoom ? this.evidence.sent(asked.name) : undefined;
     const { zone, protocol } = this.opts;
     let answer: Answer;
     try {

@@ -103,7 +103,7 @@ export class Upstream {
   }
 
   /** Under its in-flight window. */
-  get available(): boolean {
+  get hasRoom(): boolean {
     return this.inflightCount < this.window.value;
   }
 
@@ -123,7 +123,7 @@ export class Upstream {
   }
 
   private newQueue(): FairQueue {
-    const capacity = { available: () => this.available, subscribe: (fn: () => void) => this.onFree(fn) };
+    const capacity = { hasRoom: () => this.hasRoom, subscribe: (fn: () => void) => this.onFree(fn) };
     return new FairQueue(this.fairness, capacity, this.clock, this.children.queue);
   }
 
@@ -158,7 +158,7 @@ export class Upstream {
    * is for the caller to classify (outcome.ts); the upstream only moves the bytes and counts them.
    */
   async send(req: SendRequest): Promise<Answer> {
-    if (!req.own && !this.available) {
+    if (!req.own && !this.hasRoom) {
       throw new UpstreamBusyError(`${this.label}: ${this.inflightCount} queries in flight`);
     }
     const started = this.clock.now();

@@ -199,7 +199,7 @@ describe('DnsCache.lookup', () => {
   it('replaces an entry admitted again under the same key, and forgets deleted keys', () => {
     const { query: q, response } = fixture('a-basic');
     const { cache, q: parsed } = admit(q, response);
-    const again = cache.admit(parsed.key, response, scanResponse(response), T0 + 60_000);
+    const again = cache.put(parsed.key, response, scanResponse(response), T0 + 60_000);
     expect(cache.entries).toBe(1);
     const found = cache.lookup(parsed.key, T0 + 60_000);
     expect(found?.state).toBe('fresh');
@@ -218,7 +218,7 @@ describe('DnsCache bounds', () => {
     for (const name of list) {
       const { query: q, response } = fixture(name);
       const key = query(q).key;
-      cache.admit(key, response, scanResponse(response), T0);
+      cache.put(key, response, scanResponse(response), T0);
       keys.push(key);
     }
     return keys;
@@ -282,7 +282,7 @@ describe('DnsCache bounds', () => {
     );
     const names = Array.from({ length: 400 }, (_, i) => answerFor(`n${i}.bounds.test`));
     for (const { key, response } of names) {
-      cache.admit(key, response, scanResponse(response), T0);
+      cache.put(key, response, scanResponse(response), T0);
       expect(cache.arenaBytes).toBeLessThanOrEqual(8192);
     }
     expect(evictions).toBe(400 - cache.entries);
@@ -299,7 +299,7 @@ describe('DnsCache bounds', () => {
     const cache = new DnsCache({ ...OPEN, maxEntries: 1000, maxBytes: 64 * 1024, slabBytes: 16 * 1024 }, hooks());
     for (let i = 0; i < 3000; i++) {
       const { key, response } = answerFor(`k${i}.flood.test`, { records: i % 10 === 0 ? 60 : 1 });
-      expect(cache.admit(key, response, scanResponse(response), T0).cached).toBe(true);
+      expect(cache.put(key, response, scanResponse(response), T0).cached).toBe(true);
       expect(cache.arenaBytes).toBeLessThanOrEqual(64 * 1024);
       expect(cache.entries).toBeLessThanOrEqual(1000);
     }
@@ -310,7 +310,7 @@ describe('DnsCache bounds', () => {
   it('keeps its entries, their order and their stale tier when the bounds change (a reload)', () => {
     const cache = new DnsCache({ ...OPEN, maxEntries: 100 }, hooks());
     const names = Array.from({ length: 10 }, (_, i) => answerFor(`r${i}.reload.test`, { ttl: 5 + i }));
-    for (const { key, response } of names) cache.admit(key, response, scanResponse(response), T0);
+    for (const { key, response } of names) cache.put(key, response, scanResponse(response), T0);
     cache.sweep(T0 + 6_500, () => false); // r0, r1 (TTL 5, 6) expired: secondary tier
     expect(cache.staleEntries).toBe(2);
     cache.reconfigure({ ...OPEN, maxEntries: 5 });

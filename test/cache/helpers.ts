@@ -36,7 +36,7 @@ export function admit(
 ): { cache: DnsCache; entry: CacheEntry; cached: boolean; q: Query } {
   const cache = new DnsCache({ ...OPEN, ...opts }, hooks());
   const q = query(queryBytes);
-  const { entry, cached } = cache.admit(q.key, response, scanResponse(response), nowMs);
+  const { entry, cached } = cache.put(q.key, response, scanResponse(response), nowMs);
   return { cache, entry, cached, q };
 }
 

@@ -16,7 +16,7 @@ describe('jittered refresh points', () => {
     const scan = scanResponse(response);
     const points: number[] = [];
     // The same answer stored again and again: each store draws its own refresh point.
-    for (let i = 0; i < 10_000; i++) points.push(cache.admit(key, response, scan, t0).entry.refreshAtMs - t0);
+    for (let i = 0; i < 10_000; i++) points.push(cache.put(key, response, scan, t0).entry.refreshAtMs - t0);
 
     const ttlMs = 5000;
     const from = 0.75 * ttlMs;

@@ -65,7 +65,7 @@ describe('DnsCache by slot', () => {
   it('gives a detached copy that keeps its answer after the slot is evicted and reused', () => {
     const cache = new DnsCache({ ...OPEN, maxEntries: 1 }, hooks());
     const first = answerFor('first.test');
-    cache.admit(first.key, first.response, scanResponse(first.response), T0);
+    cache.put(first.key, first.response, scanResponse(first.response), T0);
     const q = query(
       Buffer.concat([Buffer.from([0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), first.response.subarray(12, 12 + 16)]),
     );
@@ -73,7 +73,7 @@ describe('DnsCache by slot', () => {
     const copy = cache.entryAt(slot);
     const before = copy.render(q, T0, { maxSize: 512, udpSize: 1232 });
     const second = answerFor('second.test', { records: 3 });
-    cache.admit(second.key, second.response, scanResponse(second.response), T0);
+    cache.put(second.key, second.response, scanResponse(second.response), T0);
     expect(cache.has(first.key)).toBe(false);
     expect(copy.render(q, T0, { maxSize: 512, udpSize: 1232 })).toEqual(before);
   });

@@ -128,7 +128,7 @@ describe('an upstream answer through validation, the cache and rendering, fuzzed
         const upstream = strictDecode(response, UPSTREAM);
         same(upstream.id, id, 'accepted an answer with another ID');
         must(answersQuestion(upstream), 'accepted an answer section that does not answer the question');
-        const { entry, cached } = cache.admit(q.key, response, verdict, T0);
+        const { entry, cached } = cache.put(q.key, response, verdict, T0);
         if (cached) must(scan(entry.bytes) !== undefined, 'cached bytes that do not scan');
         const maxSize = tcp ? 65535 : Math.min(q.udpSize, 1232);
         const reply = entry.render(q, T0 + ageMs, { maxSize, udpSize: 1232 });

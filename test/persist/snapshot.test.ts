@@ -35,7 +35,7 @@ function filledCache() {
   for (const name of ['a-basic', 'mx', 'nxdomain-soa']) {
     const { query: q, response } = fixture(name);
     keys[name] = query(q).key;
-    cache.admit(keys[name], response, scanResponse(response), T0);
+    cache.put(keys[name], response, scanResponse(response), T0);
   }
   return { cache, keys };
 }

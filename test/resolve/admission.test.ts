@@ -24,7 +24,7 @@ function setup() {
   const metrics = createResolveMetrics(createRegistry(false), { failureCacheEntries: () => failures.size });
   const budget = new ZoneBudget({ refreshPerSecond: 10, recoveryMinPerSecond: 1 }, clock);
   const view = (over: Partial<ZoneView> = {}): ZoneView =>
-    ({ zone: undefined as never, healthy: true, available: true, epoch: 0, budget, ...over }) as ZoneView;
+    ({ zone: undefined as never, acceptsTraffic: true, hasRoom: true, epoch: 0, budget, ...over }) as ZoneView;
   const candidate = (over: Partial<Candidate> = {}): Candidate => ({
     query: { key: 'k' },
     view: view(),
@@ -45,8 +45,8 @@ describe('admit', () => {
 
   it('holds everything back while the zone is down, joiners included', () => {
     const { candidate, view, deps } = setup();
-    expect(admit(candidate({ view: view({ healthy: false, available: false }) }), deps)?.reason).toBe('upstream_down');
-    expect(admit(candidate({ view: view({ healthy: false }), joining: true }), deps)?.reason).toBe('upstream_down');
+    expect(admit(candidate({ view: view({ acceptsTraffic: false, hasRoom: false }) }), deps)?.reason).toBe('upstream_down');
+    expect(admit(candidate({ view: view({ acceptsTraffic: false }), joining: true }), deps)?.reason).toBe('upstream_down');
   });
 
   it('refuses a query to a zone that is down without reading its cache key (no key string per stale answer)', () => {
@@ -58,7 +58,7 @@ describe('admit', () => {
         return 'k';
       },
     };
-    expect(admit(candidate({ query, view: view({ healthy: false }) }), deps)?.reason).toBe('upstream_down');
+    expect(admit(candidate({ query, view: view({ acceptsTraffic: false }) }), deps)?.reason).toBe('upstream_down');
     expect(reads).toBe(0);
     // A healthy zone asks the failure cache, which needs the key.
     expect(admit(candidate({ query }), deps)).toBeUndefined();
@@ -68,13 +68,13 @@ describe('admit', () => {
   it('lets a joiner through whatever else holds: joining costs the upstream nothing', () => {
     const { candidate, view, failures, clock, deps } = setup();
     failures.record('k', clock.now());
-    expect(admit(candidate({ joining: true, view: view({ available: false }) }), deps)).toBeUndefined();
+    expect(admit(candidate({ joining: true, view: view({ hasRoom: false }) }), deps)).toBeUndefined();
   });
 
   it('without capacity: a miss goes on (to wait its turn in the fair queue); a stale entry is served at once', () => {
     const { candidate, view, deps } = setup();
-    expect(admit(candidate({ view: view({ available: false }) }), deps)).toBeUndefined();
-    expect(admit(candidate({ view: view({ available: false }), hasStale: true }), deps)?.reason).toBe('busy');
+    expect(admit(candidate({ view: view({ hasRoom: false }) }), deps)).toBeUndefined();
+    expect(admit(candidate({ view: view({ hasRoom: false }), hasStale: true }), deps)?.reason).toBe('busy');
   });
 
   it('holds a recently failed key until its hold ends (RFC 9520), with how it failed, and counts the hit', async () => {

@@ -43,17 +43,4 @@ describe('Coalescer', () => {
     expect(c.has('k')).toBe(false);
     expect(c.run('k', 1, () => ({ promise: Promise.resolve('fresh') })).joined).toBe(false);
   });
-
-  it('disabled (the fleet simulation ablation), starts a fetch per asker and never reports one in flight', () => {
-    const c = new Coalescer<string>(false);
-    let starts = 0;
-    const start = () => {
-      starts++;
-      return { promise: new Promise<string>(() => {}) };
-    };
-    expect(c.run('k', 0, start).joined).toBe(false);
-    expect(c.run('k', 1, start).joined).toBe(false);
-    expect(c.has('k')).toBe(false);
-    expect(starts).toBe(2);
-  });
 });

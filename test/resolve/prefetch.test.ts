@@ -14,7 +14,7 @@ function hotEntry() {
 
 function view(clock: ManualClock, healthy = true, refreshPerSecond = 10): () => ZoneView {
   const budget = new ZoneBudget({ refreshPerSecond, recoveryMinPerSecond: 1 }, clock);
-  return () => ({ zone: undefined as never, healthy, available: healthy, epoch: 0, budget });
+  return () => ({ zone: undefined as never, acceptsTraffic: healthy, hasRoom: healthy, epoch: 0, budget });
 }
 
 describe('prefetchDecision', () => {

@@ -148,7 +148,7 @@ describe('Health: suspect, down, and back', () => {
     setAlive(true);
     h.suspect('no answer to any query for 1000 ms');
     expect(h.state).toBe('suspect');
-    expect(h.usable).toBe(true);
+    expect(h.acceptsTraffic).toBe(true);
     expect(probes).toEqual([0]);
     await flush();
     expect(h.state).toBe('closed');
@@ -162,7 +162,7 @@ describe('Health: suspect, down, and back', () => {
     h.suspect('3 transport errors in a row');
     await flush(); // the suspect probe fails
     expect(h.state).toBe('open');
-    expect(h.usable).toBe(false);
+    expect(h.acceptsTraffic).toBe(false);
     probes.length = 0;
     for (let n = 0; n < 20; n++) {
       clock.advance(1249); // float 0.999: 750 + 499.5 ms

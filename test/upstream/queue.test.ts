@@ -14,7 +14,7 @@ function pool(slots: number, opts = { queues: 16, handSize: 2, queueLength: 4 })
   const releases = new Map<string, () => void>();
   const expired: string[] = [];
   const capacity = {
-    available: () => free > 0,
+    hasRoom: () => free > 0,
     subscribe: (fn: () => void) => {
       listeners.add(fn);
       return () => listeners.delete(fn);

@@ -96,7 +96,7 @@ describe('what validation and storing do with odd answers', () => {
       },
       { random: seededRandom(1) },
     );
-    const { entry } = cache.admit(q.key, msg, scanResponse(msg), 0);
+    const { entry } = cache.put(q.key, msg, scanResponse(msg), 0);
     expect(entry.rcode).toBe(16);
     const out = entry.render(q, 0, { maxSize: 512, udpSize: 1232 });
     expect(out.readUInt16BE(2) & 0xf).toBe(2);

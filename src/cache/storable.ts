@@ -21,7 +21,7 @@ const FUTURE_SLACK_MS = 60_000;
  * `cached` saying whether the cache kept it. The response must answer the key's own question (the upstream layer
  * checks it; this checks it again, since a wrong answer stored here would be served to everyone).
  */
-export function admitAnswer(
+export function storeAnswer(
   cache: CacheState,
   key: string,
   upstreamBytes: Buffer,

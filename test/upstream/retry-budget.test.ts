@@ -1,4 +1,4 @@
-// The retry budget (src/upstream/budget.ts): retransmissions are paid by answers, for the node, and shared between
+// The retry budget (src/upstream/retry-budget.ts): retransmissions are paid by answers, for the node, and shared between
 // flows: above half the bank anyone takes; below half each flow pays with credit its own answers earned.
 import { describe, expect, it } from 'vitest';
 import { RetryBudget } from '../../src/upstream/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ZoneBudget } from '../../src/resolve/budget.js';
 import { FailureCache } from '../../src/resolve/failures.js';
+import { ZoneBudget } from '../../src/resolve/zone-budget.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { seededRandom } from '../../src/util/random.js';
 import { TokenBucket } from '../../src/util/token-bucket.js';
