@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Ballast } from './ballast.js';
-import { drillCommand } from './chaos/index.js';
 import { type Config, type FlagValues, loadConfig, SERVE_FLAGS, watchConfigFile } from './config/index.js';
+import { drillCommand } from './drill/index.js';
 import { ConfigError, UsageError } from './errors.js';
 import { withClusterUpstream } from './node/index.js';
 import { createLogger } from './observe/index.js';

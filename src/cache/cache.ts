@@ -3,6 +3,7 @@ import { type Query, Rcode, type ResponseScan } from '../wire/index.js';
 import { CacheEntry, NONE, renderAnswer, TTL_RECORD_SIZE } from './entry.js';
 import { hashKey, keyOfQuery, keyOfString, MAX_KEY_LENGTH } from './key.js';
 import { exportEntries, sampleNames } from './records.js';
+import { moveEntries } from './resize.js';
 import {
   type CacheOptions,
   type CacheState,
@@ -90,23 +91,9 @@ export class DnsCache implements CacheState {
     this.opts = opts;
     if (!resize) return;
     const old = this.store;
-    const oldCols = this.c;
+    const oldColumns = this.c;
     this.store = this.newStore(opts);
-    for (const tier of ['secondary', 'primary'] as const) {
-      for (const s of old.slots(tier, true)) {
-        const slab = old.slab(s);
-        const keyAt = old.keyOffset(s);
-        const keyLength = old.keyLength(s);
-        const valueLength = old.valueLength(s);
-        this.key.set(slab.subarray(keyAt, keyAt + keyLength));
-        const slot = this.store.insert(this.key, keyLength, hashKey(this.key, keyLength), valueLength);
-        if (slot === NO_SLOT) continue;
-        const at = old.valueOffset(s);
-        this.store.slab(slot).set(slab.subarray(at, at + valueLength), this.store.valueOffset(slot));
-        for (const name of Object.keys(this.c) as (keyof typeof this.c)[]) this.c[name][slot] = oldCols[name][s];
-        if (tier === 'secondary') this.store.demote(slot);
-      }
-    }
+    moveEntries(old, oldColumns, this.store, () => this.c, this.key);
   }
 
   // ---- the hit path, by slot ----

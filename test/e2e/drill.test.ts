@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DRILL_FLAGS } from '../../src/chaos/index.js';
+import { DRILL_FLAGS } from '../../src/drill/index.js';
 import { BIN, type CliProcess, NODE, startCli } from '../helpers/cli.js';
 import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
 

@@ -87,24 +87,24 @@ describe.skipIf(environment.skip !== undefined)(title, { timeout: 120_000 }, () 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Starts a container the way the DaemonSet does, on the node; returns its name once /ready answers 200. */
-  async function startAsDaemonSet(): Promise<string> {
-    const name = `${prefix}-${containers.length}`;
+  /** Starts a container on the node: `options` before the image, `args` after it; returns once `ready` says 200. */
+  async function startOnNode(suffix: string, options: string[], args: string[], ready: string): Promise<string> {
+    const name = `${prefix}-${suffix}`;
     containers.push(name);
-    await podman(
-      'run',
-      '--detach',
-      `--name=${name}`,
-      `--network=ns:/run/netns/${ns.name}`,
+    await podman('run', '--detach', `--name=${name}`, `--network=ns:/run/netns/${ns.name}`, ...options, image, ...args);
+    await untilReady(name, ready);
+    return name;
+  }
+
+  /** Starts a container the way the DaemonSet does, on the node; returns its name once /ready answers 200. */
+  function startAsDaemonSet(): Promise<string> {
+    const options = [
       // Service links, as the kubelet writes them for the kube-dns-upstream Service: the cluster zones' upstream.
       `--env=KUBE_DNS_UPSTREAM_SERVICE_HOST=${upstream.host}`,
       `--env=KUBE_DNS_UPSTREAM_SERVICE_PORT=${upstream.port}`,
       ...daemonSetRunOptions(CONTAINER, volumes),
-      image,
-      ...CONTAINER.args,
-    );
-    await untilReady(name, CONTAINER.readinessProbe.httpGet.path);
-    return name;
+    ];
+    return startOnNode(String(containers.length), options, CONTAINER.args, CONTAINER.readinessProbe.httpGet.path);
   }
 
   /** Waits for the probe to answer 200; a container that exits first fails at once, with its output. */
@@ -248,23 +248,8 @@ describe.skipIf(environment.skip !== undefined)(title, { timeout: 120_000 }, () 
   });
 
   it("runs as the image's own user (node) without the DaemonSet's settings, and snapshots to its default path", async () => {
-    const name = `${prefix}-plain`;
-    containers.push(name);
-    await podman(
-      'run',
-      '--detach',
-      `--name=${name}`,
-      `--network=ns:/run/netns/${ns.name}`,
-      image,
-      'serve',
-      '--listen',
-      `${ns.nodeIp}:5353`,
-      '--upstream',
-      upstream.address,
-      '--admin',
-      `${ns.nodeIp}:${ADMIN_PORT}`,
-    );
-    await untilReady(name, '/ready');
+    const args = ['serve', '--listen', `${ns.nodeIp}:5353`, '--upstream', upstream.address];
+    const name = await startOnNode('plain', [], [...args, '--admin', `${ns.nodeIp}:${ADMIN_PORT}`], '/ready');
     const status = readFileSync(`/proc/${await hostPid(name)}/status`, 'utf8');
     expect(/^Uid:\s+(\d+)/m.exec(status)![1]).toBe('1000');
     const r = await query(5353, SERVICE, Packet.TYPE.A, { edns: 1232 }, ns.nodeIp, 5000);

@@ -1,9 +1,10 @@
+import { FAULT_KINDS } from '../chaos/index.js';
 import { parseEndpoint } from '../config/index.js';
 import { UsageError } from '../errors.js';
 import { type FlagSpec, type FlagValues, flagHelp, parseFlags } from '../util/flags.js';
-import { type DrillOptions, runDrill } from './drill.js';
-import { FAULT_KINDS } from './faults.js';
-import { table } from './report.js';
+import type { DrillOptions } from './options.js';
+import { runDrill } from './run.js';
+import { table } from './summary.js';
 
 /** The flags of `ballast drill`, declared once: parser, help and docs/drills.md's list all come from here. */
 export const DRILL_FLAGS: readonly FlagSpec[] = [
