@@ -39,6 +39,11 @@ describe('chaos', () => {
     );
     return b;
   }
+
+  /** Waits for the fault to hold a query: its delay is the earliest timer on the clock, due `ms` from now. */
+  const delayStarted = (ms: number) =>
+    until(() => clock.nextAt === clock.now() + ms, `the fault to delay the query by ${ms} ms`);
+
   // Every chaos endpoint needs the bearer token, on loopback too: the API calls below send it unless told otherwise.
   const tokenFile = join(mkdtempSync(join(tmpdir(), 'ballast-token-')), 'token');
   writeFileSync(tokenFile, 's3cret\n');
@@ -108,12 +113,18 @@ describe('chaos', () => {
       expect(stale.packet.answers[0]).toMatchObject({ address: '192.0.2.1', ttl: 30 });
       expect(await b!.metric('ballast_stale_answers_total', { reason: 'upstream_down' })).toBe(1);
       clock.advance(60_000); // the fault is over; the next probe gets through
-      // In steps shorter than a probe's timeout, so its real answer arrives before the timeout on the injected clock.
-      for (let i = 0; i < 100 && (await b!.metric('ballast_upstream_health_state')) !== 0; i++) {
+      // Time moves until the next probe is on the wire, then stands still while its real answer comes back.
+      const asked = upstream!.queries.length;
+      const probeSent = () => {
+        if (upstream!.queries.length > asked) return true;
         clock.advance(100);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      expect(await b!.metric('ballast_upstream_health_state')).toBe(0);
+        return false;
+      };
+      await until(probeSent, 'a probe to reach the upstream');
+      await until(
+        async () => (await b!.metric('ballast_upstream_health_state')) === 0,
+        'the probe to close the circuit',
+      );
       expect((await api('GET', '/chaos/faults')).body.faults).toHaveLength(0);
     });
 
@@ -176,7 +187,7 @@ describe('chaos', () => {
       await start(on);
       await api('POST', '/chaos/faults', { kind: 'slow', delayMs: 400, spreadMs: 0, durationSeconds: 60 });
       const slow = query(b!.port, 'two.a.test', A);
-      await new Promise((r) => setTimeout(r, 50));
+      await delayStarted(400);
       clock.advance(400);
       expect((await slow).packet.answers[0].address).toBe('192.0.2.2');
       await api('DELETE', '/chaos/faults');
@@ -189,7 +200,7 @@ describe('chaos', () => {
       await start(on);
       await api('POST', '/chaos/faults', { kind: 'delay', delayMs: 300, durationSeconds: 60 });
       const pending = query(b!.port, 'two.a.test', A);
-      await new Promise((r) => setTimeout(r, 50));
+      await delayStarted(300);
       expect(upstream!.count('two.a.test')).toBe(0);
       clock.advance(300);
       const r = await pending;

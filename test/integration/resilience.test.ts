@@ -54,12 +54,14 @@ describe('resilience timelines (docs/design.md §4)', () => {
     query(b.port, name, A, EDNS).catch(() => {});
     await until(() => upstream.count(name) === 1, 'the query to reach upstream');
     let elapsed = 0;
-    while ((await b.metric('ballast_upstream_health_state')) !== 2) {
-      if (elapsed > 10_000) throw new Error('upstream not open after 10 s');
+    const open = async () => {
+      if ((await b.metric('ballast_upstream_health_state')) === 2) return true;
+      if (elapsed > 10_000) throw new Error('upstream not open after 10 s on the clock');
       clock.advance(250);
       elapsed += 250;
-      await settle();
-    }
+      return false;
+    };
+    await until(open, 'the upstream to be marked down');
     return elapsed;
   }
 
