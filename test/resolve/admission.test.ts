@@ -45,8 +45,12 @@ describe('admit', () => {
 
   it('holds everything back while the zone is down, joiners included', () => {
     const { candidate, view, deps } = setup();
-    expect(admit(candidate({ view: view({ acceptsTraffic: false, hasRoom: false }) }), deps)?.reason).toBe('upstream_down');
-    expect(admit(candidate({ view: view({ acceptsTraffic: false }), joining: true }), deps)?.reason).toBe('upstream_down');
+    expect(admit(candidate({ view: view({ acceptsTraffic: false, hasRoom: false }) }), deps)?.reason).toBe(
+      'upstream_down',
+    );
+    expect(admit(candidate({ view: view({ acceptsTraffic: false }), joining: true }), deps)?.reason).toBe(
+      'upstream_down',
+    );
   });
 
   it('refuses a query to a zone that is down without reading its cache key (no key string per stale answer)', () => {
