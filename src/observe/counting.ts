@@ -1,16 +1,11 @@
-import type { Counter } from './prom.js';
+import { Counter, type CounterConfiguration } from './prom.js';
 
 /** What the request path calls per query: one more. */
 export interface Tally {
   inc(): void;
 }
 
-/**
- * A child of a prom-client Counter that counts in a plain number and hands the count to the counter when the
- * registry is read (docs/performance.md §3). prom-client's own child builds a label hash string, checks the labels
- * and returns an object on every inc(): about a fifth of a cache hit's work, three times per hit. This one is a
- * field increment; /metrics shows the same values, since the counter's collect() adds what was counted first.
- */
+/** A count kept in a plain number for one label set, handed to the counter at the next read. */
 class PendingTally implements Tally {
   count = 0;
   constructor(readonly labels: Record<string, string>) {}
@@ -19,52 +14,52 @@ class PendingTally implements Tally {
   }
 }
 
-const talliesOf = new WeakMap<object, PendingTally[]>();
-
 /**
- * Tallies of a one-label counter by label value, made on first use: `labels(value).inc()` as with prom-client, for
- * counters counted on a per-query path with a label known only then (the stale path's reason).
+ * A prom-client Counter for a per-query path (docs/performance.md §3). prom-client's own child builds a label hash
+ * string, checks the labels and returns an object on every inc(): about a fifth of a cache hit's work, three times
+ * per hit. A tally is a field increment; the counter's `collect` (prom-client's documented hook, called before every
+ * read of its values: registry.metrics(), get()) adds what was counted, so /metrics shows the same values.
  */
-export function tallies(counter: Counter<string>): { labels(value: string): Tally } {
-  const byValue = new Map<string, Tally>();
-  return {
-    labels(value: string): Tally {
-      let t = byValue.get(value);
-      if (t === undefined) {
-        t = tally(counter, value);
-        byValue.set(value, t);
-      }
-      return t;
-    },
-  };
-}
+export class TalliedCounter<T extends string = string> {
+  readonly counter: Counter<T>;
+  private readonly pending: PendingTally[] = [];
+  private readonly byValue = new Map<string, Tally>();
+  private readonly labelNames: readonly T[];
 
-/** A Tally for `counter` with these label values, in the order of the counter's labelNames. */
-export function tally(counter: Counter<string>, ...values: string[]): Tally {
-  let list = talliesOf.get(counter);
-  if (list === undefined) {
-    const tallies: PendingTally[] = [];
-    list = tallies;
-    talliesOf.set(counter, list);
-    // prom-client calls a metric's collect() before every read of its values (registry.metrics(), get()).
-    const metric = counter as unknown as { collect?: () => unknown };
-    const previous = metric.collect;
-    metric.collect = function (this: Counter<string>) {
-      for (const t of tallies) {
-        if (t.count === 0) continue;
-        const n = t.count;
-        t.count = 0;
-        this.inc(t.labels, n);
-      }
-      return previous?.call(this);
-    };
+  constructor(config: Omit<CounterConfiguration<T>, 'collect'>) {
+    const pending = this.pending;
+    this.labelNames = config.labelNames ?? [];
+    this.counter = new Counter<T>({
+      ...config,
+      collect() {
+        for (const t of pending) {
+          if (t.count === 0) continue;
+          const n = t.count;
+          t.count = 0;
+          this.inc(t.labels as Partial<Record<T, string>>, n);
+        }
+      },
+    });
   }
-  const names = (counter as unknown as { labelNames: string[] }).labelNames;
-  const labels: Record<string, string> = {};
-  names.forEach((name, i) => {
-    labels[name] = values[i];
-  });
-  const t = new PendingTally(labels);
-  list.push(t);
-  return t;
+
+  /** A tally for these label values, in the order of `labelNames`. */
+  tally(...values: string[]): Tally {
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((name, i) => {
+      labels[name] = values[i];
+    });
+    const t = new PendingTally(labels);
+    this.pending.push(t);
+    return t;
+  }
+
+  /** The tally of a one-label counter for `value`, made on first use (a label known only on the path). */
+  labels(value: string): Tally {
+    let t = this.byValue.get(value);
+    if (t === undefined) {
+      t = this.tally(value);
+      this.byValue.set(value, t);
+    }
+    return t;
+  }
 }

@@ -25,6 +25,7 @@ export const Registry = registryClass as typeof Prom.Registry;
 export type Registry = Prom.Registry;
 export const Counter = counter as typeof Prom.Counter;
 export type Counter<T extends string = string> = Prom.Counter<T>;
+export type CounterConfiguration<T extends string> = Prom.CounterConfiguration<T>;
 export const Gauge = gauge as typeof Prom.Gauge;
 export type Gauge<T extends string = string> = Prom.Gauge<T>;
 export const Histogram = histogram as typeof Prom.Histogram;

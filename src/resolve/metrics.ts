@@ -1,4 +1,4 @@
-import { type Tally, tallies, tally } from '../observe/counting.js';
+import { TalliedCounter, type Tally } from '../observe/counting.js';
 import { Counter, Gauge, type Registry } from '../observe/prom.js';
 import { qtypeLabel, rcodeLabel } from '../wire/index.js';
 
@@ -15,19 +15,19 @@ const SOURCES: readonly Source[] = ['cache', 'stale', 'upstream', 'synthesized']
  */
 export function createResolveMetrics(registry: Registry, sources: { failureCacheEntries: () => number }) {
   const registers = [registry];
-  const requests = new Counter({
+  const requests = new TalliedCounter({
     name: 'ballast_requests_total',
     help: 'Queries received, by transport and qtype.',
     labelNames: ['protocol', 'qtype'] as const,
     registers,
   });
-  const responses = new Counter({
+  const responses = new TalliedCounter({
     name: 'ballast_responses_total',
     help: 'Responses sent, by rcode and by source (cache, stale, upstream, synthesized).',
     labelNames: ['rcode', 'source'] as const,
     registers,
   });
-  const cacheHits = new Counter({
+  const cacheHits = new TalliedCounter({
     name: 'ballast_cache_hits_total',
     help: 'Queries answered from the cache, by entry state (fresh, stale).',
     labelNames: ['state'] as const,
@@ -37,17 +37,17 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
   const requestChildren = new Map<number, Tally>();
   const responseChildren = new Map<number, Tally>();
   return {
-    requests,
-    responses,
-    cacheHits,
-    freshHit: tally(cacheHits, 'fresh'),
-    staleHit: tally(cacheHits, 'stale'),
+    requests: requests.counter,
+    responses: responses.counter,
+    cacheHits: cacheHits.counter,
+    freshHit: cacheHits.tally('fresh'),
+    staleHit: cacheHits.tally('stale'),
     /** Counts one query received. */
     request(transport: 'udp' | 'tcp', qtype: number): void {
       const k = (transport === 'udp' ? 0 : 0x10000) | qtype;
       let c = requestChildren.get(k);
       if (c === undefined) {
-        c = tally(requests, transport, qtypeLabel(qtype));
+        c = requests.tally(transport, qtypeLabel(qtype));
         requestChildren.set(k, c);
       }
       c.inc();
@@ -57,7 +57,7 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
       const k = (SOURCES.indexOf(source) << 16) | rcode;
       let c = responseChildren.get(k);
       if (c === undefined) {
-        c = tally(responses, rcodeLabel(rcode), source);
+        c = responses.tally(rcodeLabel(rcode), source);
         responseChildren.set(k, c);
       }
       c.inc();
@@ -69,23 +69,19 @@ export function createResolveMetrics(registry: Registry, sources: { failureCache
       registers,
     }),
     // Per query on the miss and stale paths too: tallies (observe/counting.ts).
-    cacheMisses: tally(
-      new Counter({
-        name: 'ballast_cache_misses_total',
-        help: 'Queries that found no fresh cache entry (no entry, or a stale one).',
-        registers,
-      }),
-    ),
-    staleAnswers: tallies(
-      new Counter({
-        name: 'ballast_stale_answers_total',
-        help:
-          'Stale answers served (RFC 8767), by reason: upstream_down, failure_cached, client_timeout, refresh_failed, ' +
-          'recovering, busy, no_recursion.',
-        labelNames: ['reason'] as const,
-        registers,
-      }),
-    ),
+    cacheMisses: new TalliedCounter({
+      name: 'ballast_cache_misses_total',
+      help: 'Queries that found no fresh cache entry (no entry, or a stale one).',
+      registers,
+    }).tally(),
+    staleAnswers: new TalliedCounter({
+      name: 'ballast_stale_answers_total',
+      help:
+        'Stale answers served (RFC 8767), by reason: upstream_down, failure_cached, client_timeout, refresh_failed, ' +
+        'recovering, busy, no_recursion.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     coalesced: new Counter({
       name: 'ballast_coalesced_queries_total',
       help: 'Queries that waited on an upstream query already in flight for the same cache key.',

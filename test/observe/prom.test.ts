@@ -6,6 +6,14 @@ import { Counter, Gauge, Histogram, Registry, registerProcessMetrics } from '../
 import { createRegistry } from '../../src/observe/registry.js';
 
 describe('observe/prom', () => {
+  it("loads the very classes prom-client's public index exports, from the modules the index takes them from", async () => {
+    const index = await import('prom-client');
+    expect(Registry).toBe(index.Registry);
+    expect(Counter).toBe(index.Counter);
+    expect(Gauge).toBe(index.Gauge);
+    expect(Histogram).toBe(index.Histogram);
+  });
+
   it('gives working prom-client classes', async () => {
     const registry = new Registry();
     const c = new Counter({ name: 't_total', help: 'h', labelNames: ['k'], registers: [registry] });
