@@ -102,7 +102,10 @@ export function buildAdmin(
 
 /** The node contract (docs/design.md §3); its metrics exist even with node setup off, so every /metrics matches. */
 export function buildNode(config: Config, ctx: Context): NodeNetwork {
-  createNodeMetrics(ctx.registry);
   const opts = { ...config.node, adminPort: parseEndpoint(config.admin.listen)!.port };
-  return new NodeNetwork(opts, { log: ctx.log.child({ component: 'node' }), registry: ctx.registry, clock: ctx.clock });
+  return new NodeNetwork(opts, {
+    log: ctx.log.child({ component: 'node' }),
+    metrics: createNodeMetrics(ctx.registry),
+    clock: ctx.clock,
+  });
 }

@@ -11,32 +11,25 @@ export interface NodeMetrics {
   readonly repairs: Counter<'kind'>;
 }
 
-const ERRORS = 'ballast_node_setup_errors_total';
-const REPAIRS = 'ballast_node_repairs_total';
-
 /**
- * The node networking metrics, registered once per registry: Ballast registers them at construction (so they are
- * listed even with node setup off) and NodeNetwork picks up the same objects.
+ * The node networking metrics. Ballast makes them at construction, so they are listed even with node setup off, and
+ * hands them to its NodeNetwork.
  */
 export function createNodeMetrics(registry: Registry): NodeMetrics {
   const registers = [registry];
-  const errors =
-    (registry.getSingleMetric(ERRORS) as Counter<'kind'> | undefined) ??
-    new Counter({
-      name: ERRORS,
-      help:
-        'Node networking steps that failed, by kind: interface, address, iptables, xtables_lock (gave up waiting ' +
-        'for the lock), backend (no usable iptables), teardown, lock (instance directory or node lock).',
-      labelNames: ['kind'] as const,
-      registers,
-    });
-  const repairs =
-    (registry.getSingleMetric(REPAIRS) as Counter<'kind'> | undefined) ??
-    new Counter({
-      name: REPAIRS,
-      help: 'Interface, address or iptables rule found missing by a resync after setup, and added back, by kind.',
-      labelNames: ['kind'] as const,
-      registers,
-    });
+  const errors = new Counter({
+    name: 'ballast_node_setup_errors_total',
+    help:
+      'Node networking steps that failed, by kind: interface, address, iptables, xtables_lock (gave up waiting ' +
+      'for the lock), backend (no usable iptables), teardown, lock (instance directory or node lock).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const repairs = new Counter({
+    name: 'ballast_node_repairs_total',
+    help: 'Interface, address or iptables rule found missing by a resync after setup, and added back, by kind.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
   return { errors, repairs };
 }

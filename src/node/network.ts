@@ -8,7 +8,7 @@ import { InstanceDir } from './instances.js';
 import { InterfaceKeeper } from './keep-interface.js';
 import { RuleKeeper } from './keep-rules.js';
 import { Link } from './link.js';
-import { createNodeMetrics, type NodeMetrics } from './metrics.js';
+import type { NodeMetrics } from './metrics.js';
 import { Pass } from './pass.js';
 import { nodeRules, type Rule } from './rules.js';
 
@@ -40,7 +40,8 @@ export type NodeNetworkOptions = Pick<
 export interface NodeNetworkDeps {
   /** A child logger, e.g. `log.child({ component: 'node' })`. */
   readonly log: Logger;
-  readonly registry: Registry;
+  /** createNodeMetrics(registry), made by the caller so they exist whether or not node setup runs. */
+  readonly metrics: NodeMetrics;
   /** Runs `ip` and `iptables`; tests prefix `ip netns exec NS`. */
   readonly exec?: Exec;
   readonly clock?: Clock;
@@ -91,7 +92,7 @@ export class NodeNetwork {
     const exec = deps.exec ?? createExec();
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log;
-    this.metrics = createNodeMetrics(deps.registry);
+    this.metrics = deps.metrics;
     this.iface = new InterfaceKeeper(new Link(exec, opts.interfaceName), opts);
     this.ruleKeeper = new RuleKeeper(
       opts.setupIptables ? nodeRules(opts.localIps, opts.adminPort) : [],

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { detectBackend, modeOfVersion, NodeNetwork } from '../../src/node/index.js';
+import { createNodeMetrics, detectBackend, modeOfVersion, NodeNetwork } from '../../src/node/index.js';
 import { createRegistry, silentLogger } from '../../src/observe/index.js';
 import { createNetns, listRules, type Netns, nodeEnvironment } from './netns.js';
 
@@ -94,7 +94,7 @@ describe.skipIf(environment.skip !== undefined || environment.fail !== undefined
           skipTeardown: false,
           instanceDir: dir,
         },
-        { log: silentLogger(), registry: createRegistry(false), exec: ns.exec },
+        { log: silentLogger(), metrics: createNodeMetrics(createRegistry(false)), exec: ns.exec },
       );
       expect((await net.setup()).failed).toBe(0);
       const ours = (lines: string[]) => lines.filter((l) => l.includes('ballast:'));

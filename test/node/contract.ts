@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { NodeNetwork, type NodeNetworkOptions, nodeRules } from '../../src/node/index.js';
+import { createNodeMetrics, NodeNetwork, type NodeNetworkOptions, nodeRules } from '../../src/node/index.js';
 import { createRegistry, silentLogger } from '../../src/observe/index.js';
 import { createNetns, listRules, type Netns, nodeEnvironment } from './netns.js';
 
@@ -104,7 +104,7 @@ export async function nodeContract(mode: 'nft' | 'legacy'): Promise<void> {
             adminPort: ADMIN_PORT,
             ...overrides,
           },
-          { log: silentLogger(), registry, exec: ns.exec },
+          { log: silentLogger(), metrics: createNodeMetrics(registry), exec: ns.exec },
         );
         return { net, registry };
       }

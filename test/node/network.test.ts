@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { type Exec, NodeNetwork, type NodeNetworkOptions } from '../../src/node/index.js';
+import { createNodeMetrics, type Exec, NodeNetwork, type NodeNetworkOptions } from '../../src/node/index.js';
 import { createRegistry, silentLogger } from '../../src/observe/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { type FakeHost, fakeHost } from './fake-host.js';
@@ -32,7 +32,7 @@ function network(exec: Exec, overrides: Partial<NodeNetworkOptions> = {}, clock?
       adminPort: 9253,
       ...overrides,
     },
-    { log: silentLogger(), registry, exec, ...(clock ? { clock } : {}) },
+    { log: silentLogger(), metrics: createNodeMetrics(registry), exec, ...(clock ? { clock } : {}) },
   );
   return { net, registry };
 }
