@@ -5,10 +5,13 @@
 // ceiling a Node.js DNS server can reach on this machine.
 // (dnsperf matches responses to queries by ID only, so one canned answer serves every name of the query file.)
 //
-// Usage: node bench/responder.js [PORT]   (binds 127.0.0.1, PORT 0 or omitted = any free port)
+// Usage: node bench/responder.js [--port N]   (binds 127.0.0.1, 0 or omitted = any free port)
 // Prints one JSON line on stdout once bound: {"port":N}
 
 import dgram from 'node:dgram';
+import { parseOptionsOrExit } from './lib/options.js';
+
+const opts = parseOptionsOrExit(import.meta.url, { port: { type: 'int', min: 0, max: 65535, default: 0 } });
 
 const NAME = 'name0.bench.test';
 
@@ -60,8 +63,7 @@ socket.on('error', (err) => {
   process.exit(1);
 });
 
-const port = Number(process.argv[2] ?? 0);
-socket.bind(port, '127.0.0.1', () => {
+socket.bind(opts.port, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: socket.address().port })}\n`);
 });
 

@@ -11,13 +11,19 @@
 // Counts every query it answers and exposes the count over HTTP on 127.0.0.1:
 //   GET /count -> {"queries":N,"udp":N,"tcp":N}
 //
-// Usage: node bench/upstream.js [PORT] [HTTP_PORT]   (0 or omitted = any free port)
+// Usage: node bench/upstream.js [--port N] [--http-port N]   (0 or omitted = any free port)
 // Prints one JSON line on stdout once listening: {"port":N,"httpPort":M}
 
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import { addressCount, MIX_SUFFIX, TXT_STRING_LENGTH, TXT_STRINGS } from './lib/mix.js';
+import { parseOptionsOrExit } from './lib/options.js';
+
+const opts = parseOptionsOrExit(import.meta.url, {
+  port: { type: 'int', min: 0, max: 65535, default: 0 },
+  httpPort: { type: 'int', min: 0, max: 65535, default: 0 },
+});
 
 const HOST = '127.0.0.1';
 const TTL = 3600;
@@ -194,8 +200,8 @@ function listenUdpTcp(port) {
 }
 
 async function main() {
-  const wanted = Number(process.argv[2] ?? 0);
-  const httpWanted = Number(process.argv[3] ?? 0);
+  const wanted = opts.port;
+  const httpWanted = opts.httpPort;
   let servers;
   // With port 0 the TCP bind on the UDP's port can collide with something else; try a few ports.
   for (let attempt = 0; ; attempt++) {

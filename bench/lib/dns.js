@@ -1,6 +1,6 @@
 // A minimal DNS client over UDP, for readiness and correctness spot checks; the measured load is all dnsperf or
 // the scripts' own generators.
-import { udpExchange } from './dns-exchange.js';
+import { udpExchange } from '../../test/helpers/exchange.ts';
 import { HOST, sleep } from './env.js';
 
 export function encodeQuery(id, name, type = 1) {

@@ -3,8 +3,8 @@
 import path from 'node:path';
 import dns2 from 'dns2';
 import { bindPair } from '../../dist/server/pair.js';
+import { listenDns } from '../../test/helpers/dns2-listen.ts';
 import { waitForDns } from './dns.js';
-import { listenDns } from './dns2-listen.js';
 import { BENCH_DIR, ensureOutDir, HOST, LOADGEN_CPU, NODE, SERVER_CPU } from './env.js';
 import { httpGetJson } from './net.js';
 import { pinned, readJsonLine, startProcess, tailOf } from './processes.js';
@@ -40,7 +40,7 @@ export async function startUpstream(tag) {
 }
 
 /** The baseline: bench/responder.js, one canned answer for every query. */
-export const responderCommand = (port) => [NODE, path.join(BENCH_DIR, 'responder.js'), String(port)];
+export const responderCommand = (port) => [NODE, path.join(BENCH_DIR, 'responder.js'), '--port', String(port)];
 
 /**
  * Starts a DNS server's argv pinned to the server CPU (stderr to bench/out/TAG.stderr) and waits until it answers

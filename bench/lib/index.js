@@ -4,8 +4,7 @@
 //   processes.js  child processes: start, stop by PID, stop all on error and Ctrl-C (runMain)
 //   net.js        free loopback ports, HTTP GETs, Prometheus values
 //   dns.js        a minimal UDP DNS client, waitForDns()
-//   dns-exchange.js  one DNS exchange over UDP or TCP, bytes in and out (also the tests' client, test/helpers)
-//   dns2-listen.js   listenDns(): a dns2 server's bind error as a rejection (also the tests' fake upstream)
+//   the tests' exchange.ts (one DNS exchange over UDP or TCP) and dns2-listen.ts (listenDns()), re-exported
 //   fixtures.js   fake upstreams (bench/upstream.js, dns2), the baseline responder, a pinned system under test
 //   ballast.js    the `ballast serve` command line and its temporary folder (snapshot, config)
 //   dnsperf.js    running dnsperf and parsing its output, latency passes
@@ -14,11 +13,12 @@
 //   report.js     markdown tables and number formats
 //   cache.js      options for the in-process DnsCache
 //   mix.js        the realistic answer mix (names, qtypes, stored sizes) shared with bench/upstream.js
+
+export * from '../../test/helpers/dns2-listen.ts';
+export * from '../../test/helpers/exchange.ts';
 export * from './ballast.js';
 export * from './cache.js';
 export * from './dns.js';
-export * from './dns-exchange.js';
-export * from './dns2-listen.js';
 export * from './dnsperf.js';
 export * from './env.js';
 export * from './fixtures.js';

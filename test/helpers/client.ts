@@ -1,11 +1,11 @@
 // Test clients. Queries are encoded and answers decoded by dns2 (an independent codec); the sockets are plain
 // node:dgram / node:net (udpExchange, tcpExchange) so tests see the exact bytes ballast sends.
 import dns2 from 'dns2';
-import { tcpExchange, udpBulk, udpExchange } from '../../bench/lib/dns-exchange.js';
+import { tcpExchange, udpBulk, udpExchange } from './exchange.js';
 
 const { Packet } = dns2;
 
-// The exchanges are shared with the bench scripts: one home, bench/lib/dns-exchange.js (no dist/ needed).
+// The exchanges live in exchange.ts (the bench scripts use them too).
 export { Packet, tcpExchange, udpBulk, udpExchange };
 
 export interface QueryOptions {

@@ -2,9 +2,9 @@
 // same port, with a record table, a query log, and switches for outages.
 import type { AddressInfo } from 'node:net';
 import dns2 from 'dns2';
-import { listenDns } from '../../bench/lib/dns2-listen.js';
 import { bindPair } from '../../src/server/index.js';
 import type { Clock } from '../../src/util/clock.js';
+import { listenDns } from './dns2-listen.js';
 
 const { Packet } = dns2;
 

@@ -1,7 +1,7 @@
 // Asking the servers of bench/conformance.js: one probe (a query over UDP, its answer and the upstream queries seen
 // meanwhile), and all the cases' probes in order, the timed steps on time between the one-shot ones.
 
-import { udpExchange } from '../dns-exchange.js';
+import { udpExchange } from '../../../test/helpers/exchange.ts';
 import { HOST, sleep } from '../env.js';
 import { buildQuery } from './build.js';
 import { TYPE } from './codes.js';

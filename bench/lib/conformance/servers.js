@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { udpExchange } from '../../../test/helpers/exchange.ts';
 import { ballastCommand, spawnBallast } from '../ballast.js';
-import { udpExchange } from '../dns-exchange.js';
 import { HOST, OUT_DIR, sleep } from '../env.js';
 import { freePort } from '../net.js';
 import { startProcess, stopProcess } from '../processes.js';

@@ -1,7 +1,6 @@
-// One DNS exchange over UDP or TCP on plain node:dgram / node:net sockets, bytes in and bytes out (no codec), shared
-// by the bench scripts (bench/lib/dns.js, bench/handover.js) and the tests (test/helpers/client.ts re-exports it).
-// It imports only node: modules, so the tests can use it without the built dist/ that the rest of bench/lib needs;
-// bench/lib/dns-exchange.d.ts types it for them.
+// One DNS exchange over UDP or TCP on plain node:dgram / node:net sockets, bytes in and bytes out (no codec): the
+// tests' client (test/helpers/client.ts re-exports it). The bench scripts use it too (bench/lib/dns.js,
+// bench/lib/conformance/): it imports only node: modules and its types are erasable, so Node.js 24 runs it as it is.
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 
@@ -9,7 +8,13 @@ import { connect } from 'node:net';
  * Sends raw bytes over UDP from a fresh socket (bound to `from` when given) and resolves with the first datagram back
  * that carries the query's ID, or null after `waitMs`; rejects on a socket error.
  */
-export function udpExchange(port, msg, waitMs = 3000, host = '127.0.0.1', from = undefined) {
+export function udpExchange(
+  port: number,
+  msg: Buffer,
+  waitMs = 3000,
+  host = '127.0.0.1',
+  from: string | undefined = undefined,
+): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     const t = setTimeout(() => {
@@ -38,10 +43,16 @@ export function udpExchange(port, msg, waitMs = 3000, host = '127.0.0.1', from =
  * Sends framed messages on one new TCP connection and resolves with `expect` answers (unframed, in arrival order);
  * rejects on a socket error or when they have not all come within `waitMs`.
  */
-export function tcpExchange(port, msgs, expect = msgs.length, host = '127.0.0.1', waitMs = 5000) {
+export function tcpExchange(
+  port: number,
+  msgs: Buffer[],
+  expect = msgs.length,
+  host = '127.0.0.1',
+  waitMs = 5000,
+): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const sock = connect({ port, host });
-    const out = [];
+    const out: Buffer[] = [];
     let buf = Buffer.alloc(0);
     const t = setTimeout(() => {
       sock.destroy();
@@ -73,6 +84,19 @@ export function tcpExchange(port, msgs, expect = msgs.length, host = '127.0.0.1'
   });
 }
 
+export interface BulkOptions {
+  from?: string;
+  host?: string;
+  waitMs?: number;
+  schedule?: number[];
+}
+
+/** One message's result: the answer and how long it took, or nulls when none came in time. */
+export interface BulkResult {
+  answer: Buffer | null;
+  ms: number | null;
+}
+
 /**
  * Many queries from one UDP socket bound to `from` (one client address, as a busy pod is), each with its own ID:
  * `msgs` are sent as `schedule` says (ms after the start, default all at once). Resolves with one result per
@@ -80,14 +104,18 @@ export function tcpExchange(port, msgs, expect = msgs.length, host = '127.0.0.1'
  * `{ answer: null, ms: null }` when none came within `waitMs` of its own sending. Bounded: every message is sent
  * once, and the socket closes when all are answered or timed out.
  */
-export function udpBulk(port, msgs, { from = '127.0.0.1', host = '127.0.0.1', waitMs = 5000, schedule } = {}) {
+export function udpBulk(
+  port: number,
+  msgs: Buffer[],
+  { from = '127.0.0.1', host = '127.0.0.1', waitMs = 5000, schedule }: BulkOptions = {},
+): Promise<BulkResult[]> {
   return new Promise((resolve, reject) => {
     const s = createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 });
-    const results = msgs.map(() => ({ answer: null, ms: null }));
-    const byId = new Map();
-    const sentAt = new Array(msgs.length);
+    const results: BulkResult[] = msgs.map(() => ({ answer: null, ms: null }));
+    const byId = new Map<number, number>();
+    const sentAt: number[] = new Array(msgs.length);
     let open = msgs.length;
-    const timers = [];
+    const timers: NodeJS.Timeout[] = [];
     const done = () => {
       if (--open === 0) {
         for (const t of timers) clearTimeout(t);
