@@ -2,22 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/**
- * A markdown table with padded columns, laid out the way `biome format` lays it out, so that the generated reports
- * need no reformatting. `columns` is [[header, 'left' | 'right'], ...]; `|` inside a cell is escaped.
- */
-export function mdTable(columns, rows) {
-  const len = (str) => [...str].length;
-  const text = rows.map((r) => r.map((c) => String(c).replaceAll('|', '\\|')));
-  const widths = columns.map(([h], i) => Math.max(3, len(h), ...text.map((r) => len(r[i]))));
-  const cell = (str, i) => {
-    const pad = ' '.repeat(widths[i] - len(str));
-    return columns[i][1] === 'right' ? pad + str : str + pad;
-  };
-  const line = (cells) => `| ${cells.map((c, i) => cell(c, i)).join(' | ')} |`;
-  const rule = `| ${columns.map(([, a], i) => (a === 'right' ? `${'-'.repeat(widths[i] - 1)}:` : '-'.repeat(widths[i]))).join(' | ')} |`;
-  return [line(columns.map(([h]) => h)), rule, ...text.map(line)].join('\n');
-}
+// mdTable is the product's (src/util/markdown.ts, which the fleet simulation's report uses too).
+export { mdTable } from '../../dist/util/markdown.js';
 
 export const fmtInt = (v) =>
   v === null || v === undefined || Number.isNaN(v) ? 'n/a' : Math.round(v).toLocaleString('en-US');

@@ -1,7 +1,46 @@
 // The scenarios (docs/fleet.md, "Scenarios"). Each is a warm phase, a fault, and a recovery phase after the fault ends;
 // `setup` schedules the fault on the run's CoreDNS model and nodes. Phase lengths can be shortened (the test does).
 
-export const SCENARIOS = {
+import type { Random } from '../util/random.js';
+import type { CoreDns } from './coredns.js';
+import type { Sim } from './engine.js';
+import type { Params, PolicyName } from './model.js';
+
+export interface Phases {
+  warmS: number;
+  faultS: number;
+  recoverS: number;
+}
+
+/** A run's timeline in seconds from its start. */
+export interface Timeline extends Phases {
+  faultStart: number;
+  faultEnd: number;
+  seconds: number;
+}
+
+/** What a scenario schedules its fault on. */
+export interface FaultContext extends Timeline {
+  sim: Sim;
+  coredns: CoreDns;
+  nodes: readonly { restart(): Promise<unknown> }[];
+  p: Params;
+  rng: Random;
+  /** The overload scenario's reference load (calibrate() in run.ts); undefined for the others. */
+  calibratedQps: number | undefined;
+}
+
+export interface Scenario {
+  readonly title: string;
+  readonly summary: string;
+  readonly phases: Phases;
+  readonly policies: readonly PolicyName[];
+  /** Whether the run needs calibrate()'s reference load. */
+  readonly calibrate?: boolean;
+  setup(c: FaultContext): void;
+}
+
+const scenarios = {
   'dec-2024': {
     title: 'December 2024: the API server is down for 30 minutes',
     summary:
@@ -41,7 +80,7 @@ export const SCENARIOS = {
     calibrate: true,
     setup({ sim, coredns, faultStart, faultEnd, calibratedQps }) {
       sim.at(faultStart * 1000, () => {
-        coredns.capacityFactor = (0.5 * calibratedQps) / coredns.capacity(sim.t);
+        coredns.capacityFactor = (0.5 * calibratedQps!) / coredns.capacity(sim.t);
       });
       sim.at(faultEnd * 1000, () => (coredns.capacityFactor = 1));
     },
@@ -78,10 +117,13 @@ export const SCENARIOS = {
       sim.at(faultEnd * 1000, () => coredns.apiBack(p.syncMs));
     },
   },
-};
+} satisfies Record<string, Scenario>;
+
+export type ScenarioName = keyof typeof scenarios;
+export const SCENARIOS: Record<ScenarioName, Scenario> = scenarios;
 
 /** A scenario's timeline in seconds from the start, with any phase lengths overridden. */
-export function timeline(scenario, phases = {}) {
+export function timeline(scenario: Scenario, phases: Partial<Phases> = {}): Timeline {
   const { warmS, faultS, recoverS } = { ...scenario.phases, ...phases };
   return {
     warmS,

@@ -6,24 +6,47 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validate } from '../../dist/config/index.js';
-import { seededRandom } from '../../dist/util/random.js';
+import { type Config, validate } from '../config/index.js';
+import { seededRandom } from '../util/random.js';
 import { BallastNode, COREDNS_ADDRESS, memoryTransport, RESOLVER_ADDRESS } from './ballast-node.js';
 import { CoreDns, NodeResolver, scaleReplicas } from './coredns.js';
 import { Sim } from './engine.js';
-import { DEFAULTS, merge, POLICIES } from './model.js';
+import { DEFAULTS, merge, type Params, POLICIES, type Policy, type PolicyName } from './model.js';
 import { Names } from './names.js';
 import { NodeLocalNode } from './nodelocal.js';
 import { Pods, Workload } from './pods.js';
-import { SCENARIOS, timeline } from './scenarios.js';
-import { Stats, summarize } from './stats.js';
+import { type Phases, SCENARIOS, type ScenarioName, type Timeline, timeline } from './scenarios.js';
+import { type FleetSummary, Stats, summarize } from './stats.js';
+
+/** One run's options: the model's parameters to override, and what to run. */
+export interface FleetOptions extends Partial<Omit<Params, 'ballast'>> {
+  scenario: ScenarioName;
+  policy: PolicyName;
+  /** Shorter phases (a test, a short run). */
+  phases?: Partial<Phases>;
+  /** The overload scenario's reference load; measured when absent. */
+  calibratedQps?: number;
+  /** Settings for the simulated ballast, over the simulation's own (DEFAULTS.ballast). */
+  ballast?: object;
+}
+
+export interface FleetRun {
+  scenario: ScenarioName;
+  policy: PolicyName;
+  label: string;
+  times: Timeline;
+  scale: number;
+  coredns: ReturnType<typeof scaleReplicas>;
+  summary: FleetSummary;
+  series: Record<string, number[]>;
+}
 
 /** A seed of its own for each (purpose, node), so that one stream's draws never shift another's. */
-const streamSeed = (seed, purpose, node) =>
+const streamSeed = (seed: number, purpose: number, node: number) =>
   Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(purpose * 65_537 + node, 0x85ebca6b);
 
 /** The validated config of a simulated ballast: the product's defaults, the policy's settings, fake addresses. */
-export function ballastConfig(p, policy) {
+export function ballastConfig(p: Params, policy: Policy): Config {
   const base = {
     listen: ['127.0.0.1:0'],
     admin: { listen: '127.0.0.1:0' },
@@ -38,9 +61,9 @@ export function ballastConfig(p, policy) {
  * Runs one scenario for one policy. Options: the DEFAULTS (model.js) to override, `scenario`, `policy`, `phases`
  * (shorter phase lengths), `calibratedQps` (the overload scenario's reference load; measured when absent).
  */
-export async function runFleet(opts) {
+export async function runFleet(opts: FleetOptions): Promise<FleetRun> {
   const { scenario: scenarioName, policy: policyName, phases, ...overrides } = opts;
-  const p = merge(DEFAULTS, overrides);
+  const p: Params = merge(DEFAULTS, overrides);
   const scenario = SCENARIOS[scenarioName];
   const policy = POLICIES[policyName];
   if (scenario === undefined) throw new Error(`unknown scenario ${scenarioName}`);
@@ -58,15 +81,18 @@ export async function runFleet(opts) {
     const names = new Names(p);
     const workload = new Workload(p, names);
     const config = policy.kind === 'ballast' ? ballastConfig(p, policy) : undefined;
-    const nodes = [];
-    const pods = [];
+    const nodes: (BallastNode | NodeLocalNode)[] = [];
+    const pods: Pods[] = [];
     for (let i = 0; i < p.nodes; i++) {
       const net = seededRandom(streamSeed(p.seed, 1, i));
-      let node;
+      let node: BallastNode | NodeLocalNode;
       if (policy.kind === 'nodelocal') {
         node = new NodeLocalNode(sim, { coredns, resolver, rng: net, stats });
       } else {
-        const nodeConfig = { ...config, persistence: { ...config.persistence, path: join(dir, `node-${i}.snapshot`) } };
+        const nodeConfig = {
+          ...config!,
+          persistence: { ...config!.persistence, path: join(dir, `node-${i}.snapshot`) },
+        };
         node = new BallastNode(sim, nodeConfig, {
           transport: memoryTransport({ coredns, resolver, names, rng: net }),
           random: seededRandom(streamSeed(p.seed, 2, i)),
@@ -111,13 +137,13 @@ export async function runFleet(opts) {
  * The overload scenario's reference: the mean load NodeLocal DNSCache offers CoreDNS in the last minute of the warm
  * phase (the sample's queries per second). The same for every policy, so they all meet the same CoreDNS.
  */
-export async function calibrate(p, warmS) {
+export async function calibrate(p: Params, warmS: number): Promise<number> {
   const sim = new Sim(p.quantumMs);
   const stats = new Stats(sim, warmS);
   const coredns = new CoreDns(sim, p, stats);
   const resolver = new NodeResolver(sim, p);
   const workload = new Workload(p, new Names(p));
-  const pods = [];
+  const pods: Pods[] = [];
   for (let i = 0; i < p.nodes; i++) {
     const node = new NodeLocalNode(sim, { coredns, resolver, rng: seededRandom(streamSeed(p.seed, 1, i)), stats });
     pods.push(new Pods(sim, { workload, cache: node, rng: seededRandom(streamSeed(p.seed, 3, i)), stats, index: i }));

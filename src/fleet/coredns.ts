@@ -3,7 +3,26 @@
 // the cluster zone. Only these are modelled; the node caches in front are the real ballast (or the NodeLocal model).
 // Every number is a parameter documented in docs/fleet.md.
 
-import { QTYPE, RCODE } from './names.js';
+import type { Timer } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { Sim } from './engine.js';
+import type { Params } from './model.js';
+import { type Name, QTYPE, RCODE } from './names.js';
+import type { Stats } from './stats.js';
+
+/** What a node learns of one query: an rcode, or that it timed out or was refused. */
+export type ExchangeResult = { rcode: number; error?: undefined } | { error: 'timeout' | 'refused'; rcode?: undefined };
+
+/** A server a node asks: CoreDNS or the node's resolver. `name` undefined is a health check of no name. */
+export interface DnsServer {
+  exchange(
+    rng: Random,
+    name: Name | undefined,
+    qtype: number,
+    timeoutMs: number,
+    done: (result: ExchangeResult) => void,
+  ): Timer;
+}
 
 /**
  * One replica: a FIFO server of `qps` queries per second (latency grows with its backlog), REFUSED beyond
@@ -11,67 +30,71 @@ import { QTYPE, RCODE } from './names.js';
  * synced or not (a replica started while the API server is down answers SERVFAIL for cluster names).
  */
 class Replica {
-  constructor(qps, maxConcurrent) {
-    this.qps = qps;
-    this.maxConcurrent = maxConcurrent;
-    this.busyUntil = 0;
-    /** Expiry of each cached answer, by name, for A (and anything else) and AAAA. */
-    this.cache = new Map();
-    this.cache6 = new Map();
-    this.synced = true;
-    /** An informer that listed nothing: NXDOMAIN for every cluster name (the wrong-negatives scenario). */
-    this.empty = false;
-    /** Until when the process is down (a restart): connections to it are refused. */
-    this.downUntil = -1;
-  }
+  busyUntil = 0;
+  /** Expiry of each cached answer, by name, for A (and anything else) and AAAA. */
+  readonly cache = new Map<Name, number>();
+  readonly cache6 = new Map<Name, number>();
+  synced = true;
+  /** An informer that listed nothing: NXDOMAIN for every cluster name (the wrong-negatives scenario). */
+  empty = false;
+  /** Until when the process is down (a restart): connections to it are refused. */
+  downUntil = -1;
+
+  constructor(
+    readonly qps: number,
+    readonly maxConcurrent: number,
+  ) {}
 }
 
-export class CoreDns {
+export class CoreDns implements DnsServer {
+  readonly replicas: Replica[];
+  apiUp = true;
+  partitioned = false;
+  capacityFactor = 1;
+
   /**
    * @param sim the simulation (virtual clock)
    * @param p the model's parameters
    * @param stats where offered load and answers are counted
    */
-  constructor(sim, p, stats) {
-    this.sim = sim;
-    this.p = p;
-    this.stats = stats;
+  constructor(
+    private readonly sim: Sim,
+    private readonly p: Params,
+    private readonly stats: Stats,
+  ) {
     const { replicas, qps, maxConcurrent } = scaleReplicas(p);
     this.replicas = Array.from({ length: replicas }, () => new Replica(qps, maxConcurrent));
-    this.apiUp = true;
-    this.partitioned = false;
-    this.capacityFactor = 1;
   }
 
   /** Total capacity now, queries per second, for the sample (a restarting replica has none). */
-  capacity(nowMs) {
+  capacity(nowMs: number): number {
     let c = 0;
     for (const r of this.replicas) if (nowMs >= r.downUntil) c += r.qps * this.capacityFactor;
     return c;
   }
 
   /** The API server goes down: informers freeze (they keep what they had and go on answering from it). */
-  apiDown() {
+  apiDown(): void {
     this.apiUp = false;
   }
 
   /** The API server is back: replicas that restarted meanwhile list everything again, then answer. */
-  apiBack(syncMs) {
+  apiBack(syncMs: number): void {
     this.apiUp = true;
     for (const r of this.replicas) {
-      if (!r.synced) this.sim.after(syncMs, () => this.apiUp && (r.synced = true));
+      if (!r.synced) this.sim.after(syncMs, () => void (this.apiUp && (r.synced = true)));
     }
   }
 
   /** Replica `i` restarts: down for `gapMs` (connections refused), its cache lost, unsynced unless the API is up. */
-  restart(i, gapMs, syncMs) {
+  restart(i: number, gapMs: number, syncMs: number): void {
     const r = this.replicas[i];
     r.downUntil = this.sim.t + gapMs;
     r.cache.clear();
     r.cache6.clear();
     r.busyUntil = 0;
     r.synced = false;
-    if (this.apiUp) this.sim.after(gapMs + syncMs, () => this.apiUp && (r.synced = true));
+    if (this.apiUp) this.sim.after(gapMs + syncMs, () => void (this.apiUp && (r.synced = true)));
   }
 
   /**
@@ -79,7 +102,13 @@ export class CoreDns {
    * at the virtual time the node would learn it — `{ rcode }`, `{ error: 'timeout' }` after `timeoutMs`, or
    * `{ error: 'refused' }` one round trip later. Returns what cancels the delivery (the node gave up on it).
    */
-  exchange(rng, name, qtype, timeoutMs, done) {
+  exchange(
+    rng: Random,
+    name: Name | undefined,
+    qtype: number,
+    timeoutMs: number,
+    done: (result: ExchangeResult) => void,
+  ): Timer {
     const now = this.sim.t;
     const sec = this.stats.second(now);
     const half = this.p.rttMs / 2;
@@ -114,7 +143,7 @@ export class CoreDns {
    * What a replica answers: SERVFAIL for the cluster zone while its informer has not synced, NXDOMAIN for every cluster
    * name while its informer is empty (but its own SOA); else from cache or data.
    */
-  answer(r, name, qtype, now) {
+  private answer(r: Replica, name: Name | undefined, qtype: number, now: number): number {
     if (name === undefined) return RCODE.NOERROR; // the forward plugin's health check, ". IN NS"
     if (name.cluster && !r.synced) return RCODE.SERVFAIL;
     if (name.cluster && r.empty && !name.isApex) return RCODE.NXDOMAIN;
@@ -129,7 +158,12 @@ export class CoreDns {
     return name.exists || name.isApex ? RCODE.NOERROR : RCODE.NXDOMAIN;
   }
 
-  deliver(delayMs, timeoutMs, result, done) {
+  private deliver(
+    delayMs: number,
+    timeoutMs: number,
+    result: ExchangeResult,
+    done: (result: ExchangeResult) => void,
+  ): Timer {
     const late = delayMs > timeoutMs;
     const timer = this.sim.after(late ? timeoutMs : delayMs, () => done(late ? { error: 'timeout' } : result));
     return timer;
@@ -137,13 +171,19 @@ export class CoreDns {
 }
 
 /** The node's own resolver (the cloud's DNS, for names outside the cluster zone): always up, a fixed round trip. */
-export class NodeResolver {
-  constructor(sim, p) {
-    this.sim = sim;
-    this.p = p;
-  }
+export class NodeResolver implements DnsServer {
+  constructor(
+    private readonly sim: Sim,
+    private readonly p: Params,
+  ) {}
 
-  exchange(_rng, name, _qtype, timeoutMs, done) {
+  exchange(
+    _rng: Random,
+    name: Name | undefined,
+    _qtype: number,
+    timeoutMs: number,
+    done: (result: ExchangeResult) => void,
+  ): Timer {
     const rcode = name === undefined || name.exists || name.isApex ? RCODE.NOERROR : RCODE.NXDOMAIN;
     return this.sim.after(Math.min(this.p.resolverRttMs, timeoutMs), () => done({ rcode }));
   }
@@ -154,7 +194,9 @@ export class NodeResolver {
  * nodes), scaled by sample/fleet; the total capacity is scaled exactly, so each sampled node meets the same share of
  * CoreDNS as one of the whole fleet, and `max_concurrent` with it, so a full replica queues as long.
  */
-export function scaleReplicas(p) {
+export function scaleReplicas(
+  p: Pick<Params, 'fleetNodes' | 'nodesPerReplica' | 'nodes' | 'replicaQps' | 'maxConcurrent'>,
+) {
   const fleetReplicas = Math.ceil(p.fleetNodes / p.nodesPerReplica);
   const share = p.nodes / p.fleetNodes;
   const replicas = Math.max(2, Math.round(fleetReplicas * share));

@@ -23,7 +23,7 @@ export const DEFAULTS = {
   namespaces: 250,
   externals: 2000, // distinct external names
   zipfExponent: 0.9, // popularity of names (Zipf-like, α ≈ 0.9)
-  externalTtl: [30, 300], // seconds, per name
+  externalTtl: [30, 300] as [number, number], // seconds, per name
   nodeDomain: 'compute.internal', // the node's search domain (cloud default)
   nodeNegativeTtl: 60, // seconds: the node resolver's NXDOMAIN/NODATA TTL
   glibc: { timeoutMs: 5000, attempts: 2 }, // resolv.conf defaults (RES_TIMEOUT, RES_DFLRETRY)
@@ -43,37 +43,59 @@ export const DEFAULTS = {
   ballast: {
     cache: { maxEntries: 5000, maxBytes: 4 * 1024 * 1024 },
     failureCache: { maxEntries: 5000 },
-  },
+  } as Settings,
 };
+
+/** The model's parameters, as a run has them (DEFAULTS with its options over them). */
+export type Params = typeof DEFAULTS;
+
+/** Plain settings, as in a config file: the policy's and the simulation's ballast settings. */
+export type Settings = { [key: string]: unknown };
+
+/** One policy: NodeLocal DNSCache's model, or ballast with some settings (and, for one ablation, no coalescing). */
+export interface Policy {
+  readonly label: string;
+  readonly kind: 'nodelocal' | 'ballast';
+  readonly config?: Settings;
+  readonly coalescing?: boolean;
+}
 
 /**
  * The policies: NodeLocal DNSCache (the model), ballast with its defaults, and ablations that each turn one mechanism
  * off through the product's own settings — or, for coalescing, which has no setting, a part of its own that the
  * simulation brings through buildHandler's `flights` (ballast-node.js).
  */
-export const POLICIES = {
-  nodelocal: { label: 'NodeLocal DNSCache', kind: 'nodelocal' },
-  ballast: { label: 'ballast', kind: 'ballast', config: {} },
+const policies = {
+  nodelocal: { label: 'NodeLocal DNSCache', kind: 'nodelocal' as const },
+  ballast: { label: 'ballast', kind: 'ballast' as const, config: {} },
   'no-jitter': {
     label: 'ballast, no jitter',
-    kind: 'ballast',
+    kind: 'ballast' as const,
     config: { refresh: { fromFraction: 0.85, toFraction: 0.85 } },
   },
-  'no-coalescing': { label: 'ballast, no coalescing', kind: 'ballast', config: {}, coalescing: false },
-  'no-stale': { label: 'ballast, no serve-stale', kind: 'ballast', config: { stale: { maxAgeSeconds: 0 } } },
-  'no-snapshot': { label: 'ballast, no snapshot', kind: 'ballast', config: { persistence: { enabled: false } } },
+  'no-coalescing': { label: 'ballast, no coalescing', kind: 'ballast' as const, config: {}, coalescing: false },
+  'no-stale': { label: 'ballast, no serve-stale', kind: 'ballast' as const, config: { stale: { maxAgeSeconds: 0 } } },
+  'no-snapshot': {
+    label: 'ballast, no snapshot',
+    kind: 'ballast' as const,
+    config: { persistence: { enabled: false } },
+  },
   'no-lkg': {
     label: 'ballast, no last known good',
-    kind: 'ballast',
+    kind: 'ballast' as const,
     config: { lastKnownGood: { policy: 'off' } },
   },
-};
+} satisfies Record<string, Policy>;
+
+export type PolicyName = keyof typeof policies;
+export const POLICIES: Record<PolicyName, Policy> = policies;
 
 /** Merges plain objects (the policy's settings over the simulation's); arrays and values replace. */
-export function merge(base, over) {
-  const out = { ...base };
+export function merge<T extends object>(base: T, over: object | undefined): T {
+  const out: Settings = { ...(base as Settings) };
   for (const [k, v] of Object.entries(over ?? {})) {
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) ? merge(base?.[k] ?? {}, v) : v;
+    const under = (base as Settings)[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) ? merge((under ?? {}) as object, v) : v;
   }
-  return out;
+  return out as T;
 }

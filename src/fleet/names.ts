@@ -2,7 +2,8 @@
 // simulation ever asks is an object of this table, found by its wire form, so CoreDNS, the node's resolver, ballast's
 // transport and the pods all agree on what a name is (docs/fleet.md, "Pods").
 
-import { encodeName } from '../../dist/wire/index.js';
+import { encodeName } from '../wire/index.js';
+import type { Params } from './model.js';
 
 const A = 1;
 const SOA = 6;
@@ -17,25 +18,45 @@ export const CLUSTER_ZONE = 'cluster.local';
  * One name: its text, wire form and cache-key form (the wire form as latin1, as ballast keys it), which server
  * answers it, and the answer (`ttl` of its A record when it exists, else a negative answer with `negTtl`).
  */
+export interface NameInfo {
+  readonly cluster: boolean;
+  readonly exists: boolean;
+  readonly ttl: number;
+  readonly negTtl: number;
+  readonly apex: string;
+}
+
 export class Name {
-  constructor(text, { cluster, exists, ttl, negTtl, apex }) {
-    this.text = text;
+  readonly wire: Buffer;
+  readonly key: string;
+  readonly cluster: boolean;
+  readonly exists: boolean;
+  readonly ttl: number;
+  readonly negTtl: number;
+  /** The zone apex (for the SOA owner), as a suffix of the name in bytes. */
+  readonly apexLength: number;
+  readonly isApex: boolean;
+  /** Client queries with EDNS (so a stale answer shows its EDE), built once and shared: ballast never writes them. */
+  readonly queries: Record<number, Buffer>;
+
+  constructor(
+    readonly text: string,
+    { cluster, exists, ttl, negTtl, apex }: NameInfo,
+  ) {
     this.wire = encodeName(text);
     this.key = this.wire.toString('latin1');
     this.cluster = cluster;
     this.exists = exists;
     this.ttl = ttl;
     this.negTtl = negTtl;
-    /** The zone apex (for the SOA owner), as a suffix of the name in bytes. */
     this.apexLength = encodeName(apex).length;
     this.isApex = text === apex;
-    /** Client queries with EDNS (so a stale answer shows its EDE), built once and shared: ballast never writes them. */
     this.queries = { [A]: clientQuery(this.wire, A), [AAAA]: clientQuery(this.wire, AAAA) };
   }
 }
 
 /** A client query: ID 0, RD, one question, an OPT record (payload 1232, DNS Flag Day 2020). */
-function clientQuery(wire, qtype) {
+function clientQuery(wire: Buffer, qtype: number): Buffer {
   const out = Buffer.alloc(12 + wire.length + 4 + 11);
   out.writeUInt16BE(0x0100, 2);
   out.writeUInt16BE(1, 4);
@@ -50,18 +71,22 @@ function clientQuery(wire, qtype) {
 }
 
 /** The table of names, created on first use. */
+/** What a pod looks up: a Service (by index) or an external name. */
+export type NameKind = 'service' | 'external';
+
 export class Names {
-  constructor(params) {
-    this.p = params;
-    this.byKeyMap = new Map();
-    this.lists = new Map();
+  private readonly byKeyMap = new Map<string, Name>();
+  private readonly lists = new Map<string, Name[]>();
+
+  constructor(private readonly p: Params) {
+    const params = p;
     const ttl = params.clusterTtl;
     // The zone apexes, whose SOA ballast's health probes ask before any name of a zone has been answered.
     this.intern(CLUSTER_ZONE, { cluster: true, exists: true, ttl, negTtl: ttl, apex: CLUSTER_ZONE });
     this.intern('.', { cluster: false, exists: true, ttl: 86400, negTtl: params.nodeNegativeTtl, apex: '.' });
   }
 
-  intern(text, info) {
+  intern(text: string, info: NameInfo): Name {
     const key = encodeName(text).toString('latin1');
     let n = this.byKeyMap.get(key);
     if (n === undefined) {
@@ -71,11 +96,11 @@ export class Names {
     return n;
   }
 
-  byKey(key) {
+  byKey(key: string): Name | undefined {
     return this.byKeyMap.get(key);
   }
 
-  service(i) {
+  service(i: number): { name: string; ns: number } {
     return { name: `svc-${i}`, ns: i % this.p.namespaces };
   }
 
@@ -85,7 +110,7 @@ export class Names {
    * typed. A service in the pod's own namespace is typed by its short name, one elsewhere as `svc.ns`; the walk stops
    * at the first answer, so the names after it are only asked when the earlier ones fail.
    */
-  candidates(kind, index, podNs) {
+  candidates(kind: NameKind, index: number, podNs: number): Name[] {
     const key = `${kind}|${index}|${podNs}`;
     let list = this.lists.get(key);
     if (list === undefined) {
@@ -95,14 +120,14 @@ export class Names {
     return list;
   }
 
-  walk(kind, index, podNs) {
+  private walk(kind: NameKind, index: number, podNs: number): Name[] {
     const { clusterTtl, nodeDomain, nodeNegativeTtl } = this.p;
-    const cluster = (text, exists) =>
+    const cluster = (text: string, exists: boolean) =>
       this.intern(text, { cluster: true, exists, ttl: clusterTtl, negTtl: clusterTtl, apex: CLUSTER_ZONE });
-    const outside = (text, exists, apex, ttl = 0) =>
+    const outside = (text: string, exists: boolean, apex: string, ttl = 0) =>
       this.intern(text, { cluster: false, exists, ttl, negTtl: nodeNegativeTtl, apex });
-    let typed;
-    let service;
+    let typed: string;
+    let service: string | undefined;
     const domain = `example${index % 97}.com`;
     if (kind === 'service') {
       const { name, ns } = this.service(index);
@@ -123,7 +148,7 @@ export class Names {
 }
 
 /** An external name's TTL, fixed per name, spread over [min, max] by a hash of its index (no random draw needed). */
-function externalTtl(index, [min, max]) {
+function externalTtl(index: number, [min, max]: [number, number]): number {
   const h = Math.imul(index + 1, 0x9e3779b1) >>> 0;
   return min + (h % (max - min + 1));
 }
@@ -133,7 +158,7 @@ function externalTtl(index, [min, max]) {
  * compression pointer to the question; a NODATA or NXDOMAIN with the zone's SOA in authority (RFC 2308); the zone's
  * SOA for a query of the apex; or a header-only SERVFAIL/REFUSED. No OPT record: ballast drops the upstream's anyway.
  */
-export function encodeAnswer(query, questionEnd, name, qtype, rcode) {
+export function encodeAnswer(query: Buffer, questionEnd: number, name: Name, qtype: number, rcode: number): Buffer {
   const qlen = questionEnd - 12;
   let body = 0;
   let answer = false;
@@ -173,7 +198,7 @@ export function encodeAnswer(query, questionEnd, name, qtype, rcode) {
   return out;
 }
 
-function writeRecordHead(out, p, ownerAt, type, ttl, rdlength) {
+function writeRecordHead(out: Buffer, p: number, ownerAt: number, type: number, ttl: number, rdlength: number): number {
   out.writeUInt16BE(0xc000 | ownerAt, p);
   out.writeUInt16BE(type, p + 2);
   out.writeUInt16BE(1, p + 4);
@@ -182,7 +207,7 @@ function writeRecordHead(out, p, ownerAt, type, ttl, rdlength) {
   return p + 12;
 }
 
-function hash(s) {
+function hash(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h;
@@ -191,7 +216,7 @@ function hash(s) {
 /** What a pod makes of a reply: the outcome, and whether ballast marked it stale (EDE 3 or 19, RFC 8914). */
 export const OUTCOME = { ANSWER: 0, NODATA: 1, NXDOMAIN: 2, SERVFAIL: 3, REFUSED: 4, OTHER: 5 };
 
-export function outcomeOf(rcode, ancount) {
+export function outcomeOf(rcode: number, ancount: number): number {
   if (rcode === RCODE.NOERROR) return ancount > 0 ? OUTCOME.ANSWER : OUTCOME.NODATA;
   if (rcode === RCODE.NXDOMAIN) return OUTCOME.NXDOMAIN;
   if (rcode === RCODE.SERVFAIL) return OUTCOME.SERVFAIL;
@@ -200,7 +225,7 @@ export function outcomeOf(rcode, ancount) {
 }
 
 /** Reads a reply's bytes into outcome | (stale ? 8 : 0). ballast appends its OPT last, the EDE last in it. */
-export function decodeReply(buf) {
+export function decodeReply(buf: Buffer): number {
   const outcome = outcomeOf(buf[3] & 0x0f, buf.readUInt16BE(6));
   return outcome | (staleEde(buf) ? 8 : 0);
 }
@@ -210,7 +235,7 @@ export function decodeReply(buf) {
  * last known good answer says why). The OPT is the last record ballast writes: its RDLENGTH is the option's length
  * plus 4, and the option starts right after it.
  */
-function staleEde(buf) {
+function staleEde(buf: Buffer): boolean {
   const n = buf.length;
   for (let text = 0; text <= 64 && 12 + 11 + 6 + text <= n; text++) {
     const at = n - 6 - text;

@@ -1,11 +1,10 @@
-// The fleet simulation (bench/fleet.js, docs/fleet.md) drives ballast's own request path, built from the product's
+// The fleet simulation (src/fleet, docs/fleet.md) drives ballast's own request path, built from the product's
 // config: a product setting changes what the simulated pods see. And it is deterministic: the same seed gives the same
 // run, second by second. A tiny fleet and a short outage, so it runs in a few seconds.
 import { describe, expect, it } from 'vitest';
-import { runFleet } from '../../bench/fleet/run.js';
-import { ensureBuilt } from '../helpers/cli.js';
-
-ensureBuilt();
+import { COLORS } from '../../src/fleet/charts.js';
+import { POLICIES } from '../../src/fleet/model.js';
+import { runFleet } from '../../src/fleet/run.js';
 
 // December 2024, shortened: 40 s warm, the API server down for 90 s (CoreDNS's replicas answer SERVFAIL from 30 s to
 // 45 s in), 40 s after it returns.
@@ -41,9 +40,7 @@ describe('fleet simulation', () => {
 });
 
 describe('the fleet report', () => {
-  it('has a colour for every policy, so every line of its charts can be told apart', async () => {
-    const { COLORS } = await import('../../bench/fleet/charts.js');
-    const { POLICIES } = await import('../../bench/fleet/model.js');
+  it('has a colour for every policy, so every line of its charts can be told apart', () => {
     for (const policy of Object.keys(POLICIES)) expect(COLORS, policy).toHaveProperty(policy);
     expect(new Set(Object.values(COLORS)).size).toBe(Object.keys(COLORS).length);
   });

@@ -2,7 +2,9 @@
 // dashed reference line (CoreDNS's capacity). Self-contained markup, no scripts, so the HTML report and the SVG the
 // README shows render anywhere.
 
-export const COLORS = {
+import type { PolicyName } from './model.js';
+
+export const COLORS: Record<PolicyName, string> = {
   nodelocal: '#d9534f',
   ballast: '#2b6cb0',
   'no-jitter': '#dd8a00',
@@ -12,11 +14,15 @@ export const COLORS = {
   'no-lkg': '#0f9d9a',
 };
 
-const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = (s: unknown) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Values per bucket of `bucketS` seconds: the sum of `num` over the sum of `den` (× 100 for a share), or a rate. */
-export function buckets(num, bucketS, { den, share = false, scale = 1 } = {}) {
-  const out = [];
+export function buckets(
+  num: ArrayLike<number>,
+  bucketS: number,
+  { den, share = false, scale = 1 }: { den?: ArrayLike<number>; share?: boolean; scale?: number } = {},
+): number[] {
+  const out: number[] = [];
   for (let i = 0; i < num.length; i += bucketS) {
     let a = 0;
     let b = 0;
@@ -31,13 +37,13 @@ export function buckets(num, bucketS, { den, share = false, scale = 1 } = {}) {
 }
 
 /** A "nice" upper bound for an axis: 1, 2 or 5 × a power of ten, at least `v`. */
-function niceMax(v) {
+function niceMax(v: number): number {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  return [1, 2, 5, 10].map((m) => m * p).find((m) => m >= v);
+  return [1, 2, 5, 10].map((m) => m * p).find((m) => m >= v) ?? 10 * p;
 }
 
-const fmtAxis = (v) => {
+const fmtAxis = (v: number) => {
   if (v >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
   if (v >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
   return `${+v.toFixed(2)}`;
@@ -48,6 +54,27 @@ const fmtAxis = (v) => {
  * in seconds; `reference`: { label, values } drawn dashed; `unit` after the y values; `fixedMax` for shares; `log`
  * for a logarithmic y axis (query rates that span a probe a second to CoreDNS's capacity).
  */
+/** One line of a chart. */
+export interface Line {
+  label: string;
+  color: string;
+  values: number[];
+  dashed?: boolean;
+}
+
+export interface LineChartOptions {
+  title: string;
+  lines: Line[];
+  bucketS: number;
+  shade?: [number, number];
+  reference?: { label: string; values: number[] };
+  unit?: string;
+  fixedMax?: number;
+  log?: boolean;
+  width?: number;
+  height?: number;
+}
+
 export function lineChart({
   title,
   lines,
@@ -59,8 +86,8 @@ export function lineChart({
   log = false,
   width = 720,
   height = 240,
-}) {
-  const items = [...lines, ...(reference ? [{ ...reference, color: '#444', dashed: true }] : [])];
+}: LineChartOptions): string {
+  const items: Line[] = [...lines, ...(reference ? [{ ...reference, color: '#444', dashed: true }] : [])];
   // The legend sits between the title and the plot, three entries a row.
   const pad = { l: 52, r: 12, t: 26 + Math.ceil(items.length / 3) * 14, b: 34 };
   const w = width - pad.l - pad.r;
@@ -73,14 +100,15 @@ export function lineChart({
   const yMax = log ? logTop : (fixedMax ?? niceMax(top * 1.05));
   // A log axis spans five decades below its top; anything lower sits on the floor.
   const yMin = log ? yMax / 1e5 : 0;
-  const frac = (v) => (log ? Math.log10(Math.max(v, yMin) / yMin) / Math.log10(yMax / yMin) : Math.min(v, yMax) / yMax);
-  const x = (i) => pad.l + (w * i * bucketS) / (n * bucketS);
-  const y = (v) => pad.t + h - h * Math.min(1, frac(v));
-  const path = (values) =>
+  const frac = (v: number) =>
+    log ? Math.log10(Math.max(v, yMin) / yMin) / Math.log10(yMax / yMin) : Math.min(v, yMax) / yMax;
+  const x = (i: number) => pad.l + (w * i * bucketS) / (n * bucketS);
+  const y = (v: number) => pad.t + h - h * Math.min(1, frac(v));
+  const path = (values: number[]) =>
     values.map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i + 0.5).toFixed(1)},${y(v).toFixed(1)}`).join('');
   const minutes = (n * bucketS) / 60;
   const step = minutes > 30 ? 10 : minutes > 10 ? 5 : 1;
-  const xTicks = [];
+  const xTicks: string[] = [];
   for (let m = 0; m <= minutes; m += step) {
     const px = pad.l + (w * m * 60) / (n * bucketS);
     xTicks.push(

@@ -1,18 +1,31 @@
 // The fleet report: per scenario, a summary table (markdown and HTML) and charts over time, one line per policy
 // (docs/fleet.md, "Reading the report"). Query rates are scaled to the whole fleet; shares are as measured.
 
-import { mdTable } from '../lib/report.js';
-import { buckets, COLORS, lineChart } from './charts.js';
-import { POLICIES } from './model.js';
-import { SCENARIOS } from './scenarios.js';
+import { type Column, mdTable } from '../util/markdown.js';
+import { buckets, COLORS, type Line, lineChart } from './charts.js';
+import { POLICIES, type PolicyName } from './model.js';
+import type { FleetRun } from './run.js';
+import { SCENARIOS, type ScenarioName } from './scenarios.js';
+
+/** What a report says about how it was made. */
+export interface ReportMeta {
+  command: string;
+  wallSeconds: number;
+  workers: number;
+  seed: number;
+  sample: string;
+}
+
+/** Every run of each scenario, in the order they are reported. */
+export type Results = Map<ScenarioName, FleetRun[]>;
 
 const BUCKET_S = 10;
-const pct = (v, digits = 2) => `${v.toFixed(digits)} %`;
-const qps = (v) => Math.round(v).toLocaleString('en-US');
-const seconds = (v) => (v === undefined ? 'not within the run' : `${v} s`);
+const pct = (v: number, digits = 2) => `${v.toFixed(digits)} %`;
+const qps = (v: number) => Math.round(v).toLocaleString('en-US');
+const seconds = (v: number | undefined) => (v === undefined ? 'not within the run' : `${v} s`);
 
 /** The summary table's rows for one scenario's runs. */
-function rows(runs) {
+function rows(runs: FleetRun[]): string[][] {
   return runs.map((r) => {
     const s = r.summary;
     const ratio = s.steadyPeakQps > 0 ? s.recoveryPeakQps / s.steadyPeakQps : 0;
@@ -31,7 +44,7 @@ function rows(runs) {
   });
 }
 
-const COLUMNS = [
+const COLUMNS: Column[] = [
   ['policy', 'left'],
   ['lookups failed', 'right'],
   ['failed, names seen before', 'right'],
@@ -45,7 +58,7 @@ const COLUMNS = [
 ];
 
 /** The December 2024 verdict: NodeLocal next to ballast, against the two targets, with the miss when there is one. */
-export function verdict(runs) {
+export function verdict(runs: FleetRun[]): string[] {
   const nl = runs.find((r) => r.policy === 'nodelocal')?.summary;
   const b = runs.find((r) => r.policy === 'ballast')?.summary;
   if (nl === undefined || b === undefined) return [];
@@ -88,11 +101,11 @@ export function verdict(runs) {
 }
 
 /** The charts of one scenario, as SVG strings. */
-export function charts(scenarioName, runs, { policies } = {}) {
+export function charts(scenarioName: ScenarioName, runs: FleetRun[], { policies }: { policies?: PolicyName[] } = {}) {
   const shown = policies ? runs.filter((r) => policies.includes(r.policy)) : runs;
   const { faultStart, faultEnd } = runs[0].times;
-  const shade = [faultStart, faultEnd];
-  const line = (r, values) => ({ label: r.label, color: COLORS[r.policy], values });
+  const shade: [number, number] = [faultStart, faultEnd];
+  const line = (r: FleetRun, values: number[]): Line => ({ label: r.label, color: COLORS[r.policy], values });
   const common = { bucketS: BUCKET_S, shade };
   const title = SCENARIOS[scenarioName].title;
   return {
@@ -132,9 +145,9 @@ export function charts(scenarioName, runs, { policies } = {}) {
 }
 
 /** The figure the README shows: December 2024, NodeLocal DNSCache against ballast, failures above and load below. */
-export function readmeSvg(runs) {
+export function readmeSvg(runs: FleetRun[]): string {
   const c = charts('dec-2024', runs, { policies: ['nodelocal', 'ballast'] });
-  const inner = (svg, y) => svg.replace('<svg ', `<svg y="${y}" `);
+  const inner = (svg: string, y: number) => svg.replace('<svg ', `<svg y="${y}" `);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="480" viewBox="0 0 720 480">
 ${inner(c.failed, 0)}
 ${inner(c.load, 240)}
@@ -143,7 +156,7 @@ ${inner(c.load, 240)}
 }
 
 /** The markdown summary: the run's facts, then per scenario its table (and December 2024's verdict). */
-export function markdown(results, meta) {
+export function markdown(results: Results, meta: ReportMeta): string {
   const out = [
     '# Fleet simulation',
     '',
@@ -162,8 +175,8 @@ export function markdown(results, meta) {
 }
 
 /** The HTML report: the same tables, the verdict, and four charts per scenario. */
-export function html(results, meta) {
-  const table = (runs) =>
+export function html(results: Results, meta: ReportMeta): string {
+  const table = (runs: FleetRun[]) =>
     `<table><tr>${COLUMNS.map(([h]) => `<th>${h}</th>`).join('')}</tr>${rows(runs)
       .map((r) => `<tr>${r.map((c, i) => `<td class="${i ? 'n' : ''}">${c}</td>`).join('')}</tr>`)
       .join('')}</table>`;
@@ -188,7 +201,7 @@ th{background:#f4f4f4}td.n{text-align:right}.charts{display:flex;flex-wrap:wrap;
 <p>Produced by <code>${meta.command}</code> in ${meta.wallSeconds} s. ${meta.sample} Seed ${meta.seed}. The model, its
 parameters and their sources, and how to read this page: docs/fleet.md in the repository.</p>
 <p>Policies: ${Object.entries(POLICIES)
-    .map(([k, p]) => `<span style="color:${COLORS[k]}">■</span> ${p.label}`)
+    .map(([k, p]) => `<span style="color:${COLORS[k as PolicyName]}">■</span> ${p.label}`)
     .join(' · ')}.</p>
 ${sections.join('\n')}
 </body></html>

@@ -12,7 +12,12 @@
 //   query arrived; once it is down, a query gets one attempt (with one upstream, a down upstream is still used),
 //   then SERVFAIL.
 
-import { outcomeOf, QTYPE, RCODE } from './names.js';
+import type { Random } from '../util/random.js';
+import type { CoreDns, DnsServer } from './coredns.js';
+import type { Sim } from './engine.js';
+import { type Name, outcomeOf, QTYPE, RCODE } from './names.js';
+import type { NodeCache } from './pods.js';
+import type { Stats } from './stats.js';
 
 const READ_TIMEOUT_MS = 2000;
 const FORWARD_DEADLINE_MS = 5000;
@@ -29,29 +34,35 @@ const MAX_FAILS = 2;
  */
 const MAX_ATTEMPTS = 20;
 
-export class NodeLocalNode {
-  constructor(sim, { coredns, resolver, rng, stats }) {
-    this.sim = sim;
+export class NodeLocalNode implements NodeCache {
+  private readonly coredns: CoreDns;
+  private readonly resolver: DnsServer;
+  private readonly rng: Random;
+  /** Cached answers by name: A (and the health check's), and AAAA. */
+  private readonly cache = new Map<Name, { until: number; outcome: number }>();
+  private readonly cache6 = new Map<Name, { until: number; outcome: number }>();
+  private checking = false;
+  /** Failed health checks in a row; the upstream is down above MAX_FAILS. */
+  private fails = 0;
+
+  constructor(
+    private readonly sim: Sim,
+    { coredns, resolver, rng }: { coredns: CoreDns; resolver: DnsServer; rng: Random; stats: Stats },
+  ) {
     this.coredns = coredns;
     this.resolver = resolver;
     this.rng = rng;
-    this.stats = stats;
-    /** Cached answers by name: A (and the health check's), and AAAA. */
-    this.cache = new Map();
-    this.cache6 = new Map();
-    this.checking = false;
-    /** Failed health checks in a row; the upstream is down above MAX_FAILS. */
-    this.fails = 0;
   }
 
   /** A restart empties the cache (the DaemonSet's rolling update; the seconds without a listener are not modelled). */
-  restart() {
+  restart(): Promise<void> {
     this.cache.clear();
     this.cache6.clear();
+    return Promise.resolve();
   }
 
   /** One query from a pod: `done(outcome)` now (a cache hit) or later. Never marked stale: NodeLocal has no serve-stale. */
-  ask(name, qtype, _client, done) {
+  ask(name: Name, qtype: number, _client: string, done: (outcome: number) => void): void {
     const cache = qtype === QTYPE.AAAA ? this.cache6 : this.cache;
     const now = this.sim.t;
     const hit = cache.get(name);
@@ -68,7 +79,7 @@ export class NodeLocalNode {
   }
 
   /** How long the cache keeps an answer: per the server block's caps; 0 for what is not cached. */
-  ttlMs(name, qtype, rcode, fromUpstream) {
+  private ttlMs(name: Name, qtype: number, rcode: number, fromUpstream: boolean): number {
     if (rcode === RCODE.SERVFAIL) return fromUpstream ? SERVFAIL_CACHE_MS : 0;
     if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN) return 0;
     const positive = rcode === RCODE.NOERROR && qtype === QTYPE.A && name.exists;
@@ -78,8 +89,14 @@ export class NodeLocalNode {
   }
 
   /** forward's loop: attempts until one gets a response or the 5 s deadline passes; `done(rcode, fromUpstream)`. */
-  forward(name, qtype, startedAt, attempt, done) {
-    const server = name.cluster ? this.coredns : this.resolver;
+  private forward(
+    name: Name,
+    qtype: number,
+    startedAt: number,
+    attempt: number,
+    done: (rcode: number, fromUpstream: boolean) => void,
+  ): void {
+    const server: DnsServer = name.cluster ? this.coredns : this.resolver;
     const cluster = name.cluster;
     const down = cluster && this.fails > MAX_FAILS;
     server.exchange(this.rng, name, qtype, READ_TIMEOUT_MS, (r) => {
@@ -97,10 +114,10 @@ export class NodeLocalNode {
   }
 
   /** After an error, `. IN NS` to the cluster upstream, 0.5 s after each failed one, until one is answered. */
-  healthCheck() {
+  private healthCheck(): void {
     if (this.checking) return;
     this.checking = true;
-    const probe = () =>
+    const probe = (): unknown =>
       this.coredns.exchange(this.rng, undefined, QTYPE.A, HEALTH_CHECK_TIMEOUT_MS, (r) => {
         if (r.error === undefined) {
           this.checking = false;

@@ -4,7 +4,26 @@
 // address; with one nameserver `rotate` changes nothing), SERVFAIL and REFUSED tried again and then skipped to the
 // next candidate, a timeout ending the lookup, NXDOMAIN moving on.
 
-import { QTYPE } from './names.js';
+import type { Timer } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import type { Sim } from './engine.js';
+import type { Params } from './model.js';
+import { type Name, type Names, QTYPE } from './names.js';
+import type { Stats } from './stats.js';
+
+/** A node's DNS cache as its pods see it: ballast or the NodeLocal model. `reply` gets outcome | (stale ? 8 : 0). */
+export interface NodeCache {
+  ask(name: Name, qtype: number, client: string, reply: (outcome: number) => void): void;
+}
+
+/** One thing a pod looks up: a Service or an external name, from a pod of one namespace. */
+interface Wanted {
+  readonly id: number;
+  readonly service: boolean;
+  readonly index: number;
+  readonly podNs: number;
+  candidates: Name[] | undefined;
+}
 
 const O_ANSWER = 0;
 const O_NODATA = 1;
@@ -13,14 +32,16 @@ const STALE = 8;
 
 /** A Zipf(α) sampler over ranks 0..n-1 (rank 0 the most popular), by binary search of its CDF. */
 export class Zipf {
-  constructor(n, alpha) {
+  private readonly cdf: Float64Array;
+
+  constructor(n: number, alpha: number) {
     this.cdf = new Float64Array(n);
     let sum = 0;
     for (let i = 0; i < n; i++) this.cdf[i] = sum += 1 / (i + 1) ** alpha;
     for (let i = 0; i < n; i++) this.cdf[i] /= sum;
   }
 
-  sample(u) {
+  sample(u: number): number {
     const cdf = this.cdf;
     let lo = 0;
     let hi = cdf.length - 1;
@@ -35,9 +56,13 @@ export class Zipf {
 
 /** The workload shared by every node: the name table and the popularity of services and external names. */
 export class Workload {
-  constructor(p, names) {
-    this.p = p;
-    this.names = names;
+  readonly services: Zipf;
+  readonly externals: Zipf;
+
+  constructor(
+    readonly p: Params,
+    readonly names: Names,
+  ) {
     this.services = new Zipf(p.services, p.zipfExponent);
     this.externals = new Zipf(p.externals, p.zipfExponent);
   }
@@ -51,8 +76,29 @@ export class Workload {
  * tail (jobs, new deployments) that a node may never have asked before.
  */
 export class Pods {
-  constructor(sim, { workload, cache, rng, stats, index }) {
-    this.sim = sim;
+  readonly w: Workload;
+  readonly cache: NodeCache;
+  readonly stats: Stats;
+  private readonly rng: Random;
+  private readonly namespaces: number[];
+  private readonly clients: string[];
+  private readonly set: Wanted[];
+  private readonly local: Zipf;
+  /** Lookups this node made before the fault began, by (name, pod namespace): "names seen before the outage". */
+  private readonly seen = new Set<number>();
+  recordSeen = true;
+  private running = false;
+
+  constructor(
+    readonly sim: Sim,
+    {
+      workload,
+      cache,
+      rng,
+      stats,
+      index,
+    }: { workload: Workload; cache: NodeCache; rng: Random; stats: Stats; index: number },
+  ) {
     this.w = workload;
     this.cache = cache;
     this.rng = rng;
@@ -60,7 +106,7 @@ export class Pods {
     const p = workload.p;
     this.namespaces = Array.from({ length: p.namespacesPerNode }, () => Math.floor(rng.float() * p.namespaces));
     this.clients = Array.from({ length: p.podsPerNode }, (_, i) => `10.${(index >> 8) & 255}.${index & 255}.${i + 2}`);
-    const set = new Map();
+    const set = new Map<number, Wanted>();
     const want = p.servicesPerNode + p.externalsPerNode;
     for (let tries = 0; set.size < want && tries < want * 100; tries++) {
       const service = set.size < p.servicesPerNode;
@@ -74,34 +120,30 @@ export class Pods {
       [this.set[i], this.set[j]] = [this.set[j], this.set[i]];
     }
     this.local = new Zipf(this.set.length, p.zipfExponent);
-    /** Lookups this node made before the fault began, by (name, pod namespace): "names seen before the outage". */
-    this.seen = new Set();
-    this.recordSeen = true;
-    this.running = false;
   }
 
   /** A name from the whole cluster's popularity, asked by a pod of one of this node's namespaces. */
-  draw(service) {
+  private draw(service: boolean): Wanted {
     const { p, names } = this.w;
     const rng = this.rng;
     const index = service ? this.w.services.sample(rng.float()) : this.w.externals.sample(rng.float());
-    let podNs;
+    let podNs: number;
     if (service && rng.float() < p.sameNamespaceShare) podNs = names.service(index).ns;
     else podNs = this.namespaces[Math.floor(rng.float() * this.namespaces.length)];
     const id = (service ? index : p.services + index) * p.namespaces + podNs;
     return { id, service, index, podNs, candidates: undefined };
   }
 
-  start() {
+  start(): void {
     this.running = true;
     this.scheduleNext();
   }
 
-  stop() {
+  stop(): void {
     this.running = false;
   }
 
-  scheduleNext() {
+  private scheduleNext(): void {
     const gapMs = (-Math.log(1 - this.rng.float()) / this.w.p.lookupsPerSecond) * 1000;
     this.sim.after(gapMs, () => {
       if (!this.running) return;
@@ -111,7 +153,7 @@ export class Pods {
   }
 
   /** One getaddrinfo(): what is looked up, by which pod, then the walk through the search list. */
-  lookup() {
+  private lookup(): void {
     const { p, names } = this.w;
     const rng = this.rng;
     const entry =
@@ -126,16 +168,17 @@ export class Pods {
 
 /** One lookup's walk through its candidates, as glibc's res_search and res_send do it. */
 class Lookup {
-  constructor(pods, candidates, client, seen) {
-    this.pods = pods;
-    this.candidates = candidates;
-    this.client = client;
-    this.seen = seen;
-    this.stale = false;
-  }
+  private stale = false;
+
+  constructor(
+    private readonly pods: Pods,
+    private readonly candidates: Name[],
+    private readonly client: string,
+    private readonly seen: boolean,
+  ) {}
 
   /** Tries candidate `i`, or ends the lookup when there is none left. */
-  next(i) {
+  next(i: number): void {
     if (i >= this.candidates.length) {
       this.finish(false);
       return;
@@ -144,20 +187,20 @@ class Lookup {
   }
 
   /** Try `attempt` of candidate `i`: A and AAAA together; the try ends when both are in or at the timeout. */
-  try(i, attempt) {
+  private try(i: number, attempt: number): void {
     const pods = this.pods;
     const name = this.candidates[i];
     const { timeoutMs } = pods.w.p.glibc;
     const got = [-1, -1];
     let open = true;
-    let timer;
+    let timer: Timer | undefined;
     const settle = () => {
       if (!open) return;
       open = false;
       timer?.cancel();
       this.decide(i, attempt, got[0]);
     };
-    const reply = (slot) => (outcome) => {
+    const reply = (slot: number) => (outcome: number) => {
       if (!open) return;
       if (outcome & STALE) this.stale = true;
       got[slot] = outcome & 7;
@@ -174,15 +217,15 @@ class Lookup {
    * last one, the next candidate (res_search goes on and remembers). No reply: the next try, and after the last one
    * the lookup has failed (TRY_AGAIN ends the search).
    */
-  decide(i, attempt, a) {
-    if (a === O_ANSWER) return this.finish(true);
-    if (a === O_NXDOMAIN || a === O_NODATA) return this.next(i + 1);
-    if (attempt + 1 < this.pods.w.p.glibc.attempts) return this.try(i, attempt + 1);
-    if (a !== -1) return this.next(i + 1);
-    return this.finish(false);
+  private decide(i: number, attempt: number, a: number): void {
+    if (a === O_ANSWER) this.finish(true);
+    else if (a === O_NXDOMAIN || a === O_NODATA) this.next(i + 1);
+    else if (attempt + 1 < this.pods.w.p.glibc.attempts) this.try(i, attempt + 1);
+    else if (a !== -1) this.next(i + 1);
+    else this.finish(false);
   }
 
-  finish(ok) {
+  private finish(ok: boolean): void {
     this.pods.stats.lookup(ok, this.stale, this.seen);
   }
 }

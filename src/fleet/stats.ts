@@ -1,6 +1,8 @@
 // Per-second counters of one run, and the figures the report is made of. Counts are of the sample; the report scales
 // query rates to the whole fleet (× fleetNodes / nodes) and keeps shares as they are.
 
+import type { Sim } from './engine.js';
+
 const FIELDS = [
   'lookups',
   'failed',
@@ -16,25 +18,31 @@ const FIELDS = [
   'connRefused',
   'corednsCacheHits',
   'capacity',
-];
+] as const;
+
+/** One per-second series of a run. */
+export type Field = (typeof FIELDS)[number];
 
 export class Stats {
-  constructor(sim, seconds) {
-    this.sim = sim;
-    this.seconds = seconds;
-    this.series = Object.fromEntries(FIELDS.map((f) => [f, new Float64Array(seconds)]));
+  readonly series: Record<Field, Float64Array>;
+
+  constructor(
+    private readonly sim: Sim,
+    readonly seconds: number,
+  ) {
+    this.series = Object.fromEntries(FIELDS.map((f) => [f, new Float64Array(seconds)])) as Record<Field, Float64Array>;
   }
 
-  second(ms) {
+  second(ms: number): number {
     return Math.min(this.seconds - 1, Math.max(0, Math.floor(ms / 1000)));
   }
 
-  add(field, sec, n = 1) {
+  add(field: Field, sec: number, n = 1): void {
     this.series[field][sec] += n;
   }
 
   /** One getaddrinfo() has ended; `seen`: its name was looked up on this node before the fault began. */
-  lookup(ok, stale, seen) {
+  lookup(ok: boolean, stale: boolean, seen: boolean): void {
     const sec = this.second(this.sim.t);
     const s = this.series;
     s.lookups[sec]++;
@@ -47,7 +55,7 @@ export class Stats {
   }
 }
 
-const sum = (a, from, to) => {
+const sum = (a: Float64Array, from: number, to: number) => {
   let t = 0;
   for (let i = from; i < to; i++) t += a[i];
   return t;
@@ -62,20 +70,22 @@ export const WINDOW_S = 120;
  * the other. A run has fully recovered at the first second after which no 10-second window has a failed lookup, a
  * stale share above the steady window's plus 0.5 points, or a REFUSED/SERVFAIL from CoreDNS.
  */
-export function summarize(stats, scenario, scale) {
+export type FleetSummary = ReturnType<typeof summarize>;
+
+export function summarize(stats: Stats, scenario: { faultStart: number; faultEnd: number }, scale: number) {
   const s = stats.series;
   const n = stats.seconds;
   const { faultStart, faultEnd } = scenario;
   const steadyFrom = Math.max(0, faultStart - WINDOW_S);
   const recoveryTo = Math.min(n, faultEnd + WINDOW_S);
-  const pct = (num, den) => (den === 0 ? 0 : (100 * num) / den);
-  const max = (a, from, to) => {
+  const pct = (num: number, den: number) => (den === 0 ? 0 : (100 * num) / den);
+  const max = (a: Float64Array, from: number, to: number) => {
     let m = 0;
     for (let i = from; i < to; i++) m = Math.max(m, a[i]);
     return m;
   };
   const steadyStale = pct(sum(s.stale, steadyFrom, faultStart), sum(s.lookups, steadyFrom, faultStart));
-  const bad = (i) => {
+  const bad = (i: number) => {
     const to = Math.min(n, i + 10);
     const stale = pct(sum(s.stale, i, to), sum(s.lookups, i, to));
     return sum(s.failed, i, to) > 0 || stale > steadyStale + 0.5 || sum(s.refused, i, to) + sum(s.servfail, i, to) > 0;
