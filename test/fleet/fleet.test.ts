@@ -45,3 +45,24 @@ describe('the fleet report', () => {
     expect(new Set(Object.values(COLORS)).size).toBe(Object.keys(COLORS).length);
   });
 });
+
+describe('npm run simulate: its command line', () => {
+  it('writes the published report only with the default figures, and names what a bad flag allows', async () => {
+    const { parseSimulate } = await import('../../src/fleet/cli.js');
+    const published = parseSimulate([]);
+    expect(published).toMatchObject({ nodes: 20, seed: 1, short: false });
+    expect(published !== 'help' && published.outDir.endsWith('bench/results')).toBe(true);
+    for (const argv of [['--nodes', '6'], ['--short'], ['--only', 'overload']]) {
+      const opts = parseSimulate(argv);
+      expect(opts !== 'help' && opts.outDir.endsWith('bench/out'), argv.join(' ')).toBe(true);
+    }
+    expect(parseSimulate(['--workers', '1'])).toMatchObject({
+      workers: 1,
+      outDir: expect.stringMatching(/bench\/results$/),
+    });
+    expect(parseSimulate(['--help'])).toBe('help');
+    expect(() => parseSimulate(['--nodes', '1'])).toThrow('simulate: --nodes 1: want an integer from 2 to 5000');
+    expect(() => parseSimulate(['--only', 'meteor'])).toThrow(/--only meteor: unknown scenario; allowed: dec-2024/);
+    expect(() => parseSimulate(['--bogus'])).toThrow(/unknown flag --bogus; allowed: --nodes/);
+  });
+});
