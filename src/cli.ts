@@ -61,6 +61,30 @@ export async function main(argv: string[]): Promise<number | undefined> {
   return serve(values);
 }
 
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: 'another program is using it',
+  EACCES: 'permission denied (a port below 1024 needs root or CAP_NET_BIND_SERVICE)',
+  EADDRNOTAVAIL: 'no interface of this machine has that address',
+};
+
+/**
+ * A start that failed because an address could not be bound: the sentence for it, naming the address and the flag
+ * that sets it; undefined for any other failure.
+ */
+export function listenProblem(err: unknown, config: Config): string | undefined {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  const why = e?.code === undefined ? undefined : LISTEN_PROBLEMS[e.code];
+  if (why === undefined || e.address === undefined || e.port === undefined) return undefined;
+  const address = e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+  const flag =
+    config.admin.listen === address
+      ? '--admin HOST:PORT (admin.listen)'
+      : config.node.localIps.includes(e.address)
+        ? '--local-ip IP (node.localIps)'
+        : '--listen HOST:PORT (listen)';
+  return `cannot listen on ${address}: ${why}; choose another address with ${flag}`;
+}
+
 /** `ballast serve`: runs until SIGTERM or SIGINT; SIGHUP or a changed config file reloads. */
 async function serve(flags: FlagValues): Promise<number> {
   const file = flags.config as string | undefined;
@@ -68,8 +92,11 @@ async function serve(flags: FlagValues): Promise<number> {
   const load = () => withClusterUpstream(loadConfig(file, flags), process.env);
   let ballast: Ballast;
   let log: Logger;
+  let config: Config;
   try {
-    const { config, discovery } = load();
+    const loaded = load();
+    config = loaded.config;
+    const { discovery } = loaded;
     log = createLogger(config.log.level);
     if (discovery.problem !== undefined) log.warn({ problem: discovery.problem }, 'cluster upstream not discovered');
     else if (discovery.server !== undefined) {
@@ -84,8 +111,14 @@ async function serve(flags: FlagValues): Promise<number> {
   try {
     await ballast.start();
   } catch (err) {
-    log.fatal({ err }, 'cannot start');
     await ballast.destroy();
+    const problem = listenProblem(err, config);
+    if (problem !== undefined) {
+      // An address taken or not allowed: the user's to change, named in one line, like a bad flag.
+      process.stderr.write(`ballast: ${problem}\n`);
+      return EXIT_USAGE;
+    }
+    log.fatal({ err }, 'cannot start');
     log.flush();
     return 1;
   }

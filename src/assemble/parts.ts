@@ -55,7 +55,7 @@ export function buildListeners(config: Config, handler: RequestHandler, ctx: Con
 
 /**
  * The request path, reading the zone table through `routing` so a reload's new table is used at once. `flights` is
- * the one part a caller may bring: the fleet simulation's ablation brings one that never joins (bench/fleet).
+ * the one part a caller may bring: the fleet simulation's ablation brings one that never joins (src/fleet).
  */
 export function buildHandler(
   config: Config,

@@ -5,7 +5,7 @@ import { parseCidr } from '../util/cidr.js';
 import { fraction, int, nonEmpty, num, oneOf, positive, section, text } from '../util/validators.js';
 
 /** Every default in one place. docs/configuration.md lists the same values; a test keeps them equal. */
-export const DEFAULT_LISTEN = '127.0.0.1:5353';
+export const DEFAULT_LISTEN = '127.0.0.1:1053';
 export const DEFAULT_ADMIN = '127.0.0.1:9253';
 export const DEFAULT_RESOLV_CONF = '/etc/resolv.conf';
 export const DEFAULT_SNAPSHOT_PATH = '/var/lib/ballast/cache.snapshot';

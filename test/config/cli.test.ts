@@ -1,7 +1,9 @@
 // The built CLI as an operator runs it: bad config and bad flags exit 2 before anything binds; --help and --version.
 // Every config here either fails validation or names 127.0.0.1 upstreams, so nothing is forwarded off the machine.
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,5 +145,44 @@ describe('ballast command line', () => {
     const run = await ballast(['serve', '--listen']);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('ballast serve: --listen needs a value (see ballast serve --help)\n');
+  });
+});
+
+describe('ballast serve on an address it cannot have', () => {
+  it('exits 2 with one line naming a DNS address in use and --listen, and an admin address and --admin', async () => {
+    // Taken by this test: a UDP socket on the DNS address, a TCP server on the admin address (port 0 each).
+    const udp = createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+    const tcp = createServer();
+    await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', () => r()));
+    const dnsPort = udp.address().port;
+    const adminPort = (tcp.address() as AddressInfo).port;
+    const snapshot = ['--snapshot', join(dir, 'busy.snapshot'), '--upstream', '127.0.0.1:9'];
+    try {
+      const dns = await ballast(['serve', '--listen', `127.0.0.1:${dnsPort}`, '--admin', '127.0.0.1:0', ...snapshot]);
+      expect(dns.code).toBe(2);
+      expect(dns.stderr).toBe(
+        `ballast: cannot listen on 127.0.0.1:${dnsPort}: another program is using it; choose another address with ` +
+          '--listen HOST:PORT (listen)\n',
+      );
+      const admin = await ballast([
+        'serve',
+        '--listen',
+        '127.0.0.1:0',
+        '--admin',
+        `127.0.0.1:${adminPort}`,
+        ...snapshot,
+      ]);
+      expect(admin.code).toBe(2);
+      expect(admin.stderr).toBe(
+        `ballast: cannot listen on 127.0.0.1:${adminPort}: another program is using it; choose another address with ` +
+          '--admin HOST:PORT (admin.listen)\n',
+      );
+      // No stack trace and no "cannot start" line on stdout either.
+      expect(`${dns.stdout}${admin.stdout}`).not.toContain('cannot start');
+    } finally {
+      udp.close();
+      await new Promise((r) => tcp.close(r));
+    }
   });
 });

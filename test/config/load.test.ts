@@ -47,7 +47,7 @@ const up = { servers: ['127.0.0.1:9'] };
 describe('defaults', () => {
   it('fills every setting from an empty object', () => {
     expect(validate({})).toEqual({
-      listen: ['127.0.0.1:5353'],
+      listen: ['127.0.0.1:1053'],
       admin: { listen: '127.0.0.1:9253', maxEventLoopDelayMs: 2000 },
       upstream: {
         servers: [],
@@ -715,7 +715,7 @@ log:
     const c = loadConfig(undefined, { upstream: ['127.0.0.1:5401'], zone: ['a.example=127.0.0.1'] });
     expect(c.upstream.servers).toEqual(['127.0.0.1:5401']);
     expect(c.zones).toEqual([{ name: 'a.example', servers: ['127.0.0.1'] }]);
-    expect(c.listen).toEqual(['127.0.0.1:5353']);
+    expect(c.listen).toEqual(['127.0.0.1:1053']);
   });
 
   it.each([
