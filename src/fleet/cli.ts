@@ -30,7 +30,8 @@ export const SIMULATE_FLAGS: readonly FlagSpec[] = [
     default: String(Math.min(2, os.availableParallelism())),
   },
   { name: 'short', help: 'every phase 10× shorter: a check that it works, not a result' },
-  { name: 'out', value: 'DIR', help: 'where the report goes (default: see below)' },
+  { name: 'out', value: 'DIR', help: 'where the report goes', default: 'bench/out' },
+  { name: 'publish', help: 'update the published report in bench/results (default figures only)' },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 
@@ -42,8 +43,9 @@ export const SIMULATE_HELP = `npm run simulate -- [options]   (docs/fleet.md)
 
 ${flagHelp(SIMULATE_FLAGS)}
 
-With the default figures (nodes, seed, scenarios, phases) it writes bench/results/fleet.html, fleet.md and
-fleet-dec-2024.svg; any option that changes the figures writes to bench/out/ instead, unless --out says where.
+It writes fleet.html, fleet.md and fleet-dec-2024.svg to bench/out/ (git-ignored) or --out DIR. --publish writes
+them to bench/results/ instead, the report the README and docs/fleet.md show: only with the default figures (no
+--nodes, --seed, --only or --short), so a partial run never replaces it.
 `;
 
 interface SimulateOptions {
@@ -92,7 +94,15 @@ export function parseSimulate(argv: readonly string[]): SimulateOptions | 'help'
   };
   const figures = opts.nodes !== DEFAULTS.nodes || opts.seed !== DEFAULTS.seed || only !== SCENARIO_NAMES || opts.short;
   const out = str('out');
-  return { ...opts, outDir: out !== undefined ? path.resolve(out) : figures ? OUT_DIR : RESULTS_DIR };
+  if (values.publish === true) {
+    if (figures)
+      throw new UsageError(
+        'simulate: --publish updates the published report: not with --nodes, --seed, --only or --short',
+      );
+    if (out !== undefined) throw new UsageError('simulate: --publish writes to bench/results: not with --out');
+    return { ...opts, outDir: RESULTS_DIR };
+  }
+  return { ...opts, outDir: out !== undefined ? path.resolve(out) : OUT_DIR };
 }
 
 /** Runs `jobs` on a pool of worker threads, longest first; resolves with the results in the jobs' order. */

@@ -1,6 +1,9 @@
 // The fleet simulation (src/fleet, docs/fleet.md) drives ballast's own request path, built from the product's
 // config: a product setting changes what the simulated pods see. And it is deterministic: the same seed gives the same
 // run, second by second. A tiny fleet and a short outage, so it runs in a few seconds.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COLORS } from '../../src/fleet/charts.js';
 import { POLICIES } from '../../src/fleet/model.js';
@@ -47,22 +50,36 @@ describe('the fleet report', () => {
 });
 
 describe('npm run simulate: its command line', () => {
-  it('writes the published report only with the default figures, and names what a bad flag allows', async () => {
+  it('writes to bench/out unless told to publish, publishes only the default figures, and names bad flags', async () => {
     const { parseSimulate } = await import('../../src/fleet/cli.js');
-    const published = parseSimulate([]);
-    expect(published).toMatchObject({ nodes: 20, seed: 1, short: false });
-    expect(published !== 'help' && published.outDir.endsWith('bench/results')).toBe(true);
+    const plain = parseSimulate([]);
+    expect(plain).toMatchObject({ nodes: 20, seed: 1, short: false, outDir: expect.stringMatching(/bench\/out$/) });
+    expect(parseSimulate(['--publish'])).toMatchObject({ outDir: expect.stringMatching(/bench\/results$/) });
+    expect(parseSimulate(['--publish', '--workers', '1'])).toMatchObject({ workers: 1 });
     for (const argv of [['--nodes', '6'], ['--short'], ['--only', 'overload']]) {
-      const opts = parseSimulate(argv);
-      expect(opts !== 'help' && opts.outDir.endsWith('bench/out'), argv.join(' ')).toBe(true);
+      expect(parseSimulate(argv), argv.join(' ')).toMatchObject({ outDir: expect.stringMatching(/bench\/out$/) });
+      expect(() => parseSimulate([...argv, '--publish']), argv.join(' ')).toThrow('--publish updates the published');
     }
-    expect(parseSimulate(['--workers', '1'])).toMatchObject({
-      workers: 1,
-      outDir: expect.stringMatching(/bench\/results$/),
-    });
+    expect(parseSimulate(['--out', 'x'])).toMatchObject({ outDir: expect.stringMatching(/\/x$/) });
     expect(parseSimulate(['--help'])).toBe('help');
     expect(() => parseSimulate(['--nodes', '1'])).toThrow('simulate: --nodes 1: want an integer from 2 to 5000');
     expect(() => parseSimulate(['--only', 'meteor'])).toThrow(/--only meteor: unknown scenario; allowed: dec-2024/);
     expect(() => parseSimulate(['--bogus'])).toThrow(/unknown flag --bogus; allowed: --nodes/);
+  });
+});
+
+describe('npm run simulate and npm run drill leave the work tree as it was', () => {
+  it('write their default reports to a folder git ignores', async () => {
+    const { parseSimulate } = await import('../../src/fleet/cli.js');
+    const opts = parseSimulate([]);
+    if (opts === 'help') throw new Error('unexpected help');
+    const root = join(import.meta.dirname, '..', '..');
+    const drill = readFileSync(join(root, 'bench', 'drill-demo.js'), 'utf8');
+    // The drill's default report, as drill-demo.js names it.
+    expect(drill).toContain("opts.report ?? path.join(OUT_DIR, 'drill-report.html')");
+    for (const file of [join(opts.outDir, 'fleet.md'), join(root, 'bench', 'out', 'drill-report.html')]) {
+      const ignored = spawnSync('git', ['check-ignore', '-q', file], { cwd: root });
+      expect(ignored.status, `${file} is ignored by git`).toBe(0);
+    }
   });
 });
