@@ -30,7 +30,7 @@ export const DRILL_FLAGS: readonly FlagSpec[] = [
   { name: 'slo-p99', value: 'DURATION', help: "exit 1 when any phase's p99 latency is higher" },
   { name: 'json', help: 'print the result as JSON on stdout' },
   { name: 'report', value: 'FILE', help: 'write a self-contained HTML report with a timeline chart' },
-  { name: 'token-file', value: 'FILE', help: 'bearer token for a target whose admin port is not loopback-only' },
+  { name: 'token-file', value: 'FILE', help: "bearer token of the target's chaos endpoints (every fault needs it)" },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 

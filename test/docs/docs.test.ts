@@ -255,3 +255,35 @@ describe("README's Deploy on Kubernetes and the image test", () => {
     expect(helper).toContain('IMAGE: image');
   });
 });
+
+describe('what the docs and the help claim', () => {
+  it('names only metrics that exist, in every doc and the README', async () => {
+    const names = new Set(all.map((m) => m.name));
+    const files = [
+      'README.md',
+      ...(await readdir(new URL('docs/', root))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+    ];
+    const unknown: string[] = [];
+    for (const file of files) {
+      const text = await readFile(new URL(file, root), 'utf8');
+      // A metric name in backticks or in PromQL; a name ending in _ or * is a family (ballast_nodejs_*).
+      for (const m of text.matchAll(/\bballast_[a-z0-9_]+\b(?![*{-])/g)) {
+        const name = m[0].replace(/_(bucket|sum|count)$/, '');
+        if (!names.has(name) && !name.endsWith('_') && !names.has(`${name}_total`)) unknown.push(`${file}: ${m[0]}`);
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  it('says, as the code does, that every chaos endpoint needs the token and that forwarding loops are detected', async () => {
+    const { DRILL_HELP } = await import('../../src/drill/index.js');
+    expect(DRILL_HELP).not.toMatch(/loopback-only/);
+    expect(DRILL_HELP).toMatch(
+      /--token-file FILE\s+bearer token of the target's chaos endpoints \(every fault needs it\)/,
+    );
+    const migrating = await readFile(new URL('docs/migrating-from-nodelocaldns.md', root), 'utf8');
+    expect(migrating).not.toMatch(/does not detect forwarding loops/);
+    expect(migrating).toContain('`ballast_upstream_loop_detected`');
+    expect(all.map((m) => m.name)).toContain('ballast_upstream_loop_detected');
+  });
+});
