@@ -48,6 +48,9 @@ ENV MALLOC_ARENA_MAX=1
 # idle process then keeps about 0.7 MiB it no longer uses. Setting it also fixes the mmap threshold at 128 KiB, so
 # the cache's 1 MiB slabs are mapped on their own and their untouched pages cost nothing.
 ENV MALLOC_TRIM_THRESHOLD_=262144
+# The default snapshot place (persistence.path's default follows systemd's StateDirectory= variable): the node user's
+# directory made above. The DaemonSet names its hostPath file in the ConfigMap anyway.
+ENV STATE_DIRECTORY=/var/lib/ballast
 COPY --from=build /app/dist/bundle.js /app/dist/bundle.js.map ./dist/
 COPY package.json ./
 COPY bin ./bin

@@ -102,7 +102,9 @@ export class Ballast {
     this.handler.loops.check(this.routing.zones, this.config.upstream.udpPayloadSize);
     this.ready = true;
     const [listen, admin] = [this.listeners.endpoints.map(formatEndpoint), formatEndpoint(this.adminEndpoint)];
-    this.report.started({ listen, admin, zones: this.routing.describe(), cache: this.config.cache });
+    const { enabled, path } = this.config.persistence;
+    const snapshot = enabled ? path : 'off';
+    this.report.started({ listen, admin, zones: this.routing.describe(), cache: this.config.cache, snapshot });
     return this.addresses!;
   }
 

@@ -4,7 +4,7 @@ import type { FlagSpec, FlagValues } from '../util/flags.js';
 
 export type { FlagValues } from '../util/flags.js';
 
-import { DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_SNAPSHOT_PATH } from './schema.js';
+import { DEFAULT_ADMIN, DEFAULT_LISTEN, DEFAULT_SNAPSHOT_RULE } from './schema.js';
 
 /** The settings object a flag writes into, before validation (YAML shape). */
 type Raw = Record<string, unknown>;
@@ -122,7 +122,7 @@ export const SERVE_FLAGS: readonly ServeFlag[] = [
     name: 'snapshot',
     value: 'PATH',
     help: 'cache snapshot file: the cache survives restarts',
-    default: DEFAULT_SNAPSHOT_PATH,
+    default: DEFAULT_SNAPSHOT_RULE,
     key: 'persistence.path',
     apply: set('persistence.path'),
   },

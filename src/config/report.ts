@@ -16,8 +16,8 @@ export class ConfigReport {
     this.metrics = createConfigMetrics(registry);
   }
 
-  /** ballast is serving: where, towards which upstreams, with which cache bounds. */
-  started(details: { listen: string[]; admin: string; zones: unknown; cache: unknown }): void {
+  /** ballast is serving: where, towards which upstreams, with which cache bounds, and where its snapshot goes. */
+  started(details: { listen: string[]; admin: string; zones: unknown; cache: unknown; snapshot: string }): void {
     this.log.info(details, 'ballast started');
   }
 

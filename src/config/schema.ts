@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import * as v from 'valibot';
 import { nodeSchema } from '../node/config.js';
 import { parseCidr } from '../util/cidr.js';
@@ -8,7 +9,23 @@ import { fraction, int, nonEmpty, num, oneOf, positive, section, text } from '..
 export const DEFAULT_LISTEN = '127.0.0.1:1053';
 export const DEFAULT_ADMIN = '127.0.0.1:9253';
 export const DEFAULT_RESOLV_CONF = '/etc/resolv.conf';
-export const DEFAULT_SNAPSHOT_PATH = '/var/lib/ballast/cache.snapshot';
+/** How the snapshot's default place is found, as help and docs say it (defaultSnapshotPath). */
+export const DEFAULT_SNAPSHOT_RULE =
+  'the state directory: $STATE_DIRECTORY, $XDG_STATE_HOME/ballast or ~/.local/state/ballast';
+
+/**
+ * The snapshot file unless `persistence.path` says: in the state directory systemd gives a service (`StateDirectory=`
+ * sets $STATE_DIRECTORY; the image sets it to /var/lib/ballast), else in the user's XDG state directory
+ * ($XDG_STATE_HOME, or ~/.local/state), under ballast/; /var/lib/ballast without a home. So `npm start` and
+ * `ballast serve` write where their user expects, and never into /var/lib as root by surprise.
+ */
+export function defaultSnapshotPath(env: NodeJS.ProcessEnv = process.env): string {
+  const state = env.STATE_DIRECTORY?.split(':')[0];
+  if (state) return join(state, 'cache.snapshot');
+  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'ballast', 'cache.snapshot');
+  if (env.HOME) return join(env.HOME, '.local', 'state', 'ballast', 'cache.snapshot');
+  return '/var/lib/ballast/cache.snapshot';
+}
 /** DNS Flag Day 2020: 1232 bytes avoids IP fragmentation on practically every path. */
 export const DEFAULT_UDP_PAYLOAD_SIZE = 1232;
 
@@ -175,7 +192,7 @@ export const settings = v.object({
     /** Keep the cache across restarts in a snapshot file (docs/design.md §7). */
     enabled: v.optional(v.boolean('expected true or false'), true),
     /** Snapshot file; its directory is created if missing. In Kubernetes, a hostPath. */
-    path: v.optional(text(), DEFAULT_SNAPSHOT_PATH),
+    path: v.optional(text(), () => defaultSnapshotPath()),
     /** How often the snapshot is written (and once more at shutdown). */
     intervalSeconds: v.optional(int(1, 86_400), 60),
     /** Largest snapshot written or loaded; a bigger file is ignored at start. */

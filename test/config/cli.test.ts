@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVE_FLAGS } from '../../src/config/index.js';
 import { ensureBuilt } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = join(root, 'node_modules/.bin/node');
@@ -183,6 +184,35 @@ describe('ballast serve on an address it cannot have', () => {
     } finally {
       udp.close();
       await new Promise((r) => tcp.close(r));
+    }
+  });
+});
+
+describe('ballast serve without --snapshot', () => {
+  it("states where its snapshot goes and writes it there: the user's state directory, not /var/lib", async () => {
+    const home = await mkdtemp(join(tmpdir(), 'ballast-home-'));
+    const env = { PATH: process.env.PATH, HOME: home };
+    const child = spawn(
+      NODE,
+      [BIN, 'serve', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--upstream', '127.0.0.1:9'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    try {
+      await until(() => out.includes('"msg":"ballast started"'), 'ballast to start');
+      const expected = join(home, '.local', 'state', 'ballast', 'cache.snapshot');
+      expect(out).toContain(`"snapshot":"${expected}"`);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect((await readFile(expected)).length).toBeGreaterThan(0);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(home, { recursive: true, force: true });
     }
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  defaultSnapshotPath,
   type FlagValues,
   loadConfig,
   parseEndpoint,
@@ -43,6 +44,22 @@ function configError(fn: () => unknown): ConfigError {
 }
 
 const up = { servers: ['127.0.0.1:9'] };
+
+describe('the snapshot file by default', () => {
+  it("is in systemd's state directory, else the user's XDG state directory, else /var/lib/ballast", () => {
+    expect(defaultSnapshotPath({ STATE_DIRECTORY: '/var/lib/ballast', HOME: '/home/u' })).toBe(
+      '/var/lib/ballast/cache.snapshot',
+    );
+    // StateDirectory= with several directories: the first.
+    expect(defaultSnapshotPath({ STATE_DIRECTORY: '/var/lib/a:/var/lib/b' })).toBe('/var/lib/a/cache.snapshot');
+    expect(defaultSnapshotPath({ XDG_STATE_HOME: '/x/state', HOME: '/home/u' })).toBe(
+      '/x/state/ballast/cache.snapshot',
+    );
+    expect(defaultSnapshotPath({ HOME: '/home/u' })).toBe('/home/u/.local/state/ballast/cache.snapshot');
+    expect(defaultSnapshotPath({})).toBe('/var/lib/ballast/cache.snapshot');
+    expect(validate({}).persistence.path).toBe(defaultSnapshotPath(process.env));
+  });
+});
 
 describe('defaults', () => {
   it('fills every setting from an empty object', () => {
@@ -87,7 +104,7 @@ describe('defaults', () => {
       chaos: { enabled: false, maxDurationSeconds: 600 },
       persistence: {
         enabled: true,
-        path: '/var/lib/ballast/cache.snapshot',
+        path: defaultSnapshotPath(),
         intervalSeconds: 60,
         maxBytes: 268435456,
       },

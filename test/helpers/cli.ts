@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickFreePort } from './bind.js';
-import { distIsFresh } from './build.js';
+import { bundleIsFresh, distIsFresh } from './build.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const NODE = process.execPath;
 export const BIN = `${root}bin/ballast.js`;
 
-/** dist/ is built once per run by test/setup/build.ts; a test that finds it stale says so rather than rebuilding. */
+/** dist/ and the bundle are built once per run by test/setup/build.ts; a test that finds them stale says so. */
 export function ensureBuilt(): void {
-  if (!distIsFresh())
+  if (!distIsFresh() || !bundleIsFresh())
     throw new Error('dist/ is older than src/: run the tests with vitest (test/setup/build.ts builds it)');
 }
 
