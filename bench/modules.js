@@ -54,6 +54,30 @@ const LAYOUTS = [
   ['./dist/bundle.js', 'one file: dist/bundle.js (what the image runs)'],
 ];
 
+/**
+ * prom-client as src/observe/prom.ts loads it (its classes and the default-metric modules ballast uses, each from its
+ * own module) against its public index, after the same built-ins: what docs/performance.md §3's choice is worth.
+ */
+const PROM_MODULES = [
+  'registry',
+  'counter',
+  'gauge',
+  'histogram',
+  'metrics/processStartTime',
+  'metrics/osMemoryHeap',
+  'metrics/processOpenFileDescriptors',
+  'metrics/processMaxFileDescriptors',
+  'metrics/processHandles',
+  'metrics/processRequests',
+  'metrics/heapSizeAndUsed',
+  'metrics/heapSpacesSizeAndUsed',
+  'metrics/version',
+].map((m) => `require:prom-client/lib/${m}.js`);
+const PROM_VARIANTS = [
+  [PROM_MODULES, 'its modules, one by one (what src/observe/prom.ts imports)'],
+  [['require:prom-client'], "its public index (`import { Counter } from 'prom-client'`)"],
+];
+
 const PROBE = `
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -128,6 +152,9 @@ const rounds = Array.from({ length: opts.rounds }, () => round());
 const layouts = LAYOUTS.map(([file]) =>
   Array.from({ length: opts.rounds }, () => round([...BUILTINS.map((s) => s[0]), file]).at(-1)),
 );
+const proms = PROM_VARIANTS.map(([steps]) =>
+  Array.from({ length: opts.rounds }, () => round([...BUILTINS.map((s) => s[0]), ...steps]).at(-1)),
+);
 const validated = VALIDATE_VARIANTS.map(([where]) => Array.from({ length: opts.rounds }, () => validateRound(where)));
 const mib = (b) => (b / 2 ** 20).toFixed(1);
 const at = (i, k) => median(rounds.map((r) => r[i][k]));
@@ -160,6 +187,18 @@ LAYOUTS.forEach(([, what], i) => {
   lines.push(
     `| ${what} | ${mib(median(layouts[i].map((r) => r.rss)))} | ${mib(median(layouts[i].map((r) => r.bin)))} |`,
   );
+});
+lines.push(
+  '',
+  '## prom-client: its modules or its index',
+  '',
+  `The same built-ins, then prom-client loaded from node_modules either way; each row a fresh process, median of ${opts.rounds}.`,
+  '',
+  '| prom-client loaded from | RSS (MiB) |',
+  '|---|--:|',
+);
+PROM_VARIANTS.forEach(([, what], i) => {
+  lines.push(`| ${what} | ${mib(median(proms[i].map((r) => r.rss)))} |`);
 });
 lines.push(
   '',
