@@ -6,7 +6,6 @@ import { AdminServer } from '../observe/index.js';
 import { createPersistMetrics, Persister } from '../persist/index.js';
 import { Coalescer, Contests, createResolveMetrics, LoopDetector, RequestHandler } from '../resolve/index.js';
 import { createServerMetrics, ListenerSet } from '../server/index.js';
-import { qnameOfKey } from '../wire/index.js';
 import type { Context } from './context.js';
 import type { Routing } from './routing.js';
 import { cacheOptions, handlerSettings, persistOptions } from './settings.js';
@@ -28,7 +27,7 @@ export function buildCache(config: Config, ctx: Context): DnsCache {
  * stale window stays while its zone is down, trading RFC 8767's bound on staleness for answers in a long outage.
  */
 export function buildSweeper(cache: DnsCache, handler: RequestHandler, config: () => Config, ctx: Context): Sweeper {
-  const keepDead = (key: string) => config().stale.keepPastMaxAgeWhileDown && !handler.zoneHealthy(qnameOfKey(key));
+  const keepDead = (qname: string) => config().stale.keepPastMaxAgeWhileDown && !handler.zoneHealthy(qname);
   return new Sweeper(cache, ctx.clock, keepDead);
 }
 

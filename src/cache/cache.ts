@@ -252,10 +252,10 @@ export class DnsCache implements CacheState {
   }
 
   /**
-   * Demotes every expired entry and drops every dead one unless `keepDead(key)` says otherwise (sweeper.ts); run every
+   * Demotes every expired entry and drops every dead one unless `keepDead(qname)` says otherwise (sweeper.ts); run every
    * few seconds by the Sweeper (sweeper.ts).
    */
-  sweep(nowMs: number, keepDead: (key: string) => boolean): { demoted: number; dropped: number } {
+  sweep(nowMs: number, keepDead: (qname: string) => boolean): { demoted: number; dropped: number } {
     return sweepSlots(this, nowMs, keepDead);
   }
 

@@ -8,8 +8,10 @@ import { HEADER_SIZE, type Query } from '../wire/index.js';
  *   qname (wire, lower-cased, ends in the root label 0) | qtype u16 | qclass u16 | DO·2 + CD
  *
  * The store compares these bytes exactly, so two keys are equal only when all of it is; the hash only picks where
- * to look. The string form `qname/qtype/qclass/DOCD` (wire/query.ts cacheKey) is the same key, for the snapshot
- * file and the request path's maps; the two convert without loss.
+ * to look. Outside src/cache a key has one form, the string `qname/qtype/qclass/DOCD` (`Query.key`, wire/query.ts
+ * cacheKey): the request path's maps, the cache's API and the snapshot file use it. The bytes are the store's
+ * encoding of that same string (keyOfString; keyOfQuery writes identical bytes straight from a query on the hit
+ * path) and never leave src/cache: the sweeper hands out the qname (keyName), the snapshot the string.
  */
 export const MAX_KEY_LENGTH = 255 + 5;
 const DO_BIT = 2;
@@ -61,10 +63,15 @@ export function keyOfString(key: string, out: Uint8Array): number {
   return n;
 }
 
+/** The qname of the key at `bytes[at, at + length)`, in the string form's spelling (latin1 wire form, lower-cased). */
+export function keyName(bytes: Uint8Array, at: number, length: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + at, length - 5).toString('latin1');
+}
+
 /** The string form of the key at `bytes[at, at + length)`. */
 export function keyToString(bytes: Uint8Array, at: number, length: number): string {
   const nameEnd = at + length - 5;
-  const name = Buffer.from(bytes.buffer, bytes.byteOffset + at, nameEnd - at).toString('latin1');
+  const name = keyName(bytes, at, length);
   const qtype = (bytes[nameEnd] << 8) | bytes[nameEnd + 1];
   const qclass = (bytes[nameEnd + 2] << 8) | bytes[nameEnd + 3];
   const bits = bytes[nameEnd + 4];

@@ -3,9 +3,8 @@
 // an in-memory transport (the product's `transport` seam) onto the CoreDNS model and the node's resolver, on the
 // simulation's virtual clock, with a seeded random source per node.
 
-import { buildCache, buildHandler, buildPersister, createContext, Routing } from '../assemble/index.js';
+import { buildCache, buildHandler, buildPersister, buildSweeper, createContext, Routing } from '../assemble/index.js';
 import type { CacheEntry, DnsCache } from '../cache/index.js';
-import { Sweeper } from '../cache/index.js';
 import type { Config } from '../config/index.js';
 import { AbandonedError, UpstreamNetworkError, UpstreamTimeoutError } from '../errors.js';
 import { silentLogger } from '../observe/index.js';
@@ -15,7 +14,7 @@ import type { RequestHandler, Started } from '../resolve/index.js';
 import { Coalescer } from '../resolve/index.js';
 import type { Transport, TransportEvents, UpstreamDeps } from '../upstream/index.js';
 import type { Random } from '../util/random.js';
-import { lowerName, qnameOfKey, scanResponse } from '../wire/index.js';
+import { lowerName, scanResponse } from '../wire/index.js';
 import type { DnsServer } from './coredns.js';
 import type { Sim } from './engine.js';
 import { decodeReply, encodeAnswer, type Name, type Names } from './names.js';
@@ -123,7 +122,7 @@ class Instance {
   readonly cache: DnsCache;
   readonly routing: Routing;
   readonly handler: RequestHandler;
-  readonly sweeper: Sweeper;
+  readonly sweeper: ReturnType<typeof buildSweeper>;
   readonly persister: Persister | undefined;
 
   constructor(sim: Sim, config: Config, { transport, random, coalescing }: InstanceDeps) {
@@ -139,9 +138,7 @@ class Instance {
     this.handler = buildHandler(config, this.cache, this.routing, ctx, {
       flights: coalescing ? undefined : new EveryAskerFetches(),
     });
-    const keepDead = (key: string) =>
-      config.stale.keepPastMaxAgeWhileDown && !this.handler.zoneHealthy(qnameOfKey(key));
-    this.sweeper = new Sweeper(this.cache, sim.clock, keepDead);
+    this.sweeper = buildSweeper(this.cache, this.handler, () => config, ctx);
     this.persister = buildPersister(config, this.cache, ctx);
     // As Ballast.start(): the snapshot is loaded before the first query. The periodic write is not started: a
     // restart below writes the snapshot itself, at a fixed point of virtual time, so runs stay deterministic.

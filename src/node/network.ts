@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { Registry } from '../observe/prom.js';
 import { type Clock, systemClock, type Timer } from '../util/clock.js';
 import { randomHex } from '../util/random.js';
 import type { NodeConfig } from './config.js';

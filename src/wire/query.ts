@@ -214,10 +214,3 @@ function readRecords(raw: Buffer, start: number): Records {
 export function cacheKey(qname: string, qtype: number, qclass: number, dnssecOk: boolean, cd: boolean): string {
   return `${qname}/${qtype}/${qclass}/${dnssecOk ? 1 : 0}${cd ? 1 : 0}`;
 }
-
-/** The qname part of a cache key (the key ends in three "/"-separated fields; the name itself may contain "/"). */
-export function qnameOfKey(key: string): string {
-  let end = key.length;
-  for (let i = 0; i < 3; i++) end = key.lastIndexOf('/', end - 1);
-  return key.slice(0, end);
-}
