@@ -38,22 +38,12 @@ RUN apt-get update \
  && chown node:node /var/lib/ballast /run/ballast
 WORKDIR /app
 ENV NODE_ENV=production
-# One glibc malloc arena for every thread (docs/performance.md §2). By default each thread that allocates (V8's
-# compiler and GC workers, libuv's pool) gets an arena of its own, and what it freed stays resident there: after the
-# first 10,000 cache misses, 9–13 MiB in those arenas against 3 MiB more in the main one with this setting (RSS
-# after the same 10,000 misses: 94–96 MiB instead of 97–104 MiB). The threads allocate little once warm.
-ENV MALLOC_ARENA_MAX=1
-# glibc returns free memory at the top of its heap to the kernel once more than 256 KiB of it is free (docs/performance.md
-# §2). By default the threshold rises with the largest block freed so far, and at start it settles near 2 MiB: the
-# idle process then keeps about 0.7 MiB it no longer uses. Setting it also fixes the mmap threshold at 128 KiB, so
-# the cache's 1 MiB slabs are mapped on their own and their untouched pages cost nothing.
-ENV MALLOC_TRIM_THRESHOLD_=262144
 # The default snapshot place (persistence.path's default follows systemd's StateDirectory= variable): the node user's
 # directory made above. The DaemonSet names its hostPath file in the ConfigMap anyway.
 ENV STATE_DIRECTORY=/var/lib/ballast
 COPY --from=build /app/dist/bundle.js /app/dist/bundle.js.map ./dist/
 COPY package.json ./
-COPY bin ./bin
+COPY bin/ballast.js bin/lean.js ./bin/
 # Non-root by default: `docker run ballast serve --listen 0.0.0.0:5353` needs no privilege, and the default snapshot
 # directory is the node user's. Node setup does need root: the `ip` and `iptables` children get no capabilities as
 # any other user (Kubernetes sets no ambient capabilities), and the host's /run/xtables.lock belongs to root. The
@@ -61,17 +51,10 @@ COPY bin ./bin
 # NET_RAW (deploy/base/daemonset.yaml says why each).
 USER node
 EXPOSE 53/udp 53/tcp 9253/tcp
-# Node.js runs as PID 1: ballast handles SIGTERM, SIGINT and SIGHUP itself and reaps its own children.
-# V8's heap sized for a DaemonSet pod (docs/performance.md §2; bench/footprint.js runs ballast with these same flags,
-# read from this line): --max-semi-space-size=1 keeps the young generation at 1 MiB per semi-space instead of letting
-# it grow to 16 MiB under load (about 7 MiB idle and up to 30 MiB under load, for a few more scavenges of short-lived
-# garbage); --max-old-space-size=64 bounds the JS heap, which holds no cached answers (they live in the cache's
-# ArrayBuffer slabs, outside it), well inside the container's memory limit; --no-maglev leaves out V8's mid-tier
-# compiler: hot code still reaches TurboFan, and the process holds 3 MiB less after cache hits and about 15 MiB less
-# after a burst of misses, for about 3 % more CPU per query; --optimize-for-size makes V8 grow the JS heap in smaller
-# steps and give back the pages a burst of misses leaves half empty: about 9 MiB less with 100,000 entries, for
-# cache-hit and stale throughput within this machine's noise (the mixed hit/miss load pays for the extra collections).
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--max-old-space-size=64", "--no-maglev", "--optimize-for-size", "/app/bin/ballast.js"]
+# Node.js runs as PID 1: ballast handles SIGTERM, SIGINT and SIGHUP itself and reaps its own children. The
+# launcher makes the process lean as it does everywhere else (bin/lean.js: V8's heap flags and glibc's MALLOC_*
+# settings, docs/performance.md §2): it re-runs itself with them, same PID, before ballast is loaded.
+ENTRYPOINT ["node", "/app/bin/ballast.js"]
 CMD ["serve"]
 # Labels last: the build's revision and date change with every build, and would otherwise invalidate the cached
 # layers above.

@@ -1,6 +1,7 @@
 // bench/footprint.js's report: the measured table, the per-entry cost, the targets of issue 11, and the DaemonSet's
 // requests and limits derived from the measurements.
-import { fmtInt, mdTable, SERVER_CPU } from './lib/index.js';
+import { waysReport } from './footprint-ways.js';
+import { fmtInt, leanEnv, leanFlags, mdTable, SERVER_CPU } from './lib/index.js';
 
 const MIB = 1024 * 1024;
 /** The cache bounds of deploy/base/configmap.yaml (the defaults); test/deploy checks that the ConfigMap uses these. */
@@ -159,7 +160,7 @@ export async function report(result, opts, ctx) {
     `- Machine load just before and after the run: ${ctx.busy}% and ${ctx.busyAfter}% of all CPUs busy (2 s samples)`,
   );
   L.push(
-    `- ballast: \`${result.ballastCommand}\` (pinned to CPU ${SERVER_CPU}); V8 flags \`${result.nodeFlags.join(' ')}\` from the Dockerfile's ENTRYPOINT`,
+    `- ballast: \`${result.ballastCommand}\` (pinned to CPU ${SERVER_CPU}); the launcher runs it with V8 flags \`${leanFlags().join(' ')}\` and \`${leanEnv().join(' ')}\` (bin/lean.js)`,
   );
   L.push(
     `- Config: \`cache.maxEntries: ${CACHE.maxEntries}\`, \`cache.maxBytes: ${CACHE.maxBytes}\` (as in ` +
@@ -227,6 +228,8 @@ export async function report(result, opts, ctx) {
       ]),
     ),
   );
+  const ways = waysReport(result.ways ?? []);
+  L.push(...ways.lines);
   L.push('', '## Targets (issue 11)', '');
   const cpuRatio = d.cpu.ballast && d.cpu.baseline ? d.cpu.ballast / d.cpu.baseline : null;
   const targetRows = [
@@ -264,6 +267,7 @@ export async function report(result, opts, ctx) {
       '≤ the bound',
       verdict(d.flood.maxCacheBytes <= bound),
     ],
+    ...ways.targets,
     ['DaemonSet memory request', `${d.memRequest}Mi`, '≤ 96Mi', verdict(d.memRequest <= 96)],
     ['DaemonSet memory limit', `${d.memLimit}Mi`, '≤ 192Mi', verdict(d.memLimit <= 192)],
   ];

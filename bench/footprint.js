@@ -5,14 +5,14 @@
 // derived from this report (bench/results/footprint.md); test/deploy checks that they match it.
 //
 //   node bench/footprint.js [--sizes 10000,100000] [--large 1000000] [--rates 2000,10000] [--cpu-rate 5000]
-//                           [--flood-rate 5000] [--duration 30] [--skip-build] [--out PATH]
+//                           [--flood-rate 5000] [--duration 30] [--compare 100000] [--skip-build] [--out PATH]
 //
 // With the default options the report replaces bench/results/footprint.md; with any other figure-changing option it
 // goes to bench/out/footprint.md unless --out says otherwise. Short check: --sizes 2000,5000 --large 0
-// --rates 500,1000 --cpu-rate 500 --flood-rate 500 --duration 3.
+// --rates 500,1000 --cpu-rate 500 --flood-rate 500 --duration 3 --compare 5000.
 //
 // Steps (ballast pinned to CPU 0; dnsperf and bench/upstream.js pinned to CPU 1; all traffic on 127.0.0.1; ballast
-// runs with the V8 flags of the Dockerfile's ENTRYPOINT):
+// runs as `node bin/ballast.js serve`, which its launcher makes lean: bin/lean.js):
 //   1. build (npm run build) unless --skip-build;
 //   2. start ballast with the cache bounds of deploy/base/configmap.yaml and snapshots on, in front of
 //      bench/upstream.js; sample it idle;
@@ -20,7 +20,9 @@
 //   4. drive each RATE, then CPU_RATE, with cache hits over the largest size;
 //   5. flood: unique names only (an upstream fetch and an eviction per answer) at FLOOD_RATE, past both bounds;
 //   6. a second ballast with bounds for LARGE entries: fill it and sample it idle (skipped with --large 0);
-//   7. start the baseline and drive it idle, at every RATE and at CPU_RATE.
+//   7. the ways to start it, each a fresh ballast: `ballast serve`, the image's ENTRYPOINT and ENV lines, and
+//      BALLAST_LEAN=0; each sampled idle, filled with COMPARE names and sampled idle again (skipped with --compare 0);
+//   8. start the baseline and drive it idle, at every RATE and at CPU_RATE.
 // During each phase, /proc/PID/status (VmRSS, VmHWM) is sampled every 250 ms, and /proc/PID/stat (utime + stime,
 // every thread) is read at the start and the end; the upstream's query count is read before and after. Every
 // dnsperf run is bounded by -l and -n, and killed if it overruns. Only processes started here are stopped, by PID,
@@ -40,7 +42,6 @@ import {
   machineInfo,
   meanStoredSize,
   metricValue,
-  nodeFlags,
   parseOptions,
   processCpuSeconds,
   processMemory,
@@ -68,6 +69,7 @@ const OPTIONS = {
   cpuRate: { type: 'int', min: 1, max: 100_000, default: 5000 },
   floodRate: { type: 'int', min: 1, max: 100_000, default: 5000 },
   duration: { type: 'int', min: 1, max: 600, default: 30 },
+  compare: { type: 'int', min: 0, max: CACHE.maxEntries, default: CACHE.maxEntries },
   skipBuild: { type: 'flag', figures: false },
   out: { type: 'path', figures: false },
 };
@@ -130,7 +132,7 @@ const fmt = (n) => n.toLocaleString('en-US');
 const log = (m) => process.stderr.write(`[footprint] ${m}\n`);
 
 /** Starts ballast with `cache` bounds in front of `upstream`; returns what the phases need. */
-async function startBallast(name, upstream, cache) {
+async function startBallast(name, upstream, cache, way = 'serve') {
   const port = await freePort();
   const adminPort = await freePort();
   // Everything else is as in deploy/base/configmap.yaml.
@@ -141,6 +143,7 @@ async function startBallast(name, upstream, cache) {
     adminPort,
     config: config.join('\n'),
     snapshotInterval: SNAPSHOT_INTERVAL,
+    way,
   });
   log(`starting ${name}: ${displayCommand(argv)}`);
   const child = await startSystem(`footprint.${name}`, argv, port);
@@ -173,6 +176,26 @@ async function fill(tag, ballast, from, to) {
   // A second pass asks again what the first lost (a query that timed out under the fill's load); the names the
   // cache already holds are hits.
   for (const pass of [1, 2]) await drive(`${tag}-${pass}`, ballast.port, file, { rate: FILL_RATE, duration, runs: 1 });
+}
+
+/**
+ * The same instance started each way people start it (bench/lib/ballast.js startWay): idle after start, then idle
+ * again after a fill of `size` entries. Each way gets a fresh process, the same config and the same names.
+ */
+async function compareWays(upstream, size) {
+  const ways = [];
+  for (const way of ['serve', 'image', 'unlean']) {
+    const b = await startBallast(`ballast-${way}`, upstream, CACHE, way);
+    await sleep(2000);
+    const idle = await measure(b.child.pid, () => sleep(IDLE_MS));
+    await fill(`ways-${way}`, b, 0, size);
+    const full = await measure(b.child.pid, () => sleep(IDLE_MS));
+    const { entries } = await gauges(b.adminPort);
+    ways.push({ way, command: displayCommand(b.argv), idle, full, entries, size });
+    log(`started as ${way}: ${(idle.rssMean / 2 ** 20).toFixed(1)} → ${(full.rssMean / 2 ** 20).toFixed(1)} MiB`);
+    await stopProcess(b.child);
+  }
+  return ways;
 }
 
 async function run(opts) {
@@ -233,6 +256,7 @@ async function run(opts) {
     }
     await stopProcess(b.child);
   }
+  const ways = opts.compare > 0 ? await compareWays(upstream, opts.compare) : [];
   const upstreamCount = await upstream.count();
   await stopProcess(upstream.child);
 
@@ -257,7 +281,7 @@ async function run(opts) {
     );
   }
   await stopProcess(responder);
-  return { rows, upstreamCount, large, ballastCommand: displayCommand(a.argv), nodeFlags: nodeFlags() };
+  return { rows, ways, upstreamCount, large, ballastCommand: displayCommand(a.argv) };
 }
 
 async function main() {

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LEAN_ENV, LEAN_NODE_FLAGS } from '../../bin/lean.js';
 import { HOST, NODE, ROOT, sleep } from './env.js';
 import { startProcess } from './processes.js';
 
@@ -22,35 +23,38 @@ export function tempDir() {
 
 export const isBuilt = () => fs.existsSync(path.join(ROOT, 'dist/cli.js'));
 
-/**
- * The environment the image sets for ballast (the runtime stage's `ENV` lines of the Dockerfile, e.g.
- * MALLOC_ARENA_MAX), as `KEY=VALUE` words for env(1).
- */
-export function imageEnv() {
-  const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-  const runtime = text.slice(text.indexOf(' AS runtime'));
-  return [...runtime.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((m) => `${m[1]}=${m[2]}`);
-}
+/** The lean settings the launcher applies (bin/lean.js): `KEY=VALUE` words for env(1) and the V8 flags. */
+export const leanEnv = () => Object.entries(LEAN_ENV).map(([k, v]) => `${k}=${v}`);
+export const leanFlags = () => [...LEAN_NODE_FLAGS];
 
 /**
- * The V8 flags of the image's ENTRYPOINT (Dockerfile): the bench runs ballast as the DaemonSet does, so that its
- * memory figures are the pod's. Read from the Dockerfile itself, so the two cannot drift apart.
+ * How ballast is started, for the footprint's comparison (docs/performance.md §2):
+ * - `serve`: `node bin/ballast.js serve`, as `npm start`, `npx ballast` and a systemd unit run it;
+ * - `image`: the Dockerfile's ENTRYPOINT and the runtime stage's ENV lines, with /app as this checkout;
+ * - `unlean`: `serve` with BALLAST_LEAN=0, so without the launcher's settings (what they are worth).
+ * env(1) execs what follows, so the process started is ballast itself.
  */
-export function nodeFlags() {
+export function startWay(way) {
+  const bin = path.join(ROOT, 'bin/ballast.js');
+  if (way === 'serve') return [NODE, bin];
+  if (way === 'unlean') return ['env', 'BALLAST_LEAN=0', NODE, bin];
+  if (way !== 'image') throw new Error(`unknown way ${way}`);
   const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const runtime = text.slice(text.indexOf(' AS runtime'));
+  const env = [...runtime.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((m) => `${m[1]}=${m[2]}`);
   const entry = /^ENTRYPOINT (\[.*\])$/m.exec(text);
   if (!entry) throw new Error('Dockerfile: no ENTRYPOINT [...] line');
-  const argv = JSON.parse(entry[1]);
-  return argv.slice(1, argv.indexOf('/app/bin/ballast.js')).filter((a) => a.startsWith('--'));
+  const argv = JSON.parse(entry[1]).map((a) => (a === 'node' ? NODE : a.replace(/^\/app\//, `${ROOT}/`)));
+  return ['env', ...env, ...argv];
 }
 
 /**
  * `node bin/ballast.js serve` on 127.0.0.1 ports with a private snapshot file. `config` (YAML text, optional) is
  * written to the temporary folder and passed with --config; flags override it. Returns the argv.
  */
-export function ballastCommand({ port, upstreamPort, adminPort, logLevel = 'warn', config, snapshotInterval }) {
-  // env(1) and taskset exec what follows, so the process started is ballast itself, with the image's environment.
-  const argv = ['env', ...imageEnv(), NODE, ...nodeFlags(), path.join(ROOT, 'bin/ballast.js'), 'serve'];
+export function ballastCommand({ port, upstreamPort, adminPort, logLevel = 'warn', config, snapshotInterval, way }) {
+  // The launcher makes the process lean (bin/lean.js) as it does for every user: no flags or environment here.
+  const argv = [...startWay(way ?? 'serve'), 'serve'];
   files++;
   if (config) {
     const file = path.join(tempDir(), `config-${files}.yaml`);

@@ -1,6 +1,6 @@
 // Runs the built CLI (bin/ballast.js → dist/) as a child process, the way an operator would.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,24 +26,47 @@ export interface CliProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface CliOptions {
+  port?: number;
+  adminPort?: number;
+  /** Node.js options before the script (`node OPTIONS bin/ballast.js …`). */
+  nodeArgs?: string[];
+  /** The child's whole environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Starts `ballast serve` (log level info) on free loopback ports with extra args; resolves once it has started. */
-export async function startCli(args: string[], opts: { port?: number; adminPort?: number } = {}): Promise<CliProcess> {
+export async function startCli(args: string[], opts: CliOptions = {}): Promise<CliProcess> {
   ensureBuilt();
   const port = opts.port ?? (await pickFreePort());
   const adminPort = opts.adminPort ?? (await pickFreePort());
   // Never the default snapshot path: a private temp file unless the test names one.
-  const snapshot = args.includes('--snapshot')
-    ? []
-    : ['--snapshot', join(mkdtempSync(join(tmpdir(), 'ballast-')), 'snap')];
+  const dir = args.includes('--snapshot') ? undefined : mkdtempSync(join(tmpdir(), 'ballast-'));
+  const snapshot = dir === undefined ? [] : ['--snapshot', join(dir, 'snap')];
   const child = spawn(
     NODE,
-    [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${adminPort}`, ...snapshot, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      ...(opts.nodeArgs ?? []),
+      BIN,
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin',
+      `127.0.0.1:${adminPort}`,
+      ...snapshot,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env },
   );
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   // Ready means this process logged its start-up line: with SO_REUSEPORT a poll of the shared admin port could be
   // answered by another instance.
   for (let i = 0; !out.includes('"msg":"ballast started"'); i++) {

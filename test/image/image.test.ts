@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LEAN_NODE_FLAGS } from '../../bin/lean.js';
 import { decodeSnapshot } from '../../src/persist/index.js';
 import { header, Packet, query, tcpQuery } from '../helpers/client.js';
 import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
@@ -199,11 +200,11 @@ describe.skipIf(environment.skip !== undefined)(title, { timeout: 120_000 }, () 
     expect(write.stderr).toContain('Read-only file system');
   });
 
-  it("runs with the Dockerfile's V8 flags and malloc settings, idle within the memory request", async () => {
+  it("runs with the launcher's V8 flags and malloc settings, idle within the memory request", async () => {
     const pid = await hostPid(first);
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))![1]);
-    expect(argv).toEqual([...entrypoint, ...CONTAINER.args]);
+    // The ENTRYPOINT `node /app/bin/ballast.js` re-ran itself lean (bin/lean.js), still as PID 1.
+    expect(argv).toEqual(['/usr/local/bin/node', ...LEAN_NODE_FLAGS, '/app/bin/ballast.js', ...CONTAINER.args]);
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     expect(environ).toContain('MALLOC_ARENA_MAX=1');
     expect(environ).toContain('MALLOC_TRIM_THRESHOLD_=262144');
@@ -267,6 +268,7 @@ describe.skipIf(environment.skip !== undefined)(title, { timeout: 120_000 }, () 
       .sort();
     expect(files).toEqual([
       '/app/bin/ballast.js',
+      '/app/bin/lean.js',
       '/app/dist/bundle.js',
       '/app/dist/bundle.js.map',
       '/app/package.json',
