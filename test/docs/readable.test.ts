@@ -29,9 +29,12 @@ function tableCells(markdown: string): { line: number; cell: string }[] {
     }
     if (fence !== undefined || !/^\s*\|/.test(text)) return;
     // An escaped pipe (`\|`) is part of a cell, not a border.
-    const row = text.trim().replace(/\\\|/g, '\u0000').split('|').slice(1, -1);
+    const row = text
+      .trim()
+      .split(/(?<!\\)\|/)
+      .slice(1, -1);
     if (row.every((c) => /^\s*:?-+:?\s*$/.test(c))) return;
-    for (const c of row) cells.push({ line: i + 1, cell: c.replace(/\u0000/g, '\\|').trim() });
+    for (const c of row) cells.push({ line: i + 1, cell: c.trim() });
   });
   return cells;
 }
