@@ -72,6 +72,19 @@ describe('readable docs', () => {
     expect(found).toEqual([]);
   });
 
+  it("no doc cites this project's commits or issue numbers (upstream bugs such as kubernetes/dns#387 may stay)", () => {
+    const found = docs.flatMap((file) =>
+      read(file)
+        .split('\n')
+        .flatMap((text, i) =>
+          [...text.matchAll(/\bissue #?\d+|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b/gi)].map(
+            (m) => `${file}:${i + 1}: ${m[0]}`,
+          ),
+        ),
+    );
+    expect(found).toEqual([]);
+  });
+
   it(`docs/*.md together stay below ${MAX_WORDS} words`, () => {
     const total = docs.reduce((sum, file) => sum + words(read(file)), 0);
     expect(total).toBeLessThan(MAX_WORDS);
