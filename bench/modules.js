@@ -10,7 +10,7 @@
 // validating the default config in the main thread with doing it in a worker thread that then ends (a way to keep
 // the config parser and validator out of the serving isolate). Every process runs with the launcher's lean settings
 // (bin/lean.js: its V8 flags and MALLOC_* variables).
-// docs/performance.md §2 and §7 cite it.
+// docs/performance.md §2 cites it.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
