@@ -198,12 +198,13 @@ async function demo(opts) {
     if (code === 2 || out.trim() === '') return 2;
     const result = JSON.parse(out);
     const date = new Date().toISOString();
-    const command = `npm run drill${opts.publish ? ' -- --publish' : ''}`;
+    const flags = [...(opts.publish ? ['--publish'] : []), ...(opts.scale !== 1 ? ['--scale', opts.scale] : [])];
+    const command = `npm run drill${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
     const settings =
       `${RATE} queries/s over ${services.toLocaleString('en-US')} names, ${phases.warm} s warm, ` +
       `${phases.faultFor} s with the cluster zone's upstream blackholed, ${phases.recover} s to recover`;
     // The run as data, next to its report: what the README's table is made from.
-    const json = report.replace(/\.html$/, '.json');
+    const json = /\.html?$/.test(report) ? report.replace(/\.html?$/, '.json') : `${report}.json`;
     fs.writeFileSync(json, `${JSON.stringify({ date, settings, drill: displayCommand(argv), ...result })}\n`);
     process.stdout.write(
       `\n${drillText(result)}\n\nreport written to ${path.relative(process.cwd(), report) || report}\n`,

@@ -23,6 +23,17 @@ export function drillText(result) {
   return `${table(phasesOf(result))}\n\n${slo}`;
 }
 
+/** `text` in lines of at most `width` characters, broken at spaces. */
+export function wrap(text, width = 118) {
+  const lines = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) [lines[lines.length], line] = [line, word];
+    else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join('\n');
+}
+
 /** `text` with what lies between the drill markers replaced by `block`; throws when a marker is missing. */
 export function replaceBetween(text, block, file = 'README.md') {
   const from = text.indexOf(BEGIN);
@@ -62,7 +73,7 @@ export async function publish(targets, { result, report, date, command, settings
   const text = drillText(result);
   const when = date.slice(0, 10);
   const block = [
-    `A run of \`${command}\` on ${when}, on a machine with ${os.availableParallelism()} CPUs (${settings}):`,
+    wrap(`A run of \`${command}\` on ${when}, on a machine with ${os.availableParallelism()} CPUs (${settings}):`),
     '',
     '```',
     text,

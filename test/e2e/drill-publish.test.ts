@@ -75,7 +75,7 @@ describe.skipIf(chromium === undefined)(
       expect(after.slice(0, begin)).toBe(before.slice(0, before.indexOf('<!-- drill:begin')));
       expect(after.slice(end)).toBe(before.slice(before.indexOf('<!-- drill:end -->')));
       const block = after.slice(begin, end);
-      expect(block).toContain('`npm run drill -- --publish`');
+      expect(block).toContain('`npm run drill -- --publish --scale 0.1`');
       const rows = block
         .split('\n')
         .map((l) => l.trim().split(/\s+/))
@@ -113,7 +113,7 @@ describe.skipIf(chromium === undefined)(
 
       // The summary: the same table, the command and the date.
       const summary = readFileSync(paths.summary, 'utf8');
-      expect(summary).toContain('npm run drill -- --publish');
+      expect(summary).toContain('`npm run drill -- --publish --scale 0.1`');
       expect(summary).toMatch(/- Date: \d{4}-\d\d-\d\dT/);
       for (const r of rows) expect(summary).toContain(r.join(' ').slice(0, 4));
       expect(summary).toContain(block.slice(block.indexOf('```'), block.lastIndexOf('```')));
