@@ -35,7 +35,7 @@ export const STYLES: Record<PolicyName, Style> = {
 };
 
 /** The reference line: CoreDNS's capacity. */
-export const REFERENCE: Style = { color: '#333', width: 1.2, dash: '1,3', marker: 'none' };
+export const REFERENCE: Style = { color: '#111', width: 1.6, dash: '2,3', marker: 'none' };
 
 /** Values per bucket of `bucketS` seconds: the sum of `num` over the sum of `den` (× 100 for a share), or a rate. */
 export function buckets(

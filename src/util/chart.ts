@@ -90,7 +90,9 @@ function yScale(p: Panel): YScale {
       return {
         frac: (v) => Math.log10(Math.max(v, lo) / lo) / decades,
         ticks,
-        note: below ? `log scale; values under ${fmtTick(lo)} (0 included) drawn at ${fmtTick(lo)}` : 'log scale',
+        note: below
+          ? `log scale; values under ${fmtTick(lo)}${values.includes(0) ? ' (0 included)' : ''} drawn at ${fmtTick(lo)}`
+          : 'log scale',
       };
     }
     // Nothing above zero: a log axis would have no decade to show.
