@@ -12,7 +12,7 @@ import { NODE } from '../helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const chromium =
-  process.env.CHROMIUM ??
+  process.env.CHROMIUM ||
   ['chromium', 'chromium-browser'].find((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
 
 if (chromium === undefined && process.env.CI) {
