@@ -2,7 +2,15 @@
 // A fake CoreDNS (dns2) serves a cluster.local zone of 3,000 services with TTL 5 s; ballast runs in front of it
 // with chaos enabled; `ballast drill` loads it, blackholes the cluster zone's upstream for a minute, and reports.
 //
-//   npm run drill [-- --report PATH]      (default report: bench/out/drill-report.html, git-ignored)
+//   npm run drill [-- --report PATH]      (default report: bench/out/drill-report.html, git-ignored; the run's JSON
+//       next to it, drill-report.json)
+//   npm run drill -- --publish
+//       the same run, then README.md's drill table (between <!-- drill:begin --> and <!-- drill:end -->), the
+//       picture of its report (docs/images/drill-report.png, by headless Chromium: apt-get install chromium) and
+//       bench/results/drill.md (the command, the date, the table), all from that one run
+//   npm run drill -- --scale 0.1 [--publish --readme PATH --image PATH --summary PATH]
+//       every phase and the number of services scaled (0.1: 2 s warm, 6 s fault, 2 s recover, 300 services): a check
+//       that it works, not a result; --publish then needs the three paths, so it never replaces the published ones
 //   npm run drill -- --matrix [--out PATH]
 //       every fault kind in turn (blackhole, servfail, refused, drop, delay, lame, slow, loss, overload, nxdomain,
 //       nodata, mixed), each against a fresh ballast: 12 s warm, 15 s fault, 8 s recover at 300 queries/s; one table
@@ -15,6 +23,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import dns2 from 'dns2';
+import { drillText, publish, publishTargets } from './lib/drill-publish.js';
 import {
   ballastCommand,
   displayCommand,
@@ -39,13 +48,14 @@ import {
 const { Packet } = dns2;
 const SERVICES = 3000;
 const PHASES = { warm: 20, faultFor: 60, recover: 20 };
+const RATE = 300;
 
 const service = (i) => `svc-${i}.ns-${i % 30}.svc.cluster.local`;
 
 /** A fake CoreDNS: cluster.local services (A, TTL 5 s, like CoreDNS's kubernetes plugin), NXDOMAIN otherwise. */
-async function fakeCoreDns() {
+async function fakeCoreDns(services) {
   const byName = new Map(
-    Array.from({ length: SERVICES }, (_, i) => [service(i), `10.96.${(i >> 8) & 255}.${i & 255}`]),
+    Array.from({ length: services }, (_, i) => [service(i), `10.96.${(i >> 8) & 255}.${i & 255}`]),
   );
   const handle = (request, send) => {
     const response = Packet.createResponseFromRequest(request);
@@ -105,9 +115,9 @@ const MATRIX = [
   ['mixed', ['--percent', '33'], 'NXDOMAIN from one replica in three'],
 ];
 
-/** ballast in front of a fresh fake CoreDNS, ready, with the names file; stop() ends both. */
-async function startStack() {
-  const coredns = await fakeCoreDns();
+/** ballast in front of a fresh fake CoreDNS of `services` names, ready, with the names file; stop() ends both. */
+async function startStack(services = SERVICES) {
+  const coredns = await fakeCoreDns(services);
   const port = await freePort();
   const adminPort = await freePort();
   const zone = `${HOST}:${coredns.port}`;
@@ -119,7 +129,7 @@ async function startStack() {
     `chaos: { enabled: true, tokenFile: '${token}' }`,
   ];
   const names = path.join(tempDir(), 'names.txt');
-  fs.writeFileSync(names, `${Array.from({ length: SERVICES }, (_, i) => `${service(i)} A`).join('\n')}\n`);
+  fs.writeFileSync(names, `${Array.from({ length: services }, (_, i) => `${service(i)} A`).join('\n')}\n`);
   const argv = ballastCommand({ port, upstreamPort: coredns.port, adminPort, config: config.join('\n') });
   const ballast = startProcess('ballast', argv, { stdout: 'inherit', stderr: 'inherit' });
   try {
@@ -141,7 +151,7 @@ async function startStack() {
   };
 }
 
-/** Runs `ballast drill` with `args` against the stack; resolves with its exit code and stdout. */
+/** Runs `ballast drill` with `args` against the stack; resolves with its exit code, stdout and command line. */
 async function drill(stack, args, phases, { inherit }) {
   const argv = [NODE, path.join(ROOT, 'bin/ballast.js'), 'drill', '--target', `${HOST}:${stack.port}`];
   argv.push(
@@ -154,7 +164,7 @@ async function drill(stack, args, phases, { inherit }) {
     ...args,
   );
   argv.push('--warm', `${phases.warm}s`, '--fault-for', `${phases.faultFor}s`, '--recover', `${phases.recover}s`);
-  argv.push('--rate', '300', '--names', stack.names);
+  argv.push('--rate', String(RATE), '--names', stack.names);
   process.stderr.write(`${displayCommand(argv)}\n`);
   const child = startProcess('ballast drill', argv, { stdout: inherit ? 'inherit' : 'pipe', stderr: 'inherit' });
   let out = '';
@@ -164,21 +174,46 @@ async function drill(stack, args, phases, { inherit }) {
   const killer = setTimeout(() => stopProcess(child, 2000), (total + 60) * 1000);
   const { code } = await child.exited;
   clearTimeout(killer);
-  return { code, out };
+  return { code, out, argv };
 }
 
 async function demo(opts) {
   const report = opts.report ?? path.join(OUT_DIR, 'drill-report.html');
-  const stack = await startStack();
+  // Checked before the run: the README's markers, chromium, and that a scaled run names its own paths.
+  const targets = publishTargets(opts);
+  const phases = Object.fromEntries(
+    Object.entries(PHASES).map(([k, v]) => [k, Math.max(1, Math.round(v * opts.scale))]),
+  );
+  // Scaled with the phases, so that the warm phase still asks every name before the fault.
+  const services = Math.round(SERVICES * opts.scale);
+  const stack = await startStack(services);
   try {
     process.stderr.write(
-      `ballast on ${HOST}:${stack.port} in front of a fake CoreDNS with ${SERVICES} services (TTL 5 s); ` +
-        `blackholing cluster.local for ${PHASES.faultFor} s\n`,
+      `ballast on ${HOST}:${stack.port} in front of a fake CoreDNS with ${services} services (TTL 5 s); ` +
+        `blackholing cluster.local for ${phases.faultFor} s\n`,
     );
     fs.mkdirSync(path.dirname(report), { recursive: true });
-    const args = ['--fault', 'blackhole', '--slo-answered', '99.9', '--report', report];
-    const { code } = await drill(stack, args, PHASES, { inherit: true });
-    process.stdout.write(`report written to ${path.relative(process.cwd(), report) || report}\n`);
+    const args = ['--fault', 'blackhole', '--slo-answered', '99.9', '--report', report, '--json'];
+    const { code, out, argv } = await drill(stack, args, phases, { inherit: false });
+    if (code === 2 || out.trim() === '') return 2;
+    const result = JSON.parse(out);
+    const date = new Date().toISOString();
+    const flags = [...(opts.publish ? ['--publish'] : []), ...(opts.scale !== 1 ? ['--scale', opts.scale] : [])];
+    const command = `npm run drill${flags.length ? ` -- ${flags.join(' ')}` : ''}`;
+    const settings =
+      `${RATE} queries/s over ${services.toLocaleString('en-US')} names, ${phases.warm} s warm, ` +
+      `${phases.faultFor} s with the cluster zone's upstream blackholed, ${phases.recover} s to recover`;
+    // The run as data, next to its report: what the README's table is made from.
+    const json = /\.html?$/.test(report) ? report.replace(/\.html?$/, '.json') : `${report}.json`;
+    fs.writeFileSync(json, `${JSON.stringify({ date, settings, drill: displayCommand(argv), ...result })}\n`);
+    process.stdout.write(
+      `\n${drillText(result)}\n\nreport written to ${path.relative(process.cwd(), report) || report}\n`,
+    );
+    if (targets !== undefined) {
+      const written = await publish(targets, { result, report, date, command, settings });
+      process.stdout.write(`published: ${written.map((f) => path.relative(process.cwd(), f) || f).join(', ')}\n`);
+      if (code !== 0) process.stderr.write('drill: the published run missed its SLO; the README says so\n');
+    }
     return code ?? 2;
   } finally {
     await stack.stop();
@@ -242,6 +277,11 @@ async function matrix(opts) {
 async function main() {
   const opts = parseOptions(process.argv.slice(2), {
     report: { type: 'path', figures: false },
+    publish: { type: 'flag', figures: false },
+    scale: { type: 'number', default: 1, min: 0.05, max: 1 },
+    readme: { type: 'path', figures: false },
+    image: { type: 'path', figures: false },
+    summary: { type: 'path', figures: false },
     matrix: { type: 'flag', figures: false },
     out: { type: 'path', figures: false },
   });

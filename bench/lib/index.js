@@ -10,6 +10,7 @@
 //   dnsperf.js    running dnsperf and parsing its output, latency passes
 //   machine.js    machine and process load from /proc (machineBusy, CPU share of a pass, RSS)
 //   stalls.js     how often the machine stops a CPU that has work (a floor under every server's tail latency)
+//   chromium.js   screenshots of a report in headless Chromium, a PNG file's size
 //   report.js     markdown tables and number formats
 //   cache.js      options for the in-process DnsCache
 //   mix.js        the realistic answer mix (names, qtypes, stored sizes) shared with bench/upstream.js
@@ -18,6 +19,7 @@ export * from '../../test/helpers/dns2-listen.ts';
 export * from '../../test/helpers/exchange.ts';
 export * from './ballast.js';
 export * from './cache.js';
+export * from './chromium.js';
 export * from './dns.js';
 export * from './dnsperf.js';
 export * from './env.js';

@@ -1,94 +1,95 @@
+import { esc, panel, type Series, svg } from '../util/chart.js';
+import type { DrillOptions } from './options.js';
 import { num, type PhaseSummary, type Second } from './summary.js';
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot' }[c]};`);
+/** The fault of a drill in words, for the report's settings: "blackhole: … swallowed, for 60 s". */
+export function faultText(opts: Pick<DrillOptions, 'fault' | 'faultSeconds' | 'external'>): string {
+  const s = opts.faultSeconds;
+  if (opts.external) return `external (the operator or Chaos Mesh breaks the upstream), for ${s} s`;
+  const f = opts.fault;
+  const who = f.zone ? `the ${f.zone} upstream` : f.upstream ? `upstream ${f.upstream}` : 'every upstream';
+  const what: Record<string, string> = {
+    blackhole: `every query to ${who} swallowed`,
+    servfail: `${who} answers SERVFAIL`,
+    refused: `${who} answers REFUSED`,
+    delay: `${who} answers ${f.delayMs} ms late`,
+    drop: `${f.percent} % of the queries to ${who} swallowed`,
+    lame: `${f.percent} % of names never answered by ${who}`,
+    slow: `${who} answers ${f.delayMs}–${(f.delayMs ?? 0) + (f.spreadMs ?? 0)} ms late`,
+    loss: `${f.percent} % of datagrams to and from ${who} lost`,
+    overload: `${who} answers REFUSED above ${f.concurrency} queries in flight`,
+    nxdomain: `${who} answers NXDOMAIN for every name`,
+    nodata: `${who} answers NODATA for every name`,
+    mixed: `${f.percent} % of the answers from ${who} NXDOMAIN`,
+  };
+  return `${f.kind}: ${what[f.kind] ?? who}, for ${s} s`;
+}
 
 /**
- * The timeline chart as an SVG string: query rate and upstream rate (left axis, queries/s), answered % and stale
- * share (right axis, 0–100 %), the fault window shaded. A small writer of our own: no charting library renders
- * without a browser, and this chart needs four lines and a rectangle.
+ * The timeline as an SVG string, two panels over the same seconds, the fault window shaded in both: what share of the
+ * queries was answered and answered stale, and how many queries went to the target and from it upstream. In a good
+ * run the lines of each panel lie on each other for a while (every answer stale; every query a miss), so the first
+ * of each pair is drawn wide and pale and the second dashed over it, each named at its end.
  */
-export function chart(seconds: Second[], width = 900, height = 360): string {
-  const pad = { l: 56, r: 56, t: 30, b: 40 };
-  const w = width - pad.l - pad.r;
-  const h = height - pad.t - pad.b;
-  const n = Math.max(seconds.length, 2);
-  const x = (i: number) => pad.l + (i / (n - 1)) * w;
-  // Headroom above the busiest second, so the rate lines do not sit on the 100 % line.
-  const maxRate = Math.ceil(1.25 * Math.max(1, ...seconds.map((s) => Math.max(s.sent, s.upstream ?? 0))));
-  const yRate = (v: number) => pad.t + h - (v / maxRate) * h;
-  const yPct = (v: number) => pad.t + h - (v / 100) * h;
-  const path = (values: (number | undefined)[], y: (v: number) => number) =>
-    values
-      .map((v, i) =>
-        v === undefined
-          ? ''
-          : `${i === 0 || values[i - 1] === undefined ? 'M' : 'L'}${x(i).toFixed(1)},${y(v).toFixed(1)}`,
-      )
-      .join('');
-  const faultIdx = seconds.map((s, i) => (s.phase === 'fault' ? i : -1)).filter((i) => i >= 0);
-  const shade =
-    faultIdx.length === 0
-      ? ''
-      : `<rect x="${x(faultIdx[0]).toFixed(1)}" y="${pad.t}" width="${(x(faultIdx.at(-1)!) - x(faultIdx[0])).toFixed(1)}" height="${h}" fill="#f2dede"/>` +
-        `<text x="${(x(faultIdx[0]) + 4).toFixed(1)}" y="${pad.t + 14}" fill="#a94442">fault</text>`;
+export function chart(seconds: Second[], width = 1000, height = 640): string {
   const pctOf = (s: Second, v: number) => (s.sent === 0 ? undefined : (100 * v) / s.sent);
-  const series = [
+  const faultIdx = seconds.flatMap((s, i) => (s.phase === 'fault' ? [i] : []));
+  const shade =
+    faultIdx.length === 0 ? undefined : { from: faultIdx[0], to: faultIdx.at(-1)! + 1, label: 'fault window' };
+  const answers: Series[] = [
     {
-      name: 'queries/s',
-      color: '#337ab7',
-      d: path(
-        seconds.map((s) => s.sent),
-        yRate,
-      ),
+      label: 'answered %',
+      color: '#7cc47c',
+      width: 7,
+      dash: '',
+      marker: 'none',
+      values: seconds.map((s) => pctOf(s, s.answered)),
     },
     {
-      name: 'upstream queries/s',
-      color: '#8a6d3b',
-      d: path(
-        seconds.map((s) => s.upstream),
-        yRate,
-      ),
-    },
-    {
-      name: 'answered %',
-      color: '#3c763d',
-      d: path(
-        seconds.map((s) => pctOf(s, s.answered)),
-        yPct,
-      ),
-    },
-    {
-      name: 'stale %',
-      color: '#d9534f',
-      d: path(
-        seconds.map((s) => pctOf(s, s.stale)),
-        yPct,
-      ),
+      label: 'stale %',
+      color: '#c9302c',
+      width: 2,
+      dash: '7,4',
+      marker: 'triangle',
+      values: seconds.map((s) => pctOf(s, s.stale)),
     },
   ];
-  const ticks = [0, 0.25, 0.5, 0.75, 1];
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12" role="img">`,
-    '<title>Drill timeline</title>',
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    shade,
-    ...ticks.map(
-      (f) =>
-        `<line x1="${pad.l}" x2="${pad.l + w}" y1="${pad.t + h - f * h}" y2="${pad.t + h - f * h}" stroke="#eee"/>` +
-        `<text x="${pad.l - 6}" y="${pad.t + h - f * h + 4}" text-anchor="end">${Math.round(f * maxRate)}</text>` +
-        `<text x="${pad.l + w + 6}" y="${pad.t + h - f * h + 4}">${f * 100}%</text>`,
-    ),
-    ...series.map((s) => `<path d="${s.d}" fill="none" stroke="${s.color}" stroke-width="2"/>`),
-    `<text x="${pad.l + w / 2}" y="${height - 8}" text-anchor="middle">seconds</text>`,
-    ...[0, 0.5, 1].map(
-      (f) => `<text x="${x(f * (n - 1))}" y="${pad.t + h + 16}" text-anchor="middle">${Math.round(f * (n - 1))}</text>`,
-    ),
-    ...series.map(
-      (s, i) =>
-        `<rect x="${pad.l + i * 170}" y="8" width="12" height="12" fill="${s.color}"/><text x="${pad.l + i * 170 + 16}" y="18">${esc(s.name)}</text>`,
-    ),
-    '</svg>',
-  ].join('\n');
+  const rates: Series[] = [
+    {
+      label: 'queries/s',
+      color: '#8db8e3',
+      width: 7,
+      dash: '',
+      marker: 'none',
+      values: seconds.map((s) => s.sent),
+    },
+    {
+      label: 'upstream q/s',
+      color: '#8a4f0b',
+      width: 2,
+      dash: '7,4',
+      marker: 'square',
+      values: seconds.map((s) => s.upstream),
+    },
+  ];
+  const half = height / 2;
+  const common = { step: 1, x: { label: 'seconds since the drill started' }, shade, endLabels: true };
+  return svg('Drill timeline', width, height, [
+    panel({
+      ...common,
+      box: { x: 0, y: 0, width, height: half },
+      title: 'Answers, as a share of the queries sent each second',
+      series: answers,
+      y: { label: '% of queries', percent: true, max: 100 },
+    }),
+    panel({
+      ...common,
+      box: { x: 0, y: half, width, height: half },
+      title: 'Query rates: to the target, and from it to its upstreams',
+      series: rates,
+      y: { label: 'queries/s' },
+    }),
+  ]);
 }
 
 /** A self-contained HTML report: the settings, the table, the SLO verdict and the chart. */
@@ -115,10 +116,10 @@ export function html(opts: {
       : `<p class="fail">SLO missed: ${opts.slo.map(esc).join('; ')}</p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(opts.title)}</title>
-<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f5f5f5}.pass{color:#3c763d}.fail{color:#a94442;font-weight:bold}</style>
+<style>body{font-family:sans-serif;margin:2em;color:#222;max-width:1100px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f5f5f5}.settings td{text-align:left}.pass{color:#3c763d}.fail{color:#a94442;font-weight:bold}svg{width:100%;height:auto}</style>
 </head><body>
 <h1>${esc(opts.title)}</h1>
-<table>${settings}</table>
+<table class="settings">${settings}</table>
 ${verdict}
 <table><tr><th>phase</th><th>sent</th><th>answered %</th><th>stale %</th><th>negative %</th><th>SERVFAIL %</th><th>timeouts</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>upstream q/s</th></tr>
 ${rows}</table>

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { html } from './html.js';
+import { faultText, html } from './html.js';
 import { loadNames } from './names.js';
 import type { DrillOptions, DrillResult } from './options.js';
 import { type Phase, type Second, summarize } from './summary.js';
@@ -112,7 +112,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillResult> {
         title: `ballast drill: ${opts.fault.kind} against ${opts.target.host}:${opts.target.port}`,
         settings: {
           target: `${opts.target.host}:${opts.target.port} (${opts.protocol})`,
-          fault: opts.external ? 'external (operator or Chaos Mesh)' : JSON.stringify(opts.fault),
+          fault: faultText(opts),
           phases: `warm ${opts.warmSeconds} s, fault ${opts.faultSeconds} s, recover ${opts.recoverSeconds} s`,
           rate: `${opts.rate} queries/s, timeout ${opts.timeoutMs} ms`,
           date: new Date().toISOString(),

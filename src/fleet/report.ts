@@ -2,7 +2,7 @@
 // (docs/fleet.md, "Reading the report"). Query rates are scaled to the whole fleet; shares are as measured.
 
 import { type Column, mdTable } from '../util/markdown.js';
-import { buckets, COLORS, type Line, lineChart } from './charts.js';
+import { buckets, COLORS, type Line, lineChart, STYLES } from './charts.js';
 import { POLICIES, type PolicyName } from './model.js';
 import type { FleetRun } from './run.js';
 import { SCENARIOS, type ScenarioName } from './scenarios.js';
@@ -101,30 +101,32 @@ export function verdict(runs: FleetRun[]): string[] {
 }
 
 /** The charts of one scenario, as SVG strings. */
-export function charts(scenarioName: ScenarioName, runs: FleetRun[], { policies }: { policies?: PolicyName[] } = {}) {
+export function charts(_scenario: ScenarioName, runs: FleetRun[], { policies }: { policies?: PolicyName[] } = {}) {
   const shown = policies ? runs.filter((r) => policies.includes(r.policy)) : runs;
   const { faultStart, faultEnd } = runs[0].times;
   const shade: [number, number] = [faultStart, faultEnd];
-  const line = (r: FleetRun, values: number[]): Line => ({ label: r.label, color: COLORS[r.policy], values });
+  const line = (r: FleetRun, values: number[]): Line => ({ label: r.label, style: STYLES[r.policy], values });
   const common = { bucketS: BUCKET_S, shade };
-  const title = SCENARIOS[scenarioName].title;
   return {
     failed: lineChart({
       ...common,
-      title: `${title}: pod lookups failed (%)`,
-      unit: '%',
+      title: 'Pod lookups failed',
+      yLabel: '% of lookups',
+      percent: true,
       lines: shown.map((r) => line(r, buckets(r.series.failed, BUCKET_S, { den: r.series.lookups, share: true }))),
     }),
     stale: lineChart({
       ...common,
-      title: 'Lookups answered stale (%)',
-      unit: '%',
+      title: 'Lookups answered stale',
+      yLabel: '% of lookups',
+      percent: true,
       fixedMax: 100,
       lines: shown.map((r) => line(r, buckets(r.series.stale, BUCKET_S, { den: r.series.lookups, share: true }))),
     }),
     load: lineChart({
       ...common,
-      title: 'Queries offered to CoreDNS (q/s, whole fleet, log scale)',
+      title: 'Queries offered to CoreDNS, whole fleet',
+      yLabel: 'queries/s',
       log: true,
       lines: shown.map((r) => line(r, buckets(r.series.offered, BUCKET_S, { scale: r.scale }))),
       reference: {
@@ -134,7 +136,8 @@ export function charts(scenarioName: ScenarioName, runs: FleetRun[], { policies 
     }),
     errors: lineChart({
       ...common,
-      title: 'REFUSED + SERVFAIL from CoreDNS (q/s, whole fleet, log scale)',
+      title: 'REFUSED + SERVFAIL from CoreDNS, whole fleet',
+      yLabel: 'answers/s',
       log: true,
       lines: shown.map((r) => {
         const bad = r.series.refused.map((v, i) => v + r.series.servfail[i]);
@@ -148,9 +151,11 @@ export function charts(scenarioName: ScenarioName, runs: FleetRun[], { policies 
 export function readmeSvg(runs: FleetRun[]): string {
   const c = charts('dec-2024', runs, { policies: ['nodelocal', 'ballast'] });
   const inner = (svg: string, y: number) => svg.replace('<svg ', `<svg y="${y}" `);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="480" viewBox="0 0 720 480">
-${inner(c.failed, 0)}
-${inner(c.load, 240)}
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="670" viewBox="0 0 720 670" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="8" y="20" font-size="15" font-weight="bold">${SCENARIOS['dec-2024'].title}; a fleet of 5,000 nodes</text>
+${inner(c.failed, 30)}
+${inner(c.load, 350)}
 </svg>
 `;
 }
@@ -196,7 +201,8 @@ export function html(results: Results, meta: ReportMeta): string {
 <html lang="en"><head><meta charset="utf-8"><title>ballast fleet simulation</title>
 <style>body{font-family:sans-serif;max-width:1480px;margin:1em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:0.5em 0;font-size:13px}th,td{border:1px solid #ccc;padding:3px 6px}
-th{background:#f4f4f4}td.n{text-align:right}.charts{display:flex;flex-wrap:wrap;gap:8px}section{margin-bottom:2em}</style>
+th{background:#f4f4f4}td.n{text-align:right}section{margin-bottom:2em}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:12px}.charts svg{width:100%;height:auto}</style>
 </head><body><h1>ballast fleet simulation</h1>
 <p>Produced by <code>${meta.command}</code> in ${meta.wallSeconds} s. ${meta.sample} Seed ${meta.seed}. The model, its
 parameters and their sources, and how to read this page: docs/fleet.md in the repository.</p>

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DRILL_FLAGS } from '../../src/drill/index.js';
 import { BIN, type CliProcess, NODE, startCli } from '../helpers/cli.js';
+import { expectReadable, panels } from '../helpers/svg.js';
 import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
 
 const NAMES = Array.from({ length: 50 }, (_, i) => `svc${i}.drill.test`);
@@ -99,6 +100,11 @@ describe('ballast drill', () => {
     const html = readFileSync(report, 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('All SLO gates passed');
+    // The real run's chart keeps the rules test/drill/report.test.ts checks on a generated one.
+    for (const panel of panels(html)) expectReadable(panel);
+    expect(/<tr><th>fault<\/th><td>([^<]*)<\/td>/.exec(html)?.[1]).toBe(
+      'blackhole: every query to every upstream swallowed, for 4 s',
+    );
     expect(target!.output()).toContain('chaos fault on');
   });
 
