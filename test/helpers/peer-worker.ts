@@ -36,12 +36,21 @@ export interface Arrival {
   readonly raw: Uint8Array;
 }
 
+/** Many UDP clients at once, each a source address with its queries (exchange.ts udpBulk), on the real clock. */
+export interface BulkSetup {
+  readonly role: 'bulk';
+  readonly port: number;
+  readonly waitMs: number;
+  readonly groups: readonly { readonly from: string; readonly msgs: readonly Uint8Array[] }[];
+  readonly shared: SharedArrayBuffer;
+}
+
 export type Command =
   | { readonly op: 'ask'; readonly queries: readonly { readonly id: number; readonly bytes: Uint8Array }[] }
   | { readonly op: 'sync'; readonly seq: number }
   | { readonly op: 'close' };
 
-const setup = workerData as ClientSetup | UpstreamSetup;
+const setup = workerData as ClientSetup | UpstreamSetup | BulkSetup;
 const port = parentPort!;
 const now = new Float64Array(setup.shared, 0, 1);
 const counters = new Int32Array(setup.shared);
@@ -146,4 +155,28 @@ async function upstream(s: UpstreamSetup): Promise<void> {
   port.postMessage({ ready: true, port: udpPort });
 }
 
-await (setup.role === 'client' ? client(setup) : upstream(setup));
+async function bulk(s: BulkSetup): Promise<void> {
+  // exchange.ts is plain Node.js too (erasable types, node: modules); imported by URL, as Node.js runs it.
+  const { udpBulk } = (await import(new URL('./exchange.ts', import.meta.url).href)) as {
+    udpBulk: (
+      port: number,
+      msgs: Buffer[],
+      o: { from: string; waitMs: number },
+    ) => Promise<{ answer: Buffer | null; ms: number | null }[]>;
+  };
+  const results = await Promise.all(
+    s.groups.map((g) =>
+      udpBulk(
+        s.port,
+        g.msgs.map((m) => Buffer.from(m)),
+        { from: g.from, waitMs: s.waitMs },
+      ),
+    ),
+  );
+  port.postMessage({
+    results: results.map((r) => r.map((x) => (x.answer === null ? null : new Uint8Array(x.answer)))),
+  });
+  port.close();
+}
+
+await (setup.role === 'client' ? client(setup) : setup.role === 'upstream' ? upstream(setup) : bulk(setup));

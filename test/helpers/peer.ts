@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ManualClock } from '../../src/util/clock.js';
 import { buildQuery, Packet, type QueryOptions } from './client.js';
-import type { Arrival, ClientSetup, Command, UpstreamSetup } from './peer-worker.js';
+import type { Arrival, BulkSetup, ClientSetup, Command, UpstreamSetup } from './peer-worker.js';
 import type { Asked } from './timeline.js';
 
 /** Int32 slots of the shared memory after the Float64 clock: packets in and out of the worker (as peer-worker.ts). */
@@ -35,19 +35,22 @@ class Peer {
     });
   }
 
+  /** Without a clock, the worker's time stands at 0: an upstream's delay of 0 answers at once, on real time. */
   static async start(
     setup: Omit<ClientSetup, 'shared'> | Omit<UpstreamSetup, 'shared'>,
-    clock: ManualClock,
+    clock: ManualClock | undefined,
   ): Promise<{ peer: Peer; ready: Record<string, unknown> }> {
     const shared = new SharedArrayBuffer(SHARED_BYTES);
-    const now = new Float64Array(shared, 0, 1);
-    now[0] = clock.now();
-    // Every move of the clock is seen by the worker before the main thread does anything else.
-    const advance = clock.advance.bind(clock);
-    clock.advance = (ms: number) => {
-      advance(ms);
+    if (clock !== undefined) {
+      const now = new Float64Array(shared, 0, 1);
       now[0] = clock.now();
-    };
+      // Every move of the clock is seen by the worker before the main thread does anything else.
+      const advance = clock.advance.bind(clock);
+      clock.advance = (ms: number) => {
+        advance(ms);
+        now[0] = clock.now();
+      };
+    }
     const worker = new Worker(WORKER, { workerData: { ...setup, shared } });
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
       worker.once('error', reject);
@@ -145,7 +148,8 @@ export class WorkerClient {
 }
 
 /**
- * A fake upstream in a worker, on the test's ManualClock: every A query answered with `address` (TTL 60), any other
+ * A fake upstream in a worker, on the test's ManualClock (or, without one and with delayMs 0, answering at once on
+ * real time): every A query answered with `address` (TTL 60), any other
  * type with an empty NOERROR (a health probe's SOA), each `delayMs` of virtual time after it arrived. UDP only.
  */
 export class WorkerUpstream {
@@ -158,7 +162,10 @@ export class WorkerUpstream {
     readonly port: number,
   ) {}
 
-  static async start(clock: ManualClock, opts: { delayMs: number; address?: string }): Promise<WorkerUpstream> {
+  static async start(
+    clock: ManualClock | undefined,
+    opts: { delayMs: number; address?: string },
+  ): Promise<WorkerUpstream> {
     const { peer, ready } = await Peer.start(
       { role: 'upstream', delayMs: opts.delayMs, address: opts.address ?? '192.0.2.1' },
       clock,
@@ -188,5 +195,28 @@ export class WorkerUpstream {
 
   close(): Promise<void> {
     return this.peer.close();
+  }
+}
+
+/**
+ * Many UDP clients in a worker, on the real clock: each group is one source address sending its messages at once
+ * (exchange.ts udpBulk). Resolves with each group's answers in order, null where none came within `waitMs`.
+ */
+export async function bulkInWorker(
+  port: number,
+  groups: { from: string; msgs: Buffer[] }[],
+  waitMs = 5000,
+): Promise<(Buffer | null)[][]> {
+  const setup: Omit<BulkSetup, 'shared'> = { role: 'bulk', port, waitMs, groups };
+  const worker = new Worker(WORKER, { workerData: { ...setup, shared: new SharedArrayBuffer(SHARED_BYTES) } });
+  try {
+    const { results } = await new Promise<{ results: (Uint8Array | null)[][] }>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`bulk worker exited with ${code} before reporting`)));
+      worker.once('message', resolve);
+    });
+    return results.map((r) => r.map((a) => (a === null ? null : Buffer.from(a))));
+  } finally {
+    await worker.terminate();
   }
 }
