@@ -47,6 +47,7 @@ export interface BulkSetup {
 
 export type Command =
   | { readonly op: 'ask'; readonly queries: readonly { readonly id: number; readonly bytes: Uint8Array }[] }
+  | { readonly op: 'raw'; readonly datagrams: readonly Uint8Array[] }
   | { readonly op: 'sync'; readonly seq: number }
   | { readonly op: 'close' };
 
@@ -99,6 +100,11 @@ async function client(s: ClientSetup): Promise<void> {
         sockets[q.id % sockets.length].send(q.bytes, s.port, '127.0.0.1');
         count(SLOT.out);
       }
+    } else if (c.op === 'raw') {
+      c.datagrams.forEach((d, i) => {
+        sockets[i % sockets.length].send(d, s.port, '127.0.0.1');
+        count(SLOT.out);
+      });
     } else if (c.op === 'sync') {
       // After the poll phase: every answer already in a socket's queue has been read.
       setImmediate(() => port.postMessage({ seq: c.seq, arrived: arrived.splice(0) }));

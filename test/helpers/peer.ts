@@ -99,10 +99,16 @@ export class WorkerClient {
 
   private constructor(
     private readonly peer: Peer,
-    private readonly clock: ManualClock,
+    private readonly clock: ManualClock | undefined,
   ) {}
 
-  static async open(port: number, clock: ManualClock, from = '127.0.0.1', sockets = 16): Promise<WorkerClient> {
+  /** Without a clock, answers are stamped 0 and `sentAt` is 0: for a flood on real time that needs no latencies. */
+  static async open(
+    port: number,
+    clock: ManualClock | undefined,
+    from = '127.0.0.1',
+    sockets = 16,
+  ): Promise<WorkerClient> {
     const { peer } = await Peer.start({ role: 'client', port, from, sockets }, clock);
     return new WorkerClient(peer, clock);
   }
@@ -111,7 +117,7 @@ export class WorkerClient {
   ask(name: string, type: number = Packet.TYPE.A, opts: QueryOptions = {}): Asked {
     const id = this.nextId++;
     if (id > 65_535) throw new Error('WorkerClient: out of IDs');
-    const q: Asked = { name, sentAt: this.clock.now() };
+    const q: Asked = { name, sentAt: this.clock?.now() ?? 0 };
     this.asked.set(id, q);
     if (this.batch.length === 0) queueMicrotask(() => this.flush());
     this.batch.push({ id, bytes: buildQuery(name, type, { ...opts, id }) });
@@ -122,6 +128,12 @@ export class WorkerClient {
     const queries = this.batch;
     this.batch = [];
     if (queries.length > 0) this.peer.send({ op: 'ask', queries });
+  }
+
+  /** Sends raw datagrams (anything at all, no answer expected) from the worker's sockets; resolves once sent. */
+  async sendRaw(datagrams: Buffer[]): Promise<void> {
+    this.peer.send({ op: 'raw', datagrams });
+    await this.sync();
   }
 
   get moving(): number {
