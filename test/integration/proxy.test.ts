@@ -1,7 +1,8 @@
+import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/util/clock.js';
 import { type Running, startBallast } from '../helpers/ballast.js';
-import { buildQuery, header, Packet, query, tcpExchange, tcpQuery, udpExchange } from '../helpers/client.js';
+import { buildQuery, header, Packet, query, tcpExchange, tcpQuery } from '../helpers/client.js';
 import { WorkerClient } from '../helpers/peer.js';
 import { a, type FakeUpstream, NEGATIVE_SOA_MINIMUM, startFakeUpstream } from '../helpers/upstream.js';
 import { until } from '../helpers/wait.js';
@@ -190,16 +191,38 @@ describe('bad input', () => {
     ['trailing garbage', () => Buffer.concat([good(), Buffer.from([1, 2, 3])]), 0],
   ];
 
+  /**
+   * Sends `msg` from one socket and, once ballast has accounted for it (answered or dropped, in its metrics), a good
+   * query (ID 0x4242) from the same socket. Returns every datagram back, in order, once the good one's answer is in:
+   * ballast handles one socket's datagrams in order, so a reply to `msg` would have come first. No waiting for
+   * silence decides that a datagram was dropped.
+   */
+  async function thenGood(msg: Buffer): Promise<Buffer[]> {
+    const accounted = async () =>
+      (await b.metric('ballast_dropped_queries_total')) + (await b.metric('ballast_responses_total'));
+    const before = await accounted();
+    const s = createSocket('udp4');
+    const got: Buffer[] = [];
+    s.on('message', (m) => got.push(m));
+    try {
+      await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+      s.send(msg, b.port, '127.0.0.1');
+      await until(async () => (await accounted()) > before, 'ballast to account for the datagram');
+      s.send(buildQuery('ok.test', T.A, { id: 0x4242 }), b.port, '127.0.0.1');
+      await until(() => got.some((m) => m.readUInt16BE(0) === 0x4242), 'the good query answered');
+      return got;
+    } finally {
+      s.close();
+    }
+  }
+
   for (const [name, make, expected] of cases) {
     it(`${name} → ${expected === 'drop' ? 'dropped' : `rcode ${expected}`}, and the next query is answered`, async () => {
-      const reply = await udpExchange(b.port, make(), expected === 'drop' ? 300 : 3000);
-      if (expected === 'drop') expect(reply).toBeNull();
-      else {
-        expect(reply).not.toBeNull();
-        expect(header(reply!)).toMatchObject({ qr: true, rcode: expected });
-      }
-      const ok = await query(b.port, 'ok.test', T.A);
-      expect(ok.packet.answers[0].address).toBe('192.0.2.1');
+      const got = await thenGood(make());
+      const ok = got[got.length - 1];
+      expect(got).toHaveLength(expected === 'drop' ? 1 : 2);
+      if (expected !== 'drop') expect(header(got[0])).toMatchObject({ qr: true, rcode: expected });
+      expect(Packet.parse(ok).answers[0].address).toBe('192.0.2.1');
     });
   }
 
