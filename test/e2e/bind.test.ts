@@ -6,6 +6,7 @@ import { type BindServer, bindAvailable, E2E, startBind } from '../helpers/bind.
 import { type CliProcess, scrape, startCli } from '../helpers/cli.js';
 import { buildQuery, header, Packet, udpExchange } from '../helpers/client.js';
 import { digAt, parseDig, txtStrings } from '../helpers/dig.js';
+import { until } from '../helpers/wait.js';
 
 const available = bindAvailable();
 if (!available && process.env.CI) throw new Error('bind9/dnsutils not installed; .ci/run installs them');
@@ -78,7 +79,12 @@ describe.skipIf(!available)('ballast CLI in front of BIND, with dig', () => {
     const first = parseDig((await digAt(ballast.port, [E2E.mail.name, 'A'])).stdout);
     expect(first.status).toBe('NOERROR');
     const before = await upstreamQueries();
-    await new Promise((r) => setTimeout(r, 1100)); // let the entry age by one whole second
+    // The built CLI runs on real time: wait (bounded) for the condition, a cached answer whose TTL went down.
+    const aged = async () => {
+      const raw = await udpExchange(ballast.port, buildQuery(E2E.mail.name, 1, { id: 0x4444 }));
+      return raw !== null && (Packet.parse(raw).answers[0]?.ttl ?? Infinity) < first.answers[0].ttl;
+    };
+    await until(aged, 'the cached entry to age by a second', { intervalMs: 100 });
     const second = parseDig((await digAt(ballast.port, [E2E.mail.name, 'A'])).stdout);
     expect(second.answers[0].data).toBe(E2E.mail.a);
     expect(second.answers[0].ttl).toBeLessThan(first.answers[0].ttl);

@@ -1,9 +1,10 @@
 // Killed with SIGKILL during an upstream outage and started again: names cached before the last snapshot are
 // answered (stale) from the first query after the restart. The built CLI, real sockets, real time.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeSnapshot, encodeSnapshot } from '../../src/persist/snapshot.js';
 import { type CliProcess, scrape, startCli } from '../helpers/cli.js';
 import { header, Packet, query } from '../helpers/client.js';
 import { a, type FakeUpstream, startFakeUpstream } from '../helpers/upstream.js';
@@ -41,10 +42,25 @@ describe('restart from a snapshot during an outage', () => {
     await first.stop('SIGKILL');
     first = undefined;
     upstream.mode = 'blackhole'; // the outage: the upstream stops answering
-    await new Promise((r) => setTimeout(r, 2100)); // every entry's TTL (2 s) runs out while ballast is down
+    // Ballast is down for 3 s: every entry's TTL (2 s) runs out meanwhile. The time is not waited for; the snapshot
+    // the killed process left is aged instead: its write time and every entry's fetch time moved 3 s back, which is
+    // what ballast reads 3 s later. It holds every name, each stored before the write.
+    const left = decodeSnapshot(readFileSync(snapshot));
+    // A key starts with the qname in wire form (cache/key.ts).
+    const wire = (n: string) =>
+      `${n
+        .split('.')
+        .map((l) => String.fromCharCode(l.length) + l)
+        .join('')}\0`;
+    for (const n of NAMES) expect(left.entries.filter((e) => e.key.startsWith(wire(n)))).toHaveLength(1);
+    for (const e of left.entries) expect(e.storedAtMs).toBeLessThanOrEqual(left.writtenAtMs);
+    const DOWN_MS = 3_000;
+    const aged = left.entries.map((e) => ({ ...e, storedAtMs: e.storedAtMs - DOWN_MS }));
+    writeFileSync(snapshot, encodeSnapshot(aged, left.writtenAtMs - DOWN_MS, 1 << 24).data);
 
     second = await startCli(args);
     expect(second.output()).toContain('"msg":"snapshot loaded"');
+    expect(second.output()).toMatch(/"restored":20,"skipped":0,"ageSeconds":3,/);
     // A client that waits as glibc does (5 s): the stale answers come within the 1.8 s client response timer.
     const answers = await Promise.all(
       NAMES.map((n) => query(second!.port, n, Packet.TYPE.A, { edns: 1232 }, '127.0.0.1', 5000)),

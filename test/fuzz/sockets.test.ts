@@ -12,6 +12,7 @@ import { ManualClock } from '../../src/util/clock.js';
 import { FrameDecoder, frame, isRejection, parseQuery } from '../../src/wire/index.js';
 import { type Running, startBallast } from '../helpers/ballast.js';
 import { type HostileUpstream, startHostileUpstream } from '../helpers/hostile.js';
+import { quiesce } from '../helpers/timeline.js';
 import {
   applyBreak,
   type BreakPlan,
@@ -38,7 +39,9 @@ let b: Running;
 /** Replies by ID, as they arrive on either transport, and who waits for which. */
 const replies = new Map<number, Buffer>();
 const waiting = new Map<number, () => void>();
+let arrivals = 0;
 function arrived(m: Buffer): void {
+  arrivals++;
   if (m.length < 2) return;
   replies.set(m.readUInt16BE(0), m);
   waiting.get(m.readUInt16BE(0))?.();
@@ -91,16 +94,15 @@ const datagram = fc.oneof(
 
 /**
  * Waits for the reply with `id`. Most come within a millisecond; one that waits on ballast's timers (every attempt
- * rejected) needs the manual clock moved on, which happens after 50 ms of real time without it, up to the deadline.
+ * rejected) needs the manual clock moved on, which happens once the sockets have gone quiet without it (everything
+ * on loopback handled: test/helpers/timeline.ts), up to the deadline.
  */
 async function replyTo(id: number): Promise<Buffer | undefined> {
+  const activity = () => upstream.queries.length + arrivals;
   for (let i = 0; i < 10 && !replies.has(id); i++) {
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      waiting.set(id, resolve);
-      timer = setTimeout(resolve, 50);
-    });
-    clearTimeout(timer);
+    const answered = new Promise<void>((resolve) => waiting.set(id, resolve));
+    // A quiet spell that loses the race goes on by itself until the sockets are quiet; it has nothing to fail.
+    await Promise.race([answered, quiesce(activity).catch(() => {})]);
     waiting.delete(id);
     if (!replies.has(id)) clock.advance(1000);
   }

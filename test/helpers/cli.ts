@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pickFreePort } from './bind.js';
 import { bundleIsFresh, distIsFresh } from './build.js';
+import { until } from './wait.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 export const NODE = process.execPath;
@@ -69,14 +70,14 @@ export async function startCli(args: string[], opts: CliOptions = {}): Promise<C
   );
   // Ready means this process logged its start-up line: with SO_REUSEPORT a poll of the shared admin port could be
   // answered by another instance.
-  for (let i = 0; !out.includes('"msg":"ballast started"'); i++) {
-    if (child.exitCode !== null) throw new Error(`ballast exited with ${child.exitCode}: ${out}`);
-    if (i > 400) {
-      child.kill('SIGKILL');
-      throw new Error(`ballast did not start: ${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
+  const started = () => out.includes('"msg":"ballast started"');
+  try {
+    await until(() => started() || child.exitCode !== null, 'ballast to start', { intervalMs: 25 });
+  } catch {
+    child.kill('SIGKILL');
+    throw new Error(`ballast did not start: ${out}`);
   }
+  if (!started()) throw new Error(`ballast exited with ${child.exitCode}: ${out}`);
   return {
     child,
     port,

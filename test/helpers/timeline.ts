@@ -78,7 +78,12 @@ export class TimedClient {
  * then for the event loop's poll phase (setImmediate runs after it), so a process that was descheduled cannot look
  * quiet just because its timers ran before the sockets it had not read yet. Bounded by `timeoutMs`.
  */
-export async function quiesce(activity: () => number, quietMs = 10, timeoutMs = 20_000): Promise<void> {
+export async function quiesce(
+  activity: () => number,
+  quietMs = 10,
+  timeoutMs = 20_000,
+  sync?: () => Promise<unknown>,
+): Promise<void> {
   const started = Date.now();
   let last = activity();
   let since = Date.now();
@@ -87,6 +92,8 @@ export async function quiesce(activity: () => number, quietMs = 10, timeoutMs = 
     if (Date.now() - started > timeoutMs) throw new Error(`still busy after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 2));
     await new Promise((r) => setImmediate(r));
+    // Peers in a worker (peer.ts): a round trip there, so what they had in their sockets is counted too.
+    await sync?.();
     const now = activity();
     checks++;
     if (now !== last) {
@@ -109,16 +116,18 @@ export async function drive(
     activity: () => number;
     each?: (t: number) => void;
     done?: () => boolean;
+    /** For peers in a worker (peer.ts): awaited at every check of quiet. */
+    sync?: () => Promise<unknown>;
   },
 ): Promise<void> {
   const end = clock.now() + opts.forMs;
   while (clock.now() < end) {
     opts.each?.(clock.now());
-    await quiesce(opts.activity);
+    await quiesce(opts.activity, undefined, undefined, opts.sync);
     if (opts.done?.()) return;
     clock.advance(Math.min(opts.stepMs, end - clock.now()));
   }
-  await quiesce(opts.activity);
+  await quiesce(opts.activity, undefined, undefined, opts.sync);
 }
 
 /** The `p`-th percentile (0–100) of virtual latencies; unanswered queries count as infinitely late. */

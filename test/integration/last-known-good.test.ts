@@ -106,6 +106,9 @@ async function start(
 const activity = () => upstream!.queries.length + client!.received;
 
 /** Asks the 50 Services in turn, 5 every 100 ms (50 q/s), for `seconds`; returns the asks. */
+/** Whether an answer is a stale one: ballast's stale TTL (30 s), where the upstream's answers carry 5 s. */
+const staleTtl = (q: Asked) => q.raw !== undefined && Packet.parse(q.raw).answers[0]?.ttl === 30;
+
 async function ask(seconds: number, names = SERVICES): Promise<Asked[]> {
   const asked: Asked[] = [];
   let next = 0;
@@ -162,9 +165,11 @@ describe('CoreDNS answers wrong negatives: the last known good answers are serve
         expect(rightShare(warm)).toBe(100);
         expect(rightShare(during)).toBeGreaterThanOrEqual(99.9);
         expect(rightShare(after)).toBeGreaterThanOrEqual(99.9);
-        // Served as RFC 8767 stale answers, and counted.
+        // Served as RFC 8767 stale answers, and counted: one count for each one the client got (TTL 30, where the
+        // upstream's is 5).
         const kept = await b!.metric('ballast_stale_answers_total', { reason: 'last_known_good' });
         expect(kept).toBeGreaterThan(0);
+        expect(kept).toBe([...warm, ...during, ...after].filter(staleTtl).length);
         expect(await b!.metric('ballast_upstream_contradictions_total')).toBeGreaterThan(0);
         // Back to normal once CoreDNS agrees: fresh answers for the last 10 s of it, no more kept ones.
         const lastTen = after.filter((q) => q.sentAt >= after[0].sentAt + 5000);
@@ -285,6 +290,10 @@ describe('the policy, per zone', () => {
     gone = true;
     const after = await ask(30);
     expect(rightShare(after)).toBe(100);
-    expect(await b!.metric('ballast_stale_answers_total', { reason: 'last_known_good' })).toBeGreaterThan(0);
+    // Kept for the deleted name each time it was asked: one count for each stale answer (TTL 30) the client got.
+    const kept = await b!.metric('ballast_stale_answers_total', { reason: 'last_known_good' });
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBe(after.filter(staleTtl).length);
+    expect(after.filter(staleTtl).every((q) => q.name === deleted)).toBe(true);
   });
 });

@@ -15,8 +15,11 @@ const A = Packet.TYPE.A;
 const EDNS = { edns: 1232 };
 const EDE = (code: number) => Buffer.from([0, 15, 0, 2, 0, code]);
 
-/** Lets in-flight socket I/O and promise chains settle. */
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/**
+ * One turn of the event loop's poll phase: a datagram already in a socket's queue when this is called has been read
+ * when it resolves (setImmediate runs after the poll phase). No real time is waited for.
+ */
+const pendingIo = () => new Promise((r) => setImmediate(r));
 
 describe('resilience timelines (docs/design.md §4)', () => {
   let upstream: FakeUpstream;
@@ -27,7 +30,10 @@ describe('resilience timelines (docs/design.md §4)', () => {
   /** A failure hold of nominal length `ms` under that random source: at the top of its ±25 % (resolve/failures.ts). */
   const hold = (ms: number) => Math.round(ms * (1 - HOLD_JITTER + 2 * HOLD_JITTER * 0.999));
 
+  /** Names n20…n29 are kept for markers: each is asked once, as a miss. */
+  let markers = 20;
   async function start(extra: Partial<ConfigInput> = {}) {
+    markers = 20;
     clock = new ManualClock();
     upstream = await startFakeUpstream({
       records: Object.fromEntries(
@@ -43,6 +49,36 @@ describe('resilience timelines (docs/design.md §4)', () => {
     await b?.close();
     await upstream?.close();
   });
+
+  /**
+   * The positive marker for "ballast sent nothing": a later miss, asked through ballast and answered by the upstream.
+   * Anything ballast sent upstream before it (a refresh it should not have started) reached the upstream's socket
+   * first, so once the marker's answer is back and pending I/O is read, the upstream has counted it.
+   */
+  async function marker(): Promise<void> {
+    const name = `n${markers++}.test`;
+    expect((await query(b.port, name, A)).packet.answers[0].address).toBe(`192.0.2.${markers}`);
+    expect(upstream.count(name)).toBe(1);
+    await pendingIo();
+  }
+
+  const transitions = (state: string) => b.metric('ballast_upstream_health_transitions_total', { state });
+
+  /**
+   * The positive marker while the upstream is open, when ballast sends nothing but probes: moves the clock to the next
+   * probe (at most 1.25 s after the last ended) and waits for it at the upstream. Anything ballast sent before it
+   * arrived first, so the upstream has seen exactly `before` queries and then this probe, the zone's SOA.
+   */
+  async function nextProbeOnly(before: number): Promise<void> {
+    const probing = await transitions('probing');
+    clock.advance(1_250);
+    expect(await transitions('probing')).toBe(probing + 1);
+    await until(() => upstream.count() > before, 'the next probe');
+    await pendingIo();
+    expect(upstream.count()).toBe(before + 1);
+    const last = upstream.queries[upstream.queries.length - 1];
+    expect([last.name, last.type]).toEqual(['', Packet.TYPE.SOA]);
+  }
 
   /**
    * Takes the upstream down for the root zone: it goes silent, so after upstream.health.silenceMs (1 s) with queries
@@ -73,14 +109,14 @@ describe('resilience timelines (docs/design.md §4)', () => {
       await query(b.port, 'n1.test', A); // hit 1
       clock.advance(9_000); // 90 %: below the refresh point (94.98 %)
       await query(b.port, 'n1.test', A); // hit 2: hot, but not yet due
-      await settle();
+      await marker();
       expect(upstream.count('n1.test')).toBe(1);
       clock.advance(500); // 95 %: due
       const hit = await query(b.port, 'n1.test', A);
       expect(hit.packet.answers[0].ttl).toBe(1); // the client got the cached answer, not a wait
       await query(b.port, 'n1.test', A); // a second due hit does not start a second refresh
       await until(() => upstream.count('n1.test') === 2, 'one prefetch');
-      await settle();
+      await marker();
       expect(upstream.count('n1.test')).toBe(2);
       const refreshed = await query(b.port, 'n1.test', A);
       expect(refreshed.packet.answers[0].ttl).toBe(10);
@@ -91,8 +127,9 @@ describe('resilience timelines (docs/design.md §4)', () => {
       await query(b.port, 'n2.test', A);
       clock.advance(9_600);
       await query(b.port, 'n2.test', A); // one hit only
-      await settle();
+      await marker();
       expect(upstream.count('n2.test')).toBe(1);
+      expect(await b.metric('ballast_refreshes_total', { kind: 'prefetch' })).toBe(0);
     });
   });
 
@@ -113,14 +150,18 @@ describe('resilience timelines (docs/design.md §4)', () => {
     it('serves the stale answer (TTL 30, EDE 3) when the client response timer (1.8 s) fires first', async () => {
       await query(b.port, 'n4.test', A);
       clock.advance(11_000);
+      await query(b.port, 'n20.test', A); // fresh until 21 s: the marker below is answered from cache
       upstream.mode = 'blackhole';
+      let answered = false;
       const pending = query(b.port, 'n4.test', A, EDNS);
+      void pending.then(() => (answered = true));
       await until(() => upstream.count('n4.test') === 2, 'refresh sent');
       clock.advance(1_799);
-      await settle();
-      let answered = false;
-      void pending.then(() => (answered = true));
-      await settle();
+      // The timer has not fired (it counts the stale answer when it does), and a later query's answer, from cache,
+      // comes back while n4's client still has none.
+      expect(await b.metric('ballast_stale_answers_total', { reason: 'client_timeout' })).toBe(0);
+      expect((await query(b.port, 'n20.test', A)).packet.answers[0].address).toBe('192.0.2.21');
+      await pendingIo();
       expect(answered).toBe(false);
       clock.advance(1);
       const r = await pending;
@@ -172,8 +213,7 @@ describe('resilience timelines (docs/design.md §4)', () => {
       expect(r.packet.answers[0]).toMatchObject({ address: '192.0.2.8', ttl: 30 });
       expect(r.raw.subarray(-6)).toEqual(EDE(3));
       expect(await b.metric('ballast_stale_answers_total', { reason: 'upstream_down' })).toBe(1);
-      await settle();
-      expect(upstream.count()).toBe(before);
+      await nextProbeOnly(before);
     });
 
     it('answers a miss with SERVFAIL and EDE 22 at once, without asking upstream', async () => {
@@ -182,8 +222,7 @@ describe('resilience timelines (docs/design.md §4)', () => {
       const r = await query(b.port, 'never-seen.test', A, EDNS);
       expect(header(r.raw).rcode).toBe(2);
       expect(r.raw.subarray(-6)).toEqual(EDE(22));
-      await settle();
-      expect(upstream.count()).toBe(before);
+      await nextProbeOnly(before);
     });
 
     it('probes one at a time, each at a point in [0.75, 1.25] s after the last ended, and closes on an answer', async () => {
@@ -193,12 +232,16 @@ describe('resilience timelines (docs/design.md §4)', () => {
       let expected = base;
       // float() = 0.999 puts each probe at the top of its window: 0.75 + 0.999 × 0.5 s after the last one failed.
       for (let n = 0; n < 8; n++) {
+        const probing = await transitions('probing');
         clock.advance(1249);
-        await settle();
-        expect(probes()).toBe(expected);
+        // The probe timer has not fired: entering "probing" is what it does first, before it sends.
+        expect(await transitions('probing')).toBe(probing);
         clock.advance(1);
+        expect(await transitions('probing')).toBe(probing + 1);
         expected++;
-        await until(() => probes() === expected, `probe ${expected - base}`);
+        await until(() => probes() >= expected, `probe ${expected - base}`);
+        await pendingIo();
+        expect(probes()).toBe(expected); // and nothing went out at 1249 ms
         // The probe waits its timeout (1 s before any answer taught the RTO), fails, and the route is open again.
         clock.advance(1_000);
         await until(async () => (await b.metric('ballast_upstream_health_state')) === 2, 'open again');
@@ -215,15 +258,16 @@ describe('resilience timelines (docs/design.md §4)', () => {
       await query(b.port, 'n0.test', A);
       await takeUpstreamDown('dead.test');
       upstream.mode = 'answer';
-      // In steps, so a probe's real answer arrives before its timeout on the injected clock.
-      while ((await b.metric('ballast_upstream_health_state')) !== 0) {
-        clock.advance(100);
-        await settle();
-      }
+      // To the next probe, in steps; then the clock stands still while its real answer arrives, before its timeout.
+      const probing = await transitions('probing');
+      while ((await transitions('probing')) === probing) clock.advance(100);
+      await until(async () => (await b.metric('ballast_upstream_health_state')) === 0, 'the probe answered');
       const probed = upstream.queries.slice(upstream.queries.findIndex((q) => q.name === 'dead.test'));
-      expect(probed.filter((q) => q.name === 'dead.test').length).toBeGreaterThan(0); // its own retransmissions
+      // The query and its own three retransmissions, all on the injected clock.
+      expect(probed.filter((q) => q.name === 'dead.test').length).toBe(4);
       const probes = probed.filter((q) => q.name !== 'dead.test');
-      expect(probes.length).toBeGreaterThan(0);
+      // Two probes: the one sent at once on suspicion (it failed: open), and the one answered (closed).
+      expect(probes.length).toBe(2);
       for (const q of probes) expect([q.name, q.type]).toEqual(['', Packet.TYPE.SOA]);
     });
 
@@ -237,8 +281,7 @@ describe('resilience timelines (docs/design.md §4)', () => {
       const before = upstream.count();
       const r = await query(b.port, 'sf-next.test', A, EDNS);
       expect(r.raw.subarray(-6)).toEqual(EDE(22));
-      await settle();
-      expect(upstream.count()).toBe(before);
+      await nextProbeOnly(before);
     });
 
     it('one name failing again and again does not mark the upstream down', async () => {
@@ -346,7 +389,7 @@ describe('resilience timelines (docs/design.md §4)', () => {
       const first = query(b.port, 'n13.test', A); // takes the one slot
       await until(() => upstream.count('n13.test') === 1, 'first query upstream');
       const second = query(b.port, 'n14.test', A); // waits in the queue
-      await settle();
+      await until(async () => (await b.metric('ballast_fair_queue_waiting')) === 1, 'n14 waiting in the queue');
       expect(upstream.count('n14.test')).toBe(0);
       const refused = await query(b.port, 'n15.test', A, EDNS); // the queue is full
       expect(header(refused.raw).rcode).toBe(5);

@@ -41,7 +41,9 @@ describe('spoofed upstream answers (docs/design.md §6)', () => {
       const upper = (p: InstanceType<typeof Packet>) => {
         if (p.questions[0].name.toLowerCase() === 'case.test') p.questions[0].name = 'CASE.TEST';
       };
-      setTimeout(() => send(upstream, answer(msg, '192.0.2.55', upper)), 20);
+      // Sent after the three forgeries from the same socket to the same socket: on loopback they are queued, and
+      // read, in the order sent, so ballast meets every forgery before the answer; no time needs to pass between.
+      send(upstream, answer(msg, '192.0.2.55', upper));
     });
     await new Promise<void>((r) => upstream.bind(0, '127.0.0.1', () => r()));
     b = await startBallast({ upstream: { servers: [`127.0.0.1:${upstream.address().port}`] } });

@@ -59,13 +59,23 @@ describe('a TCP upstream that breaks the stream', () => {
     await up.close();
   });
 
-  /** Asks `name`; once the upstream has the query, moves the clock past the 4 s deadline. Returns the rcode. */
-  async function askPastDeadline(name: string): Promise<number> {
-    const seen = up.queries.length;
+  /**
+   * Asks `name`, which the upstream meets with `misbehave`; once ballast has read the part of an answer it sent, moves
+   * the clock past the 4 s deadline. Returns the rcode.
+   */
+  async function askPastDeadline(name: string, misbehave: (q: HostileQuery) => void): Promise<number> {
+    // The first byte of an answer starts ballast's stall timer (upstream/tcp.ts watchPartial): one timer more on the
+    // clock than when the bytes were written is the sign they were read.
+    let timersAtWrite: number | undefined;
+    up.onQuery = (q) => {
+      timersAtWrite = clock.pending;
+      misbehave(q);
+    };
     const pending = query(b.port, name, A, {}, '127.0.0.1', 10_000);
-    await until(() => up.queries.length > seen, `${name} to reach the upstream`);
-    // Let the bytes it sends arrive before the time moves.
-    await new Promise((r) => setTimeout(r, 20));
+    await until(
+      () => timersAtWrite !== undefined && clock.pending === timersAtWrite + 1,
+      `the start of ${name}'s answer to reach ballast`,
+    );
     clock.advance(4_000);
     return header((await pending).raw).rcode;
   }
@@ -85,9 +95,8 @@ describe('a TCP upstream that breaks the stream', () => {
   ] as const) {
     it(`${what}: SERVFAIL at the deadline, the connection closed by ballast`, async () => {
       const before = await b.metric('ballast_upstream_rejected_responses_total', { reason: 'stalled' });
-      up.onQuery = misbehave;
       const name = `${what.split(' ')[0]}.stall.test`;
-      expect(await askPastDeadline(name)).toBe(2);
+      expect(await askPastDeadline(name, misbehave)).toBe(2);
       // upstream.tcp.idleTimeoutMs (5 s) after the first byte of the answer that never ends, the connection goes.
       clock.advance(1_000);
       await until(() => up.open === 0, 'ballast to close the stalled connection');
@@ -101,7 +110,11 @@ describe('a TCP upstream that breaks the stream', () => {
     up.onQuery = (q) => q.tcp!.resetAndDestroy();
     const r = await query(b.port, 'reset.test', A);
     expect(header(r.raw).rcode).toBe(2);
-    expect(await b.metric('ballast_upstream_errors_total', { kind: 'unreachable' })).toBeGreaterThan(before);
+    // Counted once for the query, though it was sent twice, each time on a connection of its own.
+    expect(await b.metric('ballast_upstream_errors_total', { kind: 'unreachable' })).toBe(before + 1);
+    const sent = up.queries.filter((q) => labelsAt(q.raw).join('.').toLowerCase() === 'reset.test');
+    expect(sent).toHaveLength(2);
+    expect(new Set(sent.map((q) => q.tcp)).size).toBe(2);
     await recovers('after-reset.test');
   });
 });

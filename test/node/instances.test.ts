@@ -4,8 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { InstanceDir, InstanceError } from '../../src/node/index.js';
+import { until } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -96,8 +97,13 @@ describe('the node lock', () => {
     const b = new InstanceDir(d, { id: 'b', pid: 22 });
     const release = await a.lock(1000);
     await expect(b.lock(300)).rejects.toThrow(/timed out after 300 ms .*held by instance a, pid 11/);
-    const waiting = b.lock(5000);
-    await new Promise((r) => setTimeout(r, 150));
+    // A waiter asks the holder who it is (the holder writes its details, start time included, to every connection):
+    // one more question to a is the sign b found the lock held and is waiting.
+    const asked = vi.spyOn(a.info, 'startedAt', 'get');
+    let settled = false;
+    const waiting = b.lock(5000).finally(() => (settled = true));
+    await until(() => asked.mock.calls.length > 0, 'b to find the lock held');
+    expect(settled).toBe(false);
     await release();
     const releaseB = await waiting;
     await releaseB();
